@@ -1,0 +1,1 @@
+//! Folder → pixel matrix (one face per column), and the built-in face set.

@@ -1,0 +1,11 @@
+//! facenmf: watch non-negative matrix factorization learn the parts of faces.
+//!
+//! Layers, each using only those before it:
+//! 1. [`dataset`]: folder → pixel matrix, and the built-in face set.
+//! 2. [`nmf`]: solvers, inits, losses, SVD/PCA (pure ndarray + rayon).
+//! 3. [`worker`]: a background thread that drives [`nmf`] step by step.
+//! 4. [`app`] / [`ui`]: the eframe desktop app.
+//! 5. [`cli`]: headless commands over layers 1–3.
+
+pub mod dataset;
+pub mod nmf;

@@ -1,0 +1,1 @@
+//! NMF solvers, initialisations, losses and SVD/PCA.
