@@ -1,1 +1,541 @@
-//! NMF solvers, initialisations, losses and SVD/PCA.
+//! NMF solvers, initialisations, losses and SVD/PCA. Pure ndarray + rayon:
+//! no I/O, no GUI.
+//!
+//! A (m pixels × n faces, non-negative) is factored as A ≈ W·H with W ≥ 0
+//! (m × k, the basis images) and H ≥ 0 (k × n, the weights). The solver is
+//! step-wise: build an [`Nmf`] (which runs the initialisation), then call
+//! [`Nmf::step`] — or [`Nmf::run`] — and read W, H, the objective and the
+//! relative error at any time. The CLI and the GUI's worker drive the same
+//! code.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use facenmf::nmf::{FaceMatrix, Nmf, Params, Solver};
+//! let a = ndarray::Array2::from_shape_fn((40, 30), |(i, j)| ((i * j) % 7) as f32 / 7.0);
+//! let data = Arc::new(FaceMatrix::new(a).unwrap());
+//! let mut fit = Nmf::new(data, Params::new(4).solver(Solver::Hals).max_iter(50)).unwrap();
+//! let reason = fit.run(None, |_| {});
+//! assert!(fit.rel_err() < 0.5, "{reason}");
+//! ```
+
+pub mod init;
+pub mod linalg;
+pub mod metrics;
+mod params;
+pub mod svd;
+pub(crate) mod update;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use ndarray::{Array2, ArrayView2, Axis, s};
+use serde::{Deserialize, Serialize};
+
+use params::Penalty;
+pub use params::{Init, Params, Solver, StopReason};
+
+use linalg::{dot2, gram, par_matmul, residual_sq, sum_sq, transpose_owned};
+
+/// Everything that can go wrong in this module.
+#[derive(Debug, thiserror::Error)]
+pub enum NmfError {
+    #[error(
+        "k = {k} is out of range: it must be between 1 and min(pixels, faces) = {max} ({pixels} pixels, {faces} faces)"
+    )]
+    InvalidK { k: usize, max: usize, pixels: usize, faces: usize },
+    #[error("tol = {0} is invalid: it must be a finite number ≥ 0")]
+    InvalidTol(f64),
+    #[error("max_iter = 0 is invalid: at least one iteration is needed")]
+    ZeroMaxIter,
+    #[error("target relative error {0} is invalid: it must be a finite number ≥ 0")]
+    InvalidTarget(f64),
+    #[error("time limit {0} s is invalid: it must be a finite number of seconds > 0")]
+    InvalidTimeLimit(f64),
+    #[error("{name} = {value} is invalid: penalties must be finite and ≥ 0")]
+    InvalidAlpha { name: &'static str, value: f32 },
+    #[error("l1_ratio = {0} is invalid: it must be between 0 and 1")]
+    InvalidL1Ratio(f32),
+    #[error("unknown solver '{0}': expected one of hals, mu, kl")]
+    UnknownSolver(String),
+    #[error("unknown init '{0}': expected one of nndsvda, nndsvd, nndsvdar, random")]
+    UnknownInit(String),
+    #[error("the data matrix is empty ({rows} × {cols})")]
+    EmptyData { rows: usize, cols: usize },
+    #[error("the data matrix has an invalid entry {value} at pixel {row}, face {col}: NMF needs finite values ≥ 0")]
+    InvalidEntry { row: usize, col: usize, value: f32 },
+    #[error("the data matrix is all zeros: there is nothing to factor")]
+    ZeroData,
+    #[error("{what} has shape {got:?}, expected {expected:?}")]
+    Shape { what: &'static str, got: (usize, usize), expected: (usize, usize) },
+    #[error("{what} has an invalid entry {value}: factors must be finite and ≥ 0")]
+    InvalidFactor { what: &'static str, value: f32 },
+    #[error("numerical failure: {0}")]
+    Numerical(String),
+}
+
+/// The data matrix A (m × n) and what the solvers precompute from it,
+/// shared (through an `Arc`) by every fit on the same faces.
+#[derive(Debug, Clone)]
+pub struct FaceMatrix {
+    a: Array2<f32>,
+    at: Array2<f32>,
+    norm_sq: f64,
+}
+
+impl FaceMatrix {
+    /// Checks that `a` is non-empty, finite, non-negative and not all zero.
+    pub fn new(a: Array2<f32>) -> Result<Self, NmfError> {
+        let (rows, cols) = a.dim();
+        if rows == 0 || cols == 0 {
+            return Err(NmfError::EmptyData { rows, cols });
+        }
+        if let Some(((row, col), &value)) = a.indexed_iter().find(|(_, v)| !(v.is_finite() && **v >= 0.0)) {
+            return Err(NmfError::InvalidEntry { row, col, value });
+        }
+        let a = a.as_standard_layout().into_owned();
+        let norm_sq = sum_sq(a.view());
+        if norm_sq == 0.0 {
+            return Err(NmfError::ZeroData);
+        }
+        let at = transpose_owned(a.view());
+        Ok(FaceMatrix { a, at, norm_sq })
+    }
+
+    /// A (pixels × faces).
+    pub fn a(&self) -> ArrayView2<'_, f32> {
+        self.a.view()
+    }
+
+    /// Aᵀ (faces × pixels), stored contiguously.
+    pub fn at(&self) -> ArrayView2<'_, f32> {
+        self.at.view()
+    }
+
+    /// ‖A‖²_F.
+    pub fn norm_sq(&self) -> f64 {
+        self.norm_sq
+    }
+
+    pub fn pixels(&self) -> usize {
+        self.a.nrows()
+    }
+
+    pub fn faces(&self) -> usize {
+        self.a.ncols()
+    }
+
+    /// ‖A − W·H‖_F / ‖A‖_F computed exactly (W: m × k, H: k × n).
+    pub fn rel_err(&self, w: ArrayView2<f32>, h: ArrayView2<f32>) -> f64 {
+        (residual_sq(self.a(), w, h.t()) / self.norm_sq).sqrt()
+    }
+}
+
+/// One row of a fit's history.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    /// 0 is the initialisation.
+    pub iteration: usize,
+    /// The solver's objective (with penalties).
+    pub objective: f64,
+    /// ‖A − WH‖_F / ‖A‖_F.
+    pub rel_err: f64,
+    /// Seconds of work since the fit started, initialisation included.
+    pub secs: f64,
+}
+
+/// A copy of a fit's state, cheap enough to send ten times a second.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// m × k basis images.
+    pub w: Array2<f32>,
+    /// k × n weights.
+    pub h: Array2<f32>,
+    pub iteration: usize,
+    pub objective: f64,
+    pub rel_err: f64,
+    /// Seconds of work since the fit started, initialisation included.
+    pub secs: f64,
+}
+
+/// A fit in progress. See the [module docs](self).
+pub struct Nmf {
+    data: Arc<FaceMatrix>,
+    params: Params,
+    pen_w: Penalty,
+    pen_h: Penalty,
+    /// m × k.
+    w: Array2<f32>,
+    /// n × k (H transposed, so both factors update row by row).
+    ht: Array2<f32>,
+    /// htᵀ·ht for the current ht.
+    gram_ht: Array2<f32>,
+    /// KL only: W·Hᵀᵀ (m × n) for the current factors, and a scratch
+    /// n × m buffer.
+    kl_approx: Option<(Array2<f32>, Array2<f32>)>,
+    iteration: usize,
+    objective: f64,
+    rel_err: f64,
+    history: Vec<Record>,
+    init_secs: f64,
+    step_secs: f64,
+    inner_sweeps: (usize, usize),
+}
+
+impl Nmf {
+    /// Checks `params` against the data and runs the initialisation.
+    pub fn new(data: Arc<FaceMatrix>, params: Params) -> Result<Self, NmfError> {
+        params.check(data.pixels(), data.faces())?;
+        let started = Instant::now();
+        let (w, ht) = init::initialize(data.a(), data.at(), params.k, params.init, params.seed)?;
+        Self::from_parts(data, params, w, ht, started)
+    }
+
+    /// Starts from given factors: `w` (m × k₀) and `h` (k₀ × n). When k₀
+    /// differs from `params.k`, the weakest components are dropped, or new
+    /// ones are added, fitted to what W·H leaves unexplained (NNDSVD of the
+    /// positive part of the residual) — so changing k continues a fit
+    /// instead of restarting it.
+    pub fn warm_start(data: Arc<FaceMatrix>, params: Params, w: Array2<f32>, h: Array2<f32>) -> Result<Self, NmfError> {
+        params.check(data.pixels(), data.faces())?;
+        let (m, n) = (data.pixels(), data.faces());
+        let k0 = w.ncols();
+        if w.nrows() != m || k0 == 0 {
+            return Err(NmfError::Shape { what: "W", got: w.dim(), expected: (m, params.k) });
+        }
+        if h.dim() != (k0, n) {
+            return Err(NmfError::Shape { what: "H", got: h.dim(), expected: (k0, n) });
+        }
+        for (what, f) in [("W", &w), ("H", &h)] {
+            if let Some(&value) = f.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+                return Err(NmfError::InvalidFactor { what, value });
+            }
+        }
+        let started = Instant::now();
+        let mut w = w.as_standard_layout().into_owned();
+        let mut ht = transpose_owned(h.view());
+        let k = params.k;
+        if k < k0 {
+            let share = metrics::importance(w.view(), h.view());
+            let mut order: Vec<usize> = (0..k0).collect();
+            order.sort_by(|&a, &b| share[b].total_cmp(&share[a]).then(a.cmp(&b)));
+            let mut keep = order[..k].to_vec();
+            keep.sort_unstable();
+            w = w.select(Axis(1), &keep);
+            ht = ht.select(Axis(1), &keep);
+        } else if k > k0 {
+            let mut residual = data.a.clone();
+            residual -= &par_matmul(w.view(), ht.t());
+            residual.mapv_inplace(|v| v.max(0.0));
+            let extra = k - k0;
+            let (wn, htn) = if sum_sq(residual.view()) > 0.0 {
+                let rt = transpose_owned(residual.view());
+                let init = if params.init == Init::Random { Init::Random } else { Init::Nndsvd };
+                init::initialize(residual.view(), rt.view(), extra, init, params.seed.wrapping_add(k0 as u64))?
+            } else {
+                let fill = init::mean_of(data.a()).sqrt() * 1e-3;
+                (Array2::from_elem((m, extra), fill), Array2::from_elem((n, extra), fill))
+            };
+            w = ndarray::concatenate(Axis(1), &[w.view(), wn.view()])
+                .map_err(|e| NmfError::Numerical(e.to_string()))?;
+            ht = ndarray::concatenate(Axis(1), &[ht.view(), htn.view()])
+                .map_err(|e| NmfError::Numerical(e.to_string()))?;
+            w = w.as_standard_layout().into_owned();
+            ht = ht.as_standard_layout().into_owned();
+            // The new components start with zero weight (so the error is
+            // exactly the old one) ...
+            ht.slice_mut(s![.., k0..]).fill(0.0);
+        }
+        if k != k0 {
+            // ... and every face's weights are refit to the new basis by
+            // coordinate descent, which can only lower the error.
+            let q = gram(w.view());
+            let p = par_matmul(data.at(), w.view());
+            update::hals_with_products(p.view(), q.view(), &mut ht, Penalty::default(), 25, 0.01);
+        }
+        Self::from_parts(data, params, w, ht, started)
+    }
+
+    fn from_parts(
+        data: Arc<FaceMatrix>,
+        params: Params,
+        w: Array2<f32>,
+        ht: Array2<f32>,
+        started: Instant,
+    ) -> Result<Self, NmfError> {
+        let (pen_w, pen_h) = params.penalties(data.pixels(), data.faces());
+        let gram_ht = gram(ht.view());
+        let mut fit = Nmf {
+            data,
+            params,
+            pen_w,
+            pen_h,
+            w,
+            ht,
+            gram_ht,
+            kl_approx: None,
+            iteration: 0,
+            objective: f64::NAN,
+            rel_err: f64::NAN,
+            history: Vec::new(),
+            init_secs: 0.0,
+            step_secs: 0.0,
+            inner_sweeps: (0, 0),
+        };
+        if fit.params.solver == Solver::Kl {
+            let approx = par_matmul(fit.w.view(), fit.ht.t());
+            let scratch = Array2::zeros((fit.data.faces(), fit.data.pixels()));
+            let (kl, sq) = update::kl_and_residual(fit.data.a(), approx.view());
+            fit.set_loss(kl, sq);
+            fit.kl_approx = Some((approx, scratch));
+        } else {
+            let sq = residual_sq(fit.data.a(), fit.w.view(), fit.ht.view());
+            fit.set_loss(0.5 * sq, sq);
+        }
+        fit.init_secs = started.elapsed().as_secs_f64();
+        fit.push_record();
+        Ok(fit)
+    }
+
+    /// Records the data-fit term plus the penalties as the objective.
+    fn set_loss(&mut self, data_term: f64, residual_sq: f64) {
+        let pen = |f: &Array2<f32>, p: Penalty| {
+            if p.is_zero() {
+                0.0
+            } else {
+                let l1: f64 = linalg::par_rows_sum(f.view(), |r| r.iter().map(|&v| f64::from(v)).sum());
+                f64::from(p.l1) * l1 + 0.5 * f64::from(p.l2) * sum_sq(f.view())
+            }
+        };
+        self.objective = data_term + pen(&self.w, self.pen_w) + pen(&self.ht, self.pen_h);
+        self.rel_err = (residual_sq.max(0.0) / self.data.norm_sq).sqrt();
+    }
+
+    fn push_record(&mut self) {
+        self.history.push(Record {
+            iteration: self.iteration,
+            objective: self.objective,
+            rel_err: self.rel_err,
+            secs: self.secs(),
+        });
+    }
+
+    /// One iteration: update W, then H.
+    pub fn step(&mut self) {
+        let started = Instant::now();
+        let data = Arc::clone(&self.data);
+        let (a, at) = (data.a(), data.at());
+        match self.params.solver {
+            Solver::Hals | Solver::Mu => {
+                let (m, n, k) = (data.pixels(), data.faces(), self.params.k);
+                let hals = self.params.solver == Solver::Hals;
+                // W given H.
+                let q = std::mem::replace(&mut self.gram_ht, Array2::zeros((0, 0)));
+                if hals {
+                    let r = update::hals(
+                        a,
+                        self.ht.view(),
+                        q.view(),
+                        &mut self.w,
+                        self.pen_w,
+                        update::hals_max_inner(m, n, k),
+                    );
+                    self.inner_sweeps.0 += r.sweeps;
+                } else {
+                    update::mu(a, self.ht.view(), q.view(), &mut self.w, self.pen_w);
+                }
+                // H given W.
+                let qw = gram(self.w.view());
+                let products = if hals {
+                    let r = update::hals(
+                        at,
+                        self.w.view(),
+                        qw.view(),
+                        &mut self.ht,
+                        self.pen_h,
+                        update::hals_max_inner(n, m, k),
+                    );
+                    self.inner_sweeps.1 += r.sweeps;
+                    r
+                } else {
+                    update::mu(at, self.w.view(), qw.view(), &mut self.ht, self.pen_h)
+                };
+                // ‖A − W Hᵀᵀ‖² = ‖A‖² − 2⟨Aᵀ W, Hᵀ⟩ + ⟨WᵀW, HᵀᵀHᵀ⟩, from what
+                // the H update already computed.
+                self.gram_ht = gram(self.ht.view());
+                let sq = data.norm_sq() - 2.0 * dot2(products.p.view(), self.ht.view())
+                    + dot2(qw.view(), self.gram_ht.view());
+                self.set_loss(0.5 * sq, sq);
+            }
+            Solver::Kl => {
+                let Some((mut approx, mut scratch)) = self.kl_approx.take() else {
+                    return;
+                };
+                update::kl(a, self.ht.view(), &mut approx, &mut self.w, self.pen_w);
+                linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.ht.view(), self.w.t(), scratch.view_mut());
+                update::kl(at, self.w.view(), &mut scratch, &mut self.ht, self.pen_h);
+                linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.w.view(), self.ht.t(), approx.view_mut());
+                let (kl, sq) = update::kl_and_residual(a, approx.view());
+                self.set_loss(kl, sq);
+                self.kl_approx = Some((approx, scratch));
+                self.gram_ht = gram(self.ht.view());
+            }
+        }
+        self.iteration += 1;
+        self.step_secs += started.elapsed().as_secs_f64();
+        self.push_record();
+    }
+
+    /// Why the fit should stop now, if it should (cancellation aside).
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        let p = &self.params;
+        if p.target_rel_err.is_some_and(|t| self.rel_err <= t) {
+            return Some(StopReason::Target);
+        }
+        if p.tol > 0.0 && self.iteration >= 10 && self.iteration.is_multiple_of(10) {
+            let start = self.history[0].objective;
+            let before = self.history[self.history.len() - 11].objective;
+            if start > 0.0 && (before - self.objective) / start < p.tol {
+                return Some(StopReason::Tol);
+            }
+        }
+        if self.iteration >= p.max_iter {
+            return Some(StopReason::MaxIter);
+        }
+        if p.time_limit_secs.is_some_and(|t| self.secs() >= t) {
+            return Some(StopReason::Time);
+        }
+        None
+    }
+
+    /// Steps until a stopping rule fires or `cancel` is set, calling
+    /// `on_step` after every iteration.
+    pub fn run(&mut self, cancel: Option<&AtomicBool>, mut on_step: impl FnMut(&Nmf)) -> StopReason {
+        loop {
+            if let Some(reason) = self.stop_reason() {
+                return reason;
+            }
+            if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return StopReason::Cancelled;
+            }
+            self.step();
+            on_step(self);
+        }
+    }
+
+    /// The parameters of this fit.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+
+    /// The data being fitted.
+    pub fn data(&self) -> &Arc<FaceMatrix> {
+        &self.data
+    }
+
+    /// Iterations done so far.
+    pub fn iteration(&self) -> usize {
+        self.iteration
+    }
+
+    /// The objective after the last iteration (the solver's loss plus
+    /// penalties): ½‖A − WH‖² for hals and mu, KL(A‖WH) for kl.
+    pub fn objective(&self) -> f64 {
+        self.objective
+    }
+
+    /// ‖A − WH‖_F / ‖A‖_F after the last iteration. For hals and mu it is
+    /// computed from the products the solver already has (no extra pass over
+    /// A); see [`Nmf::exact_rel_err`] for a direct computation.
+    pub fn rel_err(&self) -> f64 {
+        self.rel_err
+    }
+
+    /// ‖A − WH‖_F / ‖A‖_F computed directly from the residual.
+    pub fn exact_rel_err(&self) -> f64 {
+        (residual_sq(self.data.a(), self.w.view(), self.ht.view()) / self.data.norm_sq).sqrt()
+    }
+
+    /// W (m × k): column j is basis image j.
+    pub fn w(&self) -> ArrayView2<'_, f32> {
+        self.w.view()
+    }
+
+    /// H (k × n): column j is face j's weights.
+    pub fn h(&self) -> ArrayView2<'_, f32> {
+        self.ht.t()
+    }
+
+    /// Seconds of work so far: initialisation plus iterations.
+    pub fn secs(&self) -> f64 {
+        self.init_secs + self.step_secs
+    }
+
+    /// Seconds the initialisation took.
+    pub fn init_secs(&self) -> f64 {
+        self.init_secs
+    }
+
+    /// One record per iteration, the initialisation first.
+    pub fn history(&self) -> &[Record] {
+        &self.history
+    }
+
+    /// Average inner HALS sweeps per iteration on (W, H).
+    pub fn mean_inner_sweeps(&self) -> (f64, f64) {
+        let it = self.iteration.max(1) as f64;
+        (self.inner_sweeps.0 as f64 / it, self.inner_sweeps.1 as f64 / it)
+    }
+
+    /// A copy of the current state.
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            w: self.w.clone(),
+            h: self.ht.t().as_standard_layout().into_owned(),
+            iteration: self.iteration,
+            objective: self.objective,
+            rel_err: self.rel_err,
+            secs: self.secs(),
+        }
+    }
+
+    /// Consumes the fit, returning (W, H).
+    pub fn into_factors(self) -> (Array2<f32>, Array2<f32>) {
+        let h = self.ht.t().as_standard_layout().into_owned();
+        (self.w, h)
+    }
+}
+
+/// Weights (k × p) of new faces `x` (m × p) with the basis `w` (m × k)
+/// fixed: non-negative least squares, min ‖x − w·h‖ over h ≥ 0, solved by
+/// coordinate descent to convergence.
+pub fn transform(w: ArrayView2<f32>, x: ArrayView2<f32>) -> Result<Array2<f32>, NmfError> {
+    let (m, k) = w.dim();
+    if x.nrows() != m {
+        return Err(NmfError::Shape { what: "faces to project", got: x.dim(), expected: (m, x.ncols()) });
+    }
+    if k == 0 {
+        return Err(NmfError::Shape { what: "W", got: w.dim(), expected: (m, 1) });
+    }
+    for (what, f) in [("W", w), ("faces to project", x)] {
+        if let Some(&value) = f.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
+            return Err(NmfError::InvalidFactor { what, value });
+        }
+    }
+    let q = gram(w);
+    let p = par_matmul(x.t(), w); // p × k
+    let mut ht = Array2::<f32>::zeros((x.ncols(), k));
+    update::hals_with_products(p.view(), q.view(), &mut ht, Penalty::default(), 1000, 1e-4);
+    Ok(transpose_owned(ht.view()))
+}
+
+/// The reconstruction W·h of one face from its weights `h` (k).
+pub fn reconstruct(w: ArrayView2<f32>, h: ndarray::ArrayView1<f32>) -> ndarray::Array1<f32> {
+    w.dot(&h)
+}
+
+/// Rows `[from, to)` of W·H, i.e. reconstructions of the faces `from..to`
+/// as columns (m × (to − from)).
+pub fn reconstruct_faces(w: ArrayView2<f32>, h: ArrayView2<f32>, from: usize, to: usize) -> Array2<f32> {
+    par_matmul(w, h.slice(s![.., from..to]))
+}

@@ -1,0 +1,318 @@
+//! Solver parameters: a builder checked against the data before any work.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::NmfError;
+
+/// The update rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Solver {
+    /// Hierarchical alternating least squares (coordinate descent on whole
+    /// columns), accelerated as in Gillis & Glineur 2012. Frobenius loss.
+    #[default]
+    Hals,
+    /// Lee & Seung's multiplicative updates for the Frobenius loss.
+    Mu,
+    /// Lee & Seung's multiplicative updates for the (generalised)
+    /// Kullback–Leibler divergence, the loss of their 1999 face experiment.
+    Kl,
+}
+
+impl Solver {
+    /// Every solver, in the order the UI lists them.
+    pub const ALL: [Solver; 3] = [Solver::Hals, Solver::Mu, Solver::Kl];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Solver::Hals => "hals",
+            Solver::Mu => "mu",
+            Solver::Kl => "kl",
+        }
+    }
+
+    /// One line on what the solver does, for tooltips and help.
+    pub fn description(self) -> &'static str {
+        match self {
+            Solver::Hals => {
+                "Hierarchical ALS: updates one part at a time exactly (least squares, clipped at 0). Fast; the default."
+            }
+            Solver::Mu => {
+                "Lee & Seung's multiplicative updates for squared error: simple, never negative, but slow to converge."
+            }
+            Solver::Kl => {
+                "Lee & Seung's multiplicative updates for the KL divergence, the loss of their 1999 faces experiment."
+            }
+        }
+    }
+
+    /// The name of the loss this solver minimises.
+    pub fn loss_name(self) -> &'static str {
+        match self {
+            Solver::Hals | Solver::Mu => "½‖A − WH‖²",
+            Solver::Kl => "KL(A ‖ WH)",
+        }
+    }
+}
+
+/// How W and H start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Init {
+    /// NNDSVD with zeros filled by the mean of A (scikit-learn's default for
+    /// dense data; best with HALS and MU).
+    #[default]
+    Nndsvda,
+    /// Nonnegative double SVD (Boutsidis & Gallopoulos 2008): sparse start.
+    Nndsvd,
+    /// NNDSVD with zeros filled by small random values.
+    Nndsvdar,
+    /// Scaled absolute Gaussian noise: √(mean(A)/k)·|N(0, 1)|.
+    Random,
+}
+
+impl Init {
+    /// Every initialisation, in the order the UI lists them.
+    pub const ALL: [Init; 4] = [Init::Nndsvda, Init::Nndsvd, Init::Nndsvdar, Init::Random];
+
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Init::Nndsvda => "nndsvda",
+            Init::Nndsvd => "nndsvd",
+            Init::Nndsvdar => "nndsvdar",
+            Init::Random => "random",
+        }
+    }
+
+    /// One line on what the initialisation does, for tooltips and help.
+    pub fn description(self) -> &'static str {
+        match self {
+            Init::Nndsvda => "Start from the SVD's parts made non-negative; zeros filled with the mean pixel. Default.",
+            Init::Nndsvd => "Start from the SVD's parts made non-negative, keeping their zeros (sparse start).",
+            Init::Nndsvdar => "Like nndsvd, with zeros filled by small random values.",
+            Init::Random => "Start from random noise (scaled to the data): parts emerge from nothing.",
+        }
+    }
+}
+
+macro_rules! name_traits {
+    ($t:ty, $err:ident) => {
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl FromStr for $t {
+            type Err = NmfError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let wanted = s.trim().to_ascii_lowercase();
+                Self::ALL.into_iter().find(|v| v.name() == wanted).ok_or_else(|| NmfError::$err(s.to_string()))
+            }
+        }
+    };
+}
+name_traits!(Solver, UnknownSolver);
+name_traits!(Init, UnknownInit);
+
+/// Why a fit stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The objective's decrease over the last 10 iterations fell below `tol`.
+    Tol,
+    /// `max_iter` iterations were run.
+    MaxIter,
+    /// The relative error reached `target_rel_err`.
+    Target,
+    /// The time limit was reached.
+    Time,
+    /// Somebody asked it to stop.
+    Cancelled,
+}
+
+impl StopReason {
+    /// The name used in JSON reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopReason::Tol => "tol",
+            StopReason::MaxIter => "max_iter",
+            StopReason::Target => "target",
+            StopReason::Time => "time",
+            StopReason::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for StopReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Everything that defines a fit. Build with [`Params::new`] and the
+/// builder methods; [`Params::check`] validates it against the data's shape.
+///
+/// Penalties follow scikit-learn's meaning: with ρ = `l1_ratio`, the
+/// objective is
+///
+/// ½‖A − WH‖² + n·α_W·(ρ‖W‖₁ + ½(1−ρ)‖W‖²) + m·α_H·(ρ‖H‖₁ + ½(1−ρ)‖H‖²)
+///
+/// for A with m pixels and n faces: each factor's penalty is scaled by the
+/// size of the other side of A, so its strength does not depend on the data's
+/// size. (scikit-learn factors Aᵀ, so its `alpha_W` is our `alpha_h`.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Params {
+    /// Number of parts (the rank of the factorisation).
+    pub k: usize,
+    pub solver: Solver,
+    pub init: Init,
+    /// Iterations at most (one iteration updates W, then H).
+    pub max_iter: usize,
+    /// Stop when, over the last 10 iterations, the objective decreased by
+    /// less than `tol` times the objective at the start (scikit-learn's `mu`
+    /// criterion). 0 disables it.
+    pub tol: f64,
+    /// Stop as soon as ‖A − WH‖_F / ‖A‖_F ≤ this.
+    pub target_rel_err: Option<f64>,
+    /// Stop after this many seconds (initialisation included).
+    pub time_limit_secs: Option<f64>,
+    /// Seed of every random draw (randomized SVD, random inits).
+    pub seed: u64,
+    /// Penalty strength on W (the basis images).
+    pub alpha_w: f32,
+    /// Penalty strength on H (the weights).
+    pub alpha_h: f32,
+    /// Share of L1 in the penalties: 0 = pure L2 (ridge), 1 = pure L1 (lasso).
+    pub l1_ratio: f32,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            k: 16,
+            solver: Solver::Hals,
+            init: Init::Nndsvda,
+            max_iter: 500,
+            tol: 1e-4,
+            target_rel_err: None,
+            time_limit_secs: None,
+            seed: 0,
+            alpha_w: 0.0,
+            alpha_h: 0.0,
+            l1_ratio: 0.0,
+        }
+    }
+}
+
+impl Params {
+    /// Defaults with `k` parts.
+    pub fn new(k: usize) -> Self {
+        Params { k, ..Params::default() }
+    }
+    pub fn solver(mut self, solver: Solver) -> Self {
+        self.solver = solver;
+        self
+    }
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+    pub fn max_iter(mut self, max_iter: usize) -> Self {
+        self.max_iter = max_iter;
+        self
+    }
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+    pub fn target_rel_err(mut self, target: Option<f64>) -> Self {
+        self.target_rel_err = target;
+        self
+    }
+    pub fn time_limit_secs(mut self, secs: Option<f64>) -> Self {
+        self.time_limit_secs = secs;
+        self
+    }
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+    pub fn alpha_w(mut self, alpha: f32) -> Self {
+        self.alpha_w = alpha;
+        self
+    }
+    pub fn alpha_h(mut self, alpha: f32) -> Self {
+        self.alpha_h = alpha;
+        self
+    }
+    pub fn l1_ratio(mut self, ratio: f32) -> Self {
+        self.l1_ratio = ratio;
+        self
+    }
+
+    /// Checks every parameter against data with `pixels` rows and `faces`
+    /// columns; the first problem found is returned, naming the value.
+    pub fn check(&self, pixels: usize, faces: usize) -> Result<(), NmfError> {
+        let max_k = pixels.min(faces);
+        if self.k == 0 || self.k > max_k {
+            return Err(NmfError::InvalidK { k: self.k, max: max_k, pixels, faces });
+        }
+        if !(self.tol.is_finite() && self.tol >= 0.0) {
+            return Err(NmfError::InvalidTol(self.tol));
+        }
+        if self.max_iter == 0 {
+            return Err(NmfError::ZeroMaxIter);
+        }
+        if let Some(t) = self.target_rel_err
+            && !(t.is_finite() && t >= 0.0)
+        {
+            return Err(NmfError::InvalidTarget(t));
+        }
+        if let Some(t) = self.time_limit_secs
+            && !(t.is_finite() && t > 0.0)
+        {
+            return Err(NmfError::InvalidTimeLimit(t));
+        }
+        for (name, v) in [("alpha_w", self.alpha_w), ("alpha_h", self.alpha_h)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(NmfError::InvalidAlpha { name, value: v });
+            }
+        }
+        if !(self.l1_ratio.is_finite() && (0.0..=1.0).contains(&self.l1_ratio)) {
+            return Err(NmfError::InvalidL1Ratio(self.l1_ratio));
+        }
+        Ok(())
+    }
+
+    /// The (L1, L2) penalty weights on W and on H for data of this shape.
+    pub(crate) fn penalties(&self, pixels: usize, faces: usize) -> (Penalty, Penalty) {
+        let w = Penalty::new(self.alpha_w * faces as f32, self.l1_ratio);
+        let h = Penalty::new(self.alpha_h * pixels as f32, self.l1_ratio);
+        (w, h)
+    }
+}
+
+/// L1 and L2 weights of one factor's penalty.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Penalty {
+    pub l1: f32,
+    pub l2: f32,
+}
+
+impl Penalty {
+    fn new(scaled_alpha: f32, l1_ratio: f32) -> Self {
+        Penalty { l1: scaled_alpha * l1_ratio, l2: scaled_alpha * (1.0 - l1_ratio) }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.l1 == 0.0 && self.l2 == 0.0
+    }
+}

@@ -1,0 +1,300 @@
+//! Behaviour of the NMF solvers on data whose answer is known.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use facenmf::nmf::metrics::best_matches;
+use facenmf::nmf::{FaceMatrix, Init, Nmf, NmfError, Params, Solver, StopReason, transform};
+use ndarray::{Array2, s};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+/// A non-negative matrix of exact rank `r`, built from sparse random factors.
+fn exact_low_rank(m: usize, n: usize, r: usize, seed: u64) -> Array2<f32> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut sparse = |rows, cols| {
+        Array2::from_shape_simple_fn((rows, cols), || if rng.random::<f32>() < 0.4 { 0.0 } else { rng.random::<f32>() })
+    };
+    let w = sparse(m, r);
+    let h = sparse(r, n);
+    w.dot(&h)
+}
+
+/// A swimmer-style parts dataset (Donoho & Stodden 2003): a torso and four
+/// limbs, each limb in one of four positions (or missing), all with
+/// random intensities. Returns (A, the 17 true parts as columns).
+fn swimmer(faces: usize, seed: u64) -> (Array2<f32>, Array2<f32>) {
+    const SIDE: usize = 20;
+    let px = SIDE * SIDE;
+    let mut parts: Vec<Array2<f32>> = Vec::new();
+    let torso = {
+        let mut img = Array2::<f32>::zeros((SIDE, SIDE));
+        img.slice_mut(s![6..14, 9..11]).fill(1.0);
+        img
+    };
+    parts.push(torso);
+    // Four limbs (at the torso's four corners), each in four directions;
+    // a limb is a short line of pixels, disjoint from every other part.
+    let anchors = [(5isize, 8isize), (5, 11), (14, 8), (14, 11)];
+    for (li, &(ay, ax)) in anchors.iter().enumerate() {
+        let up = if li < 2 { -1 } else { 1 };
+        let side = if li % 2 == 0 { -1 } else { 1 };
+        let dirs = [(up, 0), (up, side), (0, side), (-up, side)];
+        for (dy, dx) in dirs {
+            let mut img = Array2::<f32>::zeros((SIDE, SIDE));
+            for t in 1..=4isize {
+                let (y, x) = (ay + dy * t, ax + dx * t);
+                if (0..SIDE as isize).contains(&y) && (0..SIDE as isize).contains(&x) {
+                    img[(y as usize, x as usize)] = 1.0;
+                }
+            }
+            parts.push(img);
+        }
+    }
+    // Make the supports disjoint (limb segments may touch the torso or each
+    // other at a pixel): later parts lose pixels earlier ones already have.
+    let mut taken = Array2::<bool>::from_elem((SIDE, SIDE), false);
+    for p in parts.iter_mut() {
+        for ((y, x), v) in p.indexed_iter_mut() {
+            if *v > 0.0 {
+                if taken[(y, x)] {
+                    *v = 0.0;
+                } else {
+                    taken[(y, x)] = true;
+                }
+            }
+        }
+    }
+    let truth = Array2::from_shape_fn((px, parts.len()), |(p, j)| parts[j][(p / SIDE, p % SIDE)]);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut h = Array2::<f32>::zeros((parts.len(), faces));
+    for f in 0..faces {
+        // The torso is missing from some images: with it always present,
+        // "limb + a little torso" would fit as well as the limb itself
+        // (the swimmer set's well-known ambiguity), and no solver could
+        // tell the true parts.
+        if rng.random::<f32>() < 0.8 {
+            h[(0, f)] = rng.random_range(0.5..1.0);
+        }
+        for limb in 0..4 {
+            if rng.random::<f32>() < 0.85 {
+                let pos = rng.random_range(0..4);
+                h[(1 + limb * 4 + pos, f)] = rng.random_range(0.4..1.0);
+            }
+        }
+    }
+    (truth.dot(&h), truth)
+}
+
+fn fit(a: Array2<f32>, params: Params) -> Nmf {
+    let data = Arc::new(FaceMatrix::new(a).expect("valid data"));
+    Nmf::new(data, params).expect("valid params")
+}
+
+#[test]
+fn objective_never_increases_and_factors_stay_non_negative() {
+    let a = exact_low_rank(80, 60, 6, 1).mapv(|v| v + 0.01);
+    for solver in Solver::ALL {
+        for init in Init::ALL {
+            let mut nmf = fit(a.clone(), Params::new(5).solver(solver).init(init).seed(7));
+            // The exact objective: the solver's own is computed from its
+            // products and carries f32 cancellation noise of ~1e-5.
+            let exact = |nmf: &Nmf| match solver {
+                Solver::Kl => nmf.objective(),
+                _ => 0.5 * nmf.exact_rel_err().powi(2) * nmf.data().norm_sq(),
+            };
+            let mut last = exact(&nmf);
+            for it in 0..60 {
+                nmf.step();
+                let obj = exact(&nmf);
+                assert!(
+                    obj <= last * (1.0 + 1e-6) + 1e-9,
+                    "{solver}/{init}: objective rose at iteration {it}: {last} -> {obj}"
+                );
+                assert!(nmf.w().iter().chain(nmf.h().iter()).all(|&v| v >= 0.0 && v.is_finite()));
+                last = obj;
+            }
+        }
+    }
+}
+
+#[test]
+fn penalised_objective_never_increases() {
+    let a = exact_low_rank(60, 50, 5, 2);
+    for solver in Solver::ALL {
+        let params = Params::new(5).solver(solver).alpha_w(0.01).alpha_h(0.005).l1_ratio(0.5).seed(1);
+        let mut nmf = fit(a.clone(), params);
+        let mut last = nmf.objective();
+        for it in 0..40 {
+            nmf.step();
+            assert!(nmf.objective() <= last * (1.0 + 1e-4) + 1e-9, "{solver}: rose at {it}");
+            last = nmf.objective();
+        }
+    }
+}
+
+#[test]
+fn exact_low_rank_matrix_is_recovered() {
+    let a = exact_low_rank(60, 50, 4, 3);
+    for solver in Solver::ALL {
+        let params = Params::new(4).solver(solver).tol(0.0).max_iter(20_000).target_rel_err(Some(5e-4)).seed(2);
+        let mut nmf = fit(a.clone(), params);
+        let reason = nmf.run(None, |_| {});
+        let err = nmf.exact_rel_err();
+        assert!(err < 1e-3, "{solver}: rel_err {err} after {} iterations ({reason})", nmf.iteration());
+        assert_eq!(reason, StopReason::Target, "{solver}");
+    }
+}
+
+#[test]
+fn swimmer_parts_are_recovered() {
+    let (a, truth) = swimmer(300, 11);
+    for solver in Solver::ALL {
+        let params = Params::new(truth.ncols()).solver(solver).tol(0.0).max_iter(1500).target_rel_err(Some(1e-4));
+        let mut nmf = fit(a.clone(), params);
+        nmf.run(None, |_| {});
+        let cos = best_matches(truth.view(), nmf.w());
+        let worst = cos.iter().copied().fold(1.0f32, f32::min);
+        assert!(worst >= 0.95, "{solver}: worst part cosine {worst:.3} ({cos:?}), rel_err {}", nmf.rel_err());
+    }
+}
+
+#[test]
+fn same_seed_gives_bit_identical_factors_with_one_or_two_threads() {
+    // Large enough that every kernel splits into several chunks.
+    let a = exact_low_rank(1500, 300, 10, 4).mapv(|v| v + 0.05);
+    for solver in Solver::ALL {
+        for init in [Init::Nndsvda, Init::Random] {
+            let run = |threads: usize| {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+                pool.install(|| {
+                    let mut nmf = fit(a.clone(), Params::new(8).solver(solver).init(init).seed(42));
+                    for _ in 0..15 {
+                        nmf.step();
+                    }
+                    (nmf.w().to_owned(), nmf.h().to_owned(), nmf.objective())
+                })
+            };
+            let (w1, h1, o1) = run(1);
+            let (w2, h2, o2) = run(2);
+            assert!(w1.iter().zip(w2.iter()).all(|(a, b)| a.to_bits() == b.to_bits()), "{solver}/{init}: W differs");
+            assert!(h1.iter().zip(h2.iter()).all(|(a, b)| a.to_bits() == b.to_bits()), "{solver}/{init}: H differs");
+            assert_eq!(o1.to_bits(), o2.to_bits());
+        }
+    }
+}
+
+#[test]
+fn every_invalid_parameter_is_rejected_with_its_own_error() {
+    let data = Arc::new(FaceMatrix::new(exact_low_rank(30, 20, 3, 5)).expect("data"));
+    let bad = |p: Params| Nmf::new(Arc::clone(&data), p).err().expect("must be rejected");
+    assert!(matches!(bad(Params::new(0)), NmfError::InvalidK { k: 0, max: 20, .. }));
+    assert!(matches!(bad(Params::new(21)), NmfError::InvalidK { k: 21, max: 20, .. }));
+    assert!(matches!(bad(Params::new(3).tol(-1e-4)), NmfError::InvalidTol(_)));
+    assert!(matches!(bad(Params::new(3).tol(f64::NAN)), NmfError::InvalidTol(_)));
+    assert!(matches!(bad(Params::new(3).max_iter(0)), NmfError::ZeroMaxIter));
+    assert!(matches!(bad(Params::new(3).target_rel_err(Some(-0.1))), NmfError::InvalidTarget(_)));
+    assert!(matches!(bad(Params::new(3).time_limit_secs(Some(0.0))), NmfError::InvalidTimeLimit(_)));
+    assert!(matches!(bad(Params::new(3).alpha_w(-1.0)), NmfError::InvalidAlpha { name: "alpha_w", .. }));
+    assert!(matches!(bad(Params::new(3).alpha_h(f32::INFINITY)), NmfError::InvalidAlpha { name: "alpha_h", .. }));
+    assert!(matches!(bad(Params::new(3).l1_ratio(1.5)), NmfError::InvalidL1Ratio(_)));
+    assert!(matches!("cd".parse::<Solver>(), Err(NmfError::UnknownSolver(s)) if s == "cd"));
+    assert!(matches!("svd".parse::<Init>(), Err(NmfError::UnknownInit(s)) if s == "svd"));
+    assert_eq!("HALS".parse::<Solver>().ok(), Some(Solver::Hals));
+    // The data itself.
+    assert!(matches!(FaceMatrix::new(Array2::zeros((0, 3))), Err(NmfError::EmptyData { .. })));
+    assert!(matches!(FaceMatrix::new(Array2::zeros((3, 3))), Err(NmfError::ZeroData)));
+    let mut neg = Array2::<f32>::ones((3, 3));
+    neg[(1, 2)] = -0.5;
+    assert!(matches!(FaceMatrix::new(neg), Err(NmfError::InvalidEntry { row: 1, col: 2, .. })));
+    // Messages name the value.
+    let msg = bad(Params::new(21)).to_string();
+    assert!(msg.contains("k = 21") && msg.contains("20"), "{msg}");
+}
+
+#[test]
+fn stopping_rules_fire() {
+    let a = exact_low_rank(60, 40, 4, 6).mapv(|v| v + 0.02);
+    let mut nmf = fit(a.clone(), Params::new(3).max_iter(7).tol(0.0));
+    assert_eq!(nmf.run(None, |_| {}), StopReason::MaxIter);
+    assert_eq!(nmf.iteration(), 7);
+    assert_eq!(nmf.history().len(), 8);
+
+    let mut nmf = fit(a.clone(), Params::new(3).max_iter(100_000).tol(1e-3));
+    assert_eq!(nmf.run(None, |_| {}), StopReason::Tol);
+    assert_eq!(nmf.iteration() % 10, 0);
+
+    let mut nmf = fit(a.clone(), Params::new(4).max_iter(100_000).tol(0.0).target_rel_err(Some(0.05)));
+    assert_eq!(nmf.run(None, |_| {}), StopReason::Target);
+    assert!(nmf.rel_err() <= 0.05);
+
+    let mut nmf = fit(a.clone(), Params::new(3).max_iter(100_000_000).tol(0.0).time_limit_secs(Some(0.05)));
+    assert_eq!(nmf.run(None, |_| {}), StopReason::Time);
+
+    let cancel = AtomicBool::new(false);
+    let mut nmf = fit(a, Params::new(3).max_iter(1000).tol(0.0));
+    let reason = nmf.run(Some(&cancel), |n| {
+        if n.iteration() == 3 {
+            cancel.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    assert_eq!(reason, StopReason::Cancelled);
+    assert_eq!(nmf.iteration(), 3, "stops within one iteration");
+}
+
+#[test]
+fn cheap_rel_err_matches_the_exact_one() {
+    let a = exact_low_rank(120, 90, 8, 8).mapv(|v| v + 0.1);
+    for solver in Solver::ALL {
+        let mut nmf = fit(a.clone(), Params::new(5).solver(solver));
+        for _ in 0..10 {
+            nmf.step();
+        }
+        approx::assert_relative_eq!(nmf.rel_err(), nmf.exact_rel_err(), max_relative = 1e-3);
+    }
+}
+
+#[test]
+fn warm_start_grows_and_shrinks_k_without_losing_the_fit() {
+    let a = exact_low_rank(90, 70, 8, 9);
+    let data = Arc::new(FaceMatrix::new(a).expect("data"));
+    let mut nmf = Nmf::new(Arc::clone(&data), Params::new(4).tol(0.0)).expect("fit");
+    for _ in 0..50 {
+        nmf.step();
+    }
+    let err4 = nmf.exact_rel_err();
+    let (w, h) = nmf.into_factors();
+
+    // Growing: the new fit starts no worse than the old one ended.
+    let grown = Nmf::warm_start(Arc::clone(&data), Params::new(8), w.clone(), h.clone()).expect("grow");
+    assert_eq!(grown.w().ncols(), 8);
+    assert_eq!(grown.h().nrows(), 8);
+    assert!(grown.exact_rel_err() <= err4 + 1e-6, "{} > {err4}", grown.exact_rel_err());
+    // The kept components are unchanged.
+    assert_eq!(grown.w().slice(s![.., ..4]), w);
+
+    // Shrinking keeps the most important components.
+    let shrunk = Nmf::warm_start(Arc::clone(&data), Params::new(2), w.clone(), h.clone()).expect("shrink");
+    assert_eq!(shrunk.w().ncols(), 2);
+    let order = facenmf::nmf::metrics::order_by_importance(w.view(), h.view());
+    let mut keep = order[..2].to_vec();
+    keep.sort_unstable();
+    assert_eq!(shrunk.w().column(0), w.column(keep[0]));
+
+    // Bad shapes are refused.
+    let err = Nmf::warm_start(data, Params::new(4), w.slice(s![..10, ..]).to_owned(), h).err();
+    assert!(matches!(err, Some(NmfError::Shape { what: "W", .. })));
+}
+
+#[test]
+fn transform_recovers_the_weights_of_faces_in_the_span() {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(10);
+    let w = Array2::from_shape_simple_fn((100, 5), || rng.random::<f32>());
+    let h = Array2::from_shape_simple_fn((5, 7), || if rng.random::<f32>() < 0.3 { 0.0 } else { rng.random::<f32>() });
+    let x = w.dot(&h);
+    let got = transform(w.view(), x.view()).expect("transform");
+    for (a, b) in got.iter().zip(h.iter()) {
+        approx::assert_abs_diff_eq!(a, b, epsilon = 1e-3);
+    }
+    assert!(transform(w.view(), Array2::<f32>::zeros((99, 1)).view()).is_err());
+}
