@@ -1,0 +1,1 @@
+//! The built-in synthetic face set (generator: next commit).
