@@ -96,6 +96,7 @@ fn load_13k() {
         fmt_bytes(bytes),
         vm_hwm()
     );
+    drop(ds);
     let (total, scan, decode, _) = time_load(&dir, 2);
     println!("13k again (warm cache): {total:?} (scan {scan:?}, decode {decode:?})");
 }

@@ -35,7 +35,7 @@ use rand_distr::StandardNormal;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use super::{BLOCK, Dataset, DatasetError, Source, column_blocks, to_u8};
+use super::{BLOCK, Dataset, DatasetError, Source, column_blocks, to_u8, write_block};
 
 /// Number of true parts (part variants) of the built-in set.
 pub const N_PARTS: usize = 21;
@@ -134,16 +134,12 @@ pub fn generate(n_faces: usize, size: usize, seed: u64) -> BuiltinFaces {
     column_blocks(&mut matrix)
         .into_par_iter()
         .zip(order.par_chunks(BLOCK))
-        .for_each(|(mut block, idx)| {
+        .for_each(|(block, idx)| {
             let mut buf = vec![0f32; pixels * idx.len()];
             for (&i, out) in idx.iter().zip(buf.chunks_exact_mut(pixels)) {
                 render_face(&recipes[i], &parts, seed, i as u64, &lut, out);
             }
-            for (p, mut row) in block.axis_iter_mut(Axis(0)).enumerate() {
-                for (k, v) in row.iter_mut().enumerate() {
-                    *v = buf[k * pixels + p];
-                }
-            }
+            write_block(block, &buf, pixels);
         });
 
     let labels: Vec<String> = order

@@ -377,6 +377,28 @@ pub fn validate_options(opts: &LoadOptions) -> Result<(), DatasetError> {
 /// Number of faces per column block written by one parallel task.
 pub(crate) const BLOCK: usize = 16;
 
+/// Writes `buf` (faces one after another, `pixels` values each) into the
+/// columns of `block` (pixels × faces, a column block of a standard-layout
+/// matrix, so each of its rows is a short contiguous run).
+pub(crate) fn write_block(mut block: ndarray::ArrayViewMut2<'_, f32>, buf: &[f32], pixels: usize) {
+    let m = block.ncols();
+    if buf.len() < pixels * m || block.nrows() != pixels {
+        return;
+    }
+    let faces: Vec<&[f32]> = buf.chunks_exact(pixels).take(m).collect();
+    for (p, mut row) in block.rows_mut().into_iter().enumerate() {
+        if let Some(r) = row.as_slice_mut() {
+            for (v, face) in r.iter_mut().zip(&faces) {
+                *v = face[p];
+            }
+        } else {
+            for (v, face) in row.iter_mut().zip(&faces) {
+                *v = face[p];
+            }
+        }
+    }
+}
+
 /// The face columns of `m` in blocks of [`BLOCK`], for parallel per-face work.
 pub(crate) fn column_blocks(
     m: &mut Array2<f32>,
