@@ -76,7 +76,7 @@ fn fit_h_only(a: &Array2<f32>, w: &Array2<f32>, iters: usize) -> f32 {
 
 const SEEDS: u64 = 8;
 const SHORT: usize = 60;
-const LONG: usize = 500;
+const LONG: usize = 600;
 
 fn cosine(a: ArrayView1<f32>, b: ArrayView1<f32>) -> f32 {
     a.dot(&b) / (a.dot(&a).sqrt() * b.dot(&b).sqrt()).max(1e-12)
