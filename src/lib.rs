@@ -7,5 +7,6 @@
 //! 4. [`app`] / [`ui`]: the eframe desktop app.
 //! 5. [`cli`]: headless commands over layers 1–3.
 
+pub mod cli;
 pub mod dataset;
 pub mod nmf;
