@@ -45,7 +45,7 @@ pub struct LoadArgs {
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     pub resize: Option<(u32, u32)>,
     /// Downsize every face by this factor (0 < F ≤ 1), for large photos.
-    #[arg(long, value_name = "F")]
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub scale: Option<f32>,
     /// Per-face preprocessing: none, lee-seung (mean 0.25, std 0.25, clipped) or equalize.
     #[arg(long, default_value = "none")]
@@ -78,25 +78,25 @@ pub struct FitOptions {
     #[arg(long, default_value_t = 500)]
     pub max_iter: usize,
     /// Stop when the objective fell by less than tol × its starting value over 10 iterations (0: never).
-    #[arg(long, default_value_t = 1e-4)]
+    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
     pub tol: f64,
     /// Stop once ‖A − WH‖/‖A‖ is at most this.
-    #[arg(long, value_name = "E")]
+    #[arg(long, value_name = "E", allow_negative_numbers = true)]
     pub target_rel_err: Option<f64>,
     /// Stop after this many seconds (initialisation included).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub time_limit: Option<f64>,
     /// Seed of the randomized SVD and random inits.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Penalty on W (scikit-learn's meaning, see the README).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub alpha_w: f32,
     /// Penalty on H.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub alpha_h: f32,
     /// Share of L1 in the penalties (0 = L2, 1 = L1).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub l1_ratio: f32,
     /// Worker threads (default: one per core). Results are identical for any count.
     #[arg(long, value_name = "N")]
