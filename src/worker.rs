@@ -98,9 +98,10 @@ pub enum Event {
 
 /// The owner's handle. Dropping it stops the fit and joins the thread.
 pub struct Worker {
-    commands: Sender<Command>,
+    commands: Sender<(u64, Command)>,
     events: Option<Receiver<Event>>,
     epoch: Arc<AtomicU64>,
+    processed: Arc<AtomicU64>,
     running: Arc<Mutex<bool>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -111,6 +112,7 @@ impl Worker {
         let (commands, command_rx) = mpsc::channel();
         let (event_tx, events) = mpsc::sync_channel(EVENT_CAPACITY);
         let epoch = Arc::new(AtomicU64::new(0));
+        let processed = Arc::new(AtomicU64::new(0));
         let running = Arc::new(Mutex::new(false));
         let state = Thread {
             data,
@@ -118,6 +120,7 @@ impl Worker {
             events: event_tx,
             wake,
             epoch: Arc::clone(&epoch),
+            processed: Arc::clone(&processed),
             running: Arc::clone(&running),
             fit: None,
             fit_state: None,
@@ -143,13 +146,13 @@ impl Worker {
                 return Err(e);
             }
         };
-        Ok(Worker { commands, events: Some(events), epoch, running, thread: Some(thread) })
+        Ok(Worker { commands, events: Some(events), epoch, processed, running, thread: Some(thread) })
     }
 
     /// Queues a command; any fit in progress notices within one iteration.
     pub fn send(&self, command: Command) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        if self.commands.send(command).is_err() {
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.commands.send((epoch, command)).is_err() {
             log::warn!("the NMF worker thread has ended; command ignored");
         }
     }
@@ -189,6 +192,11 @@ impl Worker {
         self.running.lock().map(|r| *r).unwrap_or(false)
     }
 
+    /// True while a fit runs or commands are still waiting to be handled.
+    pub fn is_busy(&self) -> bool {
+        self.processed.load(Ordering::SeqCst) != self.epoch.load(Ordering::SeqCst) || self.is_running()
+    }
+
     /// True while the thread is alive.
     pub fn is_alive(&self) -> bool {
         self.thread.as_ref().is_some_and(|t| !t.is_finished())
@@ -197,8 +205,8 @@ impl Worker {
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        let _ = self.commands.send(Command::Shutdown);
+        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
+        let _ = self.commands.send((epoch, Command::Shutdown));
         // Dropping the receiver unblocks a thread waiting in `send`.
         self.events = None;
         if let Some(thread) = self.thread.take()
@@ -212,10 +220,11 @@ impl Drop for Worker {
 /// The thread's state.
 struct Thread {
     data: Arc<FaceMatrix>,
-    commands: Receiver<Command>,
+    commands: Receiver<(u64, Command)>,
     events: SyncSender<Event>,
     wake: Box<dyn Fn() + Send + Sync>,
     epoch: Arc<AtomicU64>,
+    processed: Arc<AtomicU64>,
     running: Arc<Mutex<bool>>,
     fit: Option<Nmf>,
     /// None while running.
@@ -235,7 +244,7 @@ impl Thread {
     fn main_loop(mut self) {
         loop {
             // Take commands: wait for one when idle, poll when running.
-            let command = if self.is_running() {
+            let first = if self.is_running() {
                 match self.commands.try_recv() {
                     Ok(c) => Some(c),
                     Err(TryRecvError::Empty) => None,
@@ -247,9 +256,22 @@ impl Thread {
                     Err(_) => return,
                 }
             };
-            if let Some(command) = command {
-                if let Flow::Exit = self.handle(command) {
-                    return;
+            if let Some(first) = first {
+                // Take whatever else is queued, and skip a k change that a
+                // later one replaces (sliding k sends many).
+                let mut queue = vec![first];
+                queue.extend(self.commands.try_iter());
+                let last = queue.len() - 1;
+                for i in 0..queue.len() {
+                    let superseded = i < last
+                        && matches!(queue[i].1, Command::SetK(_))
+                        && matches!(queue[i + 1].1, Command::SetK(_));
+                    let (epoch, command) = std::mem::replace(&mut queue[i], (0, Command::Stop));
+                    if !superseded && let Flow::Exit = self.handle(command) {
+                        return;
+                    }
+                    self.set_running(self.is_running());
+                    self.processed.store(epoch, Ordering::SeqCst);
                 }
                 continue;
             }
@@ -307,7 +329,6 @@ impl Thread {
             }
             Command::Shutdown => return Flow::Exit,
         }
-        self.set_running(self.is_running());
         Flow::Continue
     }
 
