@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, ImageError, ImageReader, Limits};
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::{
     BLOCK, Dataset, DatasetError, LoadOptions, Skipped, Source, column_blocks, preprocess,
-    validate_options,
+    validate_options, write_block,
 };
 
 /// Largest accepted image width or height, in pixels (a bogus header beyond
@@ -458,7 +458,7 @@ pub fn decode_scan(scan: Scan, opts: &LoadOptions) -> Result<Dataset, DatasetErr
     let failures: Vec<Option<String>> = column_blocks(&mut matrix)
         .into_par_iter()
         .zip(entries.par_chunks(BLOCK))
-        .flat_map_iter(|(mut block, chunk)| {
+        .flat_map_iter(|(block, chunk)| {
             let m = chunk.len();
             let mut buf = vec![0f32; pixels * m];
             let res: Vec<Option<String>> = chunk
@@ -466,11 +466,7 @@ pub fn decode_scan(scan: Scan, opts: &LoadOptions) -> Result<Dataset, DatasetErr
                 .zip(buf.chunks_exact_mut(pixels))
                 .map(|(e, out)| decode_into(&e.path, width, height, opts, out).err())
                 .collect();
-            for (p, mut row) in block.axis_iter_mut(Axis(0)).enumerate() {
-                for (k, v) in row.iter_mut().enumerate() {
-                    *v = buf[k * pixels + p];
-                }
-            }
+            write_block(block, &buf, pixels);
             res
         })
         .collect();

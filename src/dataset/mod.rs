@@ -377,9 +377,116 @@ pub fn validate_options(opts: &LoadOptions) -> Result<(), DatasetError> {
 /// Number of faces per column block written by one parallel task.
 pub(crate) const BLOCK: usize = 16;
 
+/// Writes `buf` (faces one after another, `pixels` values each) into the
+/// columns of `block` (pixels × faces, a column block of a standard-layout
+/// matrix, so each of its rows is a short contiguous run).
+pub(crate) fn write_block(mut block: ndarray::ArrayViewMut2<'_, f32>, buf: &[f32], pixels: usize) {
+    let m = block.ncols();
+    if buf.len() < pixels * m || block.nrows() != pixels {
+        return;
+    }
+    let faces: Vec<&[f32]> = buf.chunks_exact(pixels).take(m).collect();
+    for (p, mut row) in block.rows_mut().into_iter().enumerate() {
+        if let Some(r) = row.as_slice_mut() {
+            for (v, face) in r.iter_mut().zip(&faces) {
+                *v = face[p];
+            }
+        } else {
+            for (v, face) in row.iter_mut().zip(&faces) {
+                *v = face[p];
+            }
+        }
+    }
+}
+
 /// The face columns of `m` in blocks of [`BLOCK`], for parallel per-face work.
 pub(crate) fn column_blocks(
     m: &mut Array2<f32>,
 ) -> ndarray::iter::AxisChunksIterMut<'_, f32, ndarray::Ix2> {
     m.axis_chunks_iter_mut(Axis(1), BLOCK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_sizes() {
+        assert_eq!(parse_size("92x112").ok(), Some((92, 112)));
+        assert_eq!(parse_size(" 64X64 ").ok(), Some((64, 64)));
+        assert_eq!(parse_size("32×24").ok(), Some((32, 24)));
+        for bad in [
+            "", "64", "64x", "x64", "0x10", "10x0", "-5x5", "axb", "1x2x3", "99999x2",
+        ] {
+            let e = parse_size(bad).expect_err(bad).to_string();
+            assert!(e.contains(&format!("{bad:?}")), "{e}");
+            assert!(e.contains("WxH"), "{e}");
+        }
+    }
+
+    #[test]
+    fn preprocess_names_round_trip() {
+        for p in Preprocess::ALL {
+            assert_eq!(p.to_string().parse::<Preprocess>().ok(), Some(p));
+        }
+        assert_eq!(
+            "Lee_Seung".parse::<Preprocess>().ok(),
+            Some(Preprocess::LeeSeung)
+        );
+        assert_eq!(
+            "equalise".parse::<Preprocess>().ok(),
+            Some(Preprocess::Equalize)
+        );
+        let e = "sharpen".parse::<Preprocess>().unwrap_err().to_string();
+        assert!(e.contains("sharpen") && e.contains("lee-seung"), "{e}");
+    }
+
+    #[test]
+    fn options_are_validated() {
+        let ok = LoadOptions::default();
+        assert!(validate_options(&ok).is_ok());
+        for f in [0.0, -1.0, 1.5, f32::NAN, f32::INFINITY] {
+            let o = LoadOptions {
+                scale: Some(f),
+                ..Default::default()
+            };
+            assert!(validate_options(&o).is_err(), "scale {f}");
+        }
+        let o = LoadOptions {
+            scale: Some(1.0),
+            ..Default::default()
+        };
+        assert!(validate_options(&o).is_ok());
+        let o = LoadOptions {
+            resize: Some((0, 5)),
+            ..Default::default()
+        };
+        assert!(validate_options(&o).is_err());
+    }
+
+    #[test]
+    fn bytes_formatting() {
+        assert_eq!(fmt_bytes(12), "12 bytes");
+        assert_eq!(fmt_bytes(1536), "1.5 KiB");
+        assert_eq!(fmt_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+
+    #[test]
+    fn face_accessors() {
+        let m = Array2::from_shape_fn((6, 2), |(p, j)| (p + 10 * j) as f32 / 20.0);
+        let ds = Dataset {
+            matrix: m,
+            width: 3,
+            height: 2,
+            labels: vec!["a".into(), "b".into()],
+            files: vec!["a.png".into(), "b.png".into()],
+            source: Source::BuiltIn,
+            skipped: vec![],
+        };
+        assert_eq!((ds.pixels(), ds.faces()), (6, 2));
+        assert_eq!(ds.face(1)[0], 0.5);
+        let img = ds.face_image(1);
+        assert_eq!(img.dimensions(), (3, 2));
+        assert_eq!(img.get_pixel(0, 0).0[0], 128);
+    }
 }
