@@ -64,7 +64,8 @@ fn run_finish_inspect_edit() {
     let before = h.state().inspected_reconstruction().unwrap();
 
     // Edit the largest weight: the reconstruction changes.
-    let node = h.get_by_label("w1");
+    let labels: Vec<String> = (1..=k).map(|r| format!("w{r}")).collect();
+    let node = labels.iter().find_map(|l| h.query_by_label(l)).expect("an editable weight");
     let old: f64 = node.value().and_then(|v| v.parse().ok()).unwrap_or(0.0);
     node.set_value_accesskit(old + 0.5);
     h.run_ok();

@@ -8,7 +8,7 @@ use egui::Vec2;
 use crate::app::FaceNmfApp;
 
 const HELP: &str = "Each face (left) beside its reconstruction W·h from the parts (right). With \"residual\" on, the \
-     right image shows face − reconstruction: gray is 0, bright where the fit is too dark, dark where too bright.";
+     right image shows face - reconstruction: gray is 0, bright where the fit is too dark, dark where too bright.";
 
 /// Smallest tile height before the view scrolls.
 const MIN_TILE_HEIGHT: f32 = 30.0;
@@ -23,7 +23,7 @@ pub fn faces_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         super::heading_ui(ui, &format!("Faces ({n}) and their reconstructions"), HELP);
         ui.checkbox(&mut app.settings.show_residual, "residual")
-            .on_hover_text("Show face − reconstruction instead of the reconstruction.");
+            .on_hover_text("Show face - reconstruction instead of the reconstruction.");
     });
     let Some(face_tex) = app.textures.faces.texture().cloned() else {
         return;

@@ -8,12 +8,12 @@ use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2, WidgetInfo};
 
 use crate::app::{Edits, FaceNmfApp};
 
-const HELP: &str = "The selected face, its reconstruction from the parts (W·h) and the residual (face − \
+const HELP: &str = "The selected face, its reconstruction from the parts (W·h) and the residual (face - \
      reconstruction). Below: how much of each part the face uses. Drag a bar or a weight to change it and watch \
      the reconstruction change.";
 
 /// Terms shown in the strip.
-const STRIP_TERMS: usize = 5;
+const STRIP_TERMS: usize = 4;
 
 /// Height the inspector needs in a column `width` wide.
 pub fn inspector_height(app: &FaceNmfApp, width: f32) -> f32 {
@@ -148,7 +148,7 @@ pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     ui.add_space(4.0);
     ui.horizontal(|ui| {
         ui.label("face ≈");
-        let thumb = Vec2::new(36.0 * fw / fh, 36.0);
+        let thumb = Vec2::new(34.0 * fw / fh, 34.0);
         for (i, &c) in terms.iter().enumerate() {
             let r = fit.rank[c];
             ui.vertical(|ui| {

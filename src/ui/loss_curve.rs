@@ -6,7 +6,7 @@ use egui_plot::{Line, Plot, PlotPoints, VLine};
 
 use crate::app::FaceNmfApp;
 
-const HELP: &str = "Relative reconstruction error ‖A − WH‖ / ‖A‖ (log scale) as the fit goes on. Vertical lines mark \
+const HELP: &str = "Relative reconstruction error ||A - WH|| / ||A|| (log scale) as the fit goes on. Vertical lines mark \
      changes of k (the fit continues from a warm start).";
 
 pub fn loss_curve_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {

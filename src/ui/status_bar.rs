@@ -41,7 +41,7 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             ui.separator();
             ui.label(format!("iteration {}", p.snapshot.iteration));
             ui.separator();
-            ui.label(format!("rel_err {:.4}", p.snapshot.rel_err)).on_hover_text("‖A − WH‖ / ‖A‖");
+            ui.label(format!("rel_err {:.4}", p.snapshot.rel_err)).on_hover_text("||A - WH|| / ||A||");
             let init = p.history.first().map_or(0.0, |r| r.secs);
             let work = p.snapshot.secs - init;
             if p.snapshot.iteration > 0 && work > 0.0 {
@@ -53,7 +53,7 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         let skipped = app.faces().map_or(0, |f| f.dataset.skipped.len());
         if skipped > 0 {
             ui.separator();
-            let text = format!("⚠ {skipped} file{} skipped", if skipped == 1 { "" } else { "s" });
+            let text = format!("{skipped} file{} skipped", if skipped == 1 { "" } else { "s" });
             if ui.link(text).on_hover_text("Show which files were not loaded, and why").clicked() {
                 app.show_skipped = true;
             }
