@@ -47,7 +47,11 @@ fn orl_k49_worker_vs_headless() {
     let steps = Instant::now();
     fit.run(None, |_| {});
     let headless = ITERS as f64 / steps.elapsed().as_secs_f64();
-    println!("headless: init {init_ms:.0} ms, {headless:.1} it/s");
+    println!(
+        "headless: init {init_ms:.0} ms (rel_err {:.4}), {headless:.1} it/s, rel_err after {ITERS}: {:.4}",
+        fit.history()[0].rel_err,
+        fit.rel_err()
+    );
 
     let worker = Worker::spawn(data, Box::new(|| {})).expect("worker");
     let run_at = Instant::now();

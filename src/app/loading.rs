@@ -18,6 +18,8 @@ use crate::nmf::FaceMatrix;
 
 /// Longest side of a face thumbnail (faces view) in texels.
 pub const THUMB_SIDE: usize = 32;
+/// Longest side of a basis image in the gallery's texture.
+pub const GALLERY_SIDE: usize = 64;
 
 /// What to open.
 #[derive(Debug, Clone)]
@@ -35,6 +37,8 @@ pub struct LoadedFaces {
     /// Short description: "built-in faces" or the folder's name.
     pub name: String,
     pub thumb: Thumb,
+    /// Basis image size in the gallery.
+    pub gallery_thumb: Thumb,
     /// Every face at thumbnail size (thumb pixels × faces).
     pub a_small: ndarray::Array2<f32>,
     /// Face indices grouped by label (stable within a label).
@@ -53,6 +57,7 @@ impl LoadedFaces {
             }
         };
         let thumb = Thumb::new(dataset.width, dataset.height, THUMB_SIDE);
+        let gallery_thumb = Thumb::new(dataset.width, dataset.height, GALLERY_SIDE);
         let a_small = thumb.downsample(dataset.matrix.view());
         let mut by_label: Vec<usize> = (0..dataset.faces()).collect();
         // Group by first appearance of each label, keeping file order inside.
@@ -68,7 +73,7 @@ impl LoadedFaces {
                 groups.push((pos, label));
             }
         }
-        Ok(LoadedFaces { dataset, matrix, name, thumb, a_small, by_label, groups })
+        Ok(LoadedFaces { dataset, matrix, name, thumb, gallery_thumb, a_small, by_label, groups })
     }
 
     /// "400 faces, 92×112, folder /data/orl"

@@ -314,12 +314,23 @@ impl FaceNmfApp {
                 self.edits = None;
             }
             let view = FitView::new(*p, faces);
-            self.textures.set_fit(&self.ctx, faces, &view);
+            let derived = started.elapsed();
+            self.textures.set_fit(&self.ctx, faces, &view, self.settings.show_residual);
             self.fit = Some(view);
             self.inspector_dirty = true;
-            self.profile.snapshot_shown(started.elapsed());
+            self.profile.snapshot_shown(derived, started.elapsed() - derived);
         } else if !busy {
             self.fit_requested = false;
+        }
+    }
+
+    /// Rebuilds the faces view's right-hand atlas when the residual toggle
+    /// changed.
+    fn refresh_faces_view(&mut self) {
+        if let (Some(faces), Some(fit)) = (&self.faces, &self.fit)
+            && self.textures.right_is_residual != self.settings.show_residual
+        {
+            self.textures.set_right(&self.ctx, faces, fit, self.settings.show_residual);
         }
     }
 
@@ -341,6 +352,7 @@ impl eframe::App for FaceNmfApp {
         self.poll_loading();
         self.drain_events();
         self.refresh_inspector();
+        self.refresh_faces_view();
         self.handle_input(ctx);
         self.profile.logic_done(started.elapsed());
         if self.loading.is_busy() {

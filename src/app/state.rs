@@ -6,7 +6,7 @@ use eframe::egui;
 use std::time::{Duration, Instant};
 
 use egui::{Color32, ColorImage, TextureOptions};
-use ndarray::{Array1, Array2, Axis};
+use ndarray::{Array1, Array2};
 
 use super::LoadedFaces;
 use super::atlas::{Atlas, Picture, gray_into, min_max, residual_into, viridis};
@@ -26,6 +26,8 @@ pub struct FitView {
     pub sparseness: Vec<f32>,
     /// Reconstructions of all faces at thumbnail size (thumb pixels × faces).
     pub recon_small: Array2<f32>,
+    /// W at the gallery's size (gallery pixels × k).
+    pub w_gallery: Array2<f32>,
 }
 
 impl FitView {
@@ -41,7 +43,8 @@ impl FitView {
         // Downsampling is linear: thumbnail(W·H) = thumbnail(W)·H.
         let w_small = faces.thumb.downsample(w);
         let recon_small = w_small.dot(&h);
-        FitView { progress, order, rank, importance, sparseness, recon_small }
+        let w_gallery = faces.gallery_thumb.downsample(w);
+        FitView { progress, order, rank, importance, sparseness, recon_small, w_gallery }
     }
 
     pub fn k(&self) -> usize {
@@ -130,23 +133,33 @@ impl Thumb {
 
     /// Block means of the columns of `m` (pixels × c) → (thumb pixels × c).
     pub fn downsample(&self, m: ndarray::ArrayView2<f32>) -> Array2<f32> {
-        let mut out = Array2::<f32>::zeros((self.pixels(), m.ncols()));
+        let c = m.ncols();
+        if self.factor == 1 {
+            return m.to_owned();
+        }
+        let m = m.as_standard_layout();
+        let src = m.as_slice().unwrap_or(&[]);
+        let mut out = vec![0.0f32; self.pixels() * c];
         let mut counts = vec![0u32; self.pixels()];
         for y in 0..self.src_height {
+            let qy = (y / self.factor) * self.width;
             for x in 0..self.src_width {
-                let q = (y / self.factor) * self.width + x / self.factor;
+                let q = qy + x / self.factor;
                 let p = y * self.src_width + x;
-                let mut row = out.row_mut(q);
-                row += &m.row(p);
+                let (dst, row) = (&mut out[q * c..(q + 1) * c], &src[p * c..(p + 1) * c]);
+                for (d, &v) in dst.iter_mut().zip(row) {
+                    *d += v;
+                }
                 counts[q] += 1;
             }
         }
-        for (mut row, &c) in out.axis_iter_mut(Axis(0)).zip(counts.iter()) {
-            if c > 1 {
-                row /= c as f32;
+        for (q, &n) in counts.iter().enumerate() {
+            if n > 1 {
+                let inv = 1.0 / n as f32;
+                out[q * c..(q + 1) * c].iter_mut().for_each(|v| *v *= inv);
             }
         }
-        out
+        Array2::from_shape_vec((self.pixels(), c), out).unwrap_or_else(|_| Array2::zeros((self.pixels(), c)))
     }
 }
 
@@ -156,10 +169,11 @@ pub struct Textures {
     pub basis: Atlas,
     /// Every face at thumbnail size (set once per data set).
     pub faces: Atlas,
-    /// Every face's reconstruction at thumbnail size.
-    pub recon: Atlas,
-    /// Every face's residual (face − reconstruction) at thumbnail size.
-    pub residual: Atlas,
+    /// Every face's reconstruction, or its residual (face − reconstruction),
+    /// at thumbnail size: only what the faces view shows is computed.
+    pub right: Atlas,
+    /// True when `right` holds residuals.
+    pub right_is_residual: bool,
     /// H as a heat map: one row per component (importance order), one
     /// column per face (grouped by label).
     pub weights: Picture,
@@ -178,8 +192,8 @@ impl Textures {
         Textures {
             basis: Atlas::new("basis", IMAGE),
             faces: Atlas::new("faces", IMAGE),
-            recon: Atlas::new("reconstructions", IMAGE),
-            residual: Atlas::new("residuals", IMAGE),
+            right: Atlas::new("reconstructions", IMAGE),
+            right_is_residual: false,
             weights: Picture::new("weights"),
             face: Picture::new("face"),
             face_recon: Picture::new("face reconstruction"),
@@ -190,8 +204,7 @@ impl Textures {
 
     pub fn clear_fit(&mut self) {
         self.basis.clear();
-        self.recon.clear();
-        self.residual.clear();
+        self.right.clear();
         self.weights.clear();
         self.face_recon.clear();
         self.face_residual.clear();
@@ -204,25 +217,37 @@ impl Textures {
         self.inspected = None;
     }
 
-    pub fn set_fit(&mut self, ctx: &egui::Context, faces: &LoadedFaces, fit: &FitView) {
-        let w = &fit.progress.snapshot.w;
-        let (width, height) = (faces.dataset.width, faces.dataset.height);
-        self.basis.update(ctx, fit.order.len(), [width, height], |i, out| {
+    pub fn set_fit(&mut self, ctx: &egui::Context, faces: &LoadedFaces, fit: &FitView, show_residual: bool) {
+        let g = faces.gallery_thumb;
+        let w = &fit.w_gallery;
+        self.basis.update(ctx, fit.order.len(), [g.width, g.height], |i, out| {
             let col = w.column(fit.order[i]);
             let (lo, hi) = min_max(col);
             gray_into(col, lo, hi, out);
         });
+        self.set_right(ctx, faces, fit, show_residual);
+        self.set_weights(ctx, faces, fit);
+    }
+
+    /// The faces view's right-hand atlas: reconstructions or residuals.
+    pub fn set_right(&mut self, ctx: &egui::Context, faces: &LoadedFaces, fit: &FitView, show_residual: bool) {
         let t = faces.thumb;
-        let r = &fit.recon_small;
-        self.recon.update(ctx, r.ncols(), [t.width, t.height], |j, out| gray_into(r.column(j), 0.0, 1.0, out));
-        let a = &faces.a_small;
-        let mut diff = vec![0.0f32; t.pixels()];
-        self.residual.update(ctx, r.ncols(), [t.width, t.height], |j, out| {
-            for ((d, &x), &y) in diff.iter_mut().zip(a.column(j).iter()).zip(r.column(j).iter()) {
-                *d = x - y;
-            }
-            residual_into(ndarray::ArrayView1::from(&diff[..]), 0.5, out);
-        });
+        let (a, r) = (&faces.a_small, &fit.recon_small);
+        if show_residual {
+            let mut diff = vec![0.0f32; t.pixels()];
+            self.right.update(ctx, r.ncols(), [t.width, t.height], |j, out| {
+                for ((d, &x), &y) in diff.iter_mut().zip(a.column(j).iter()).zip(r.column(j).iter()) {
+                    *d = x - y;
+                }
+                residual_into(ndarray::ArrayView1::from(&diff[..]), 0.5, out);
+            });
+        } else {
+            self.right.update(ctx, r.ncols(), [t.width, t.height], |j, out| gray_into(r.column(j), 0.0, 1.0, out));
+        }
+        self.right_is_residual = show_residual;
+    }
+
+    fn set_weights(&mut self, ctx: &egui::Context, faces: &LoadedFaces, fit: &FitView) {
         // Heat map: rows = components by importance, columns = faces by label.
         let h = &fit.progress.snapshot.h;
         let (k, n) = (fit.order.len(), faces.by_label.len());
@@ -292,7 +317,10 @@ pub struct Profile {
     frames: u32,
     work_total: Duration,
     work_max: Duration,
+    ui_total: Duration,
     snapshots: u32,
+    derive_total: Duration,
+    textures_total: Duration,
     window_start: Option<Instant>,
     iter_start: Option<usize>,
     last_iter: Option<usize>,
@@ -311,8 +339,12 @@ impl Profile {
         self.first_basis_ms = None;
     }
 
-    pub fn snapshot_shown(&mut self, _work: Duration) {
+    /// A snapshot was turned into views: `derive` (importance, thumbnails'
+    /// reconstructions) and `textures` (atlases filled and set).
+    pub fn snapshot_shown(&mut self, derive: Duration, textures: Duration) {
         self.snapshots += 1;
+        self.derive_total += derive;
+        self.textures_total += textures;
         if let Some(at) = self.run_at.take() {
             let ms = at.elapsed().as_secs_f64() * 1e3;
             self.first_basis_ms = Some(ms);
@@ -330,6 +362,7 @@ impl Profile {
         let work = self.logic + spent;
         self.frames += 1;
         self.work_total += work;
+        self.ui_total += spent;
         self.work_max = self.work_max.max(work);
         self.last_iter = iteration.or(self.last_iter);
         let now = Instant::now();
@@ -339,7 +372,8 @@ impl Profile {
         }
         let secs = now.duration_since(start).as_secs_f64();
         if secs >= 1.0 {
-            let mean_ms = self.work_total.as_secs_f64() * 1e3 / f64::from(self.frames.max(1));
+            let ms = |d: Duration, n: u32| d.as_secs_f64() * 1e3 / f64::from(n.max(1));
+            let mean_ms = ms(self.work_total, self.frames);
             let max_ms = self.work_max.as_secs_f64() * 1e3;
             let its = match (self.iter_start, self.last_iter) {
                 (Some(a), Some(b)) if b >= a => (b - a) as f64 / secs,
@@ -348,14 +382,21 @@ impl Profile {
             self.last_report = Some((mean_ms, max_ms, self.frames, its));
             if self.enabled {
                 eprintln!(
-                    "[profile] ui work per frame: mean {mean_ms:.2} ms, max {max_ms:.2} ms over {} frames ({} snapshots); solver {its:.1} it/s",
-                    self.frames, self.snapshots
+                    "[profile] ui work per frame: mean {mean_ms:.2} ms, max {max_ms:.2} ms over {} frames (drawing {:.2} ms/frame; {} snapshots: derive {:.2} ms, textures {:.2} ms each); solver {its:.1} it/s",
+                    self.frames,
+                    ms(self.ui_total, self.frames),
+                    self.snapshots,
+                    ms(self.derive_total, self.snapshots),
+                    ms(self.textures_total, self.snapshots),
                 );
             }
             self.window_start = Some(now);
             self.frames = 0;
             self.snapshots = 0;
             self.work_total = Duration::ZERO;
+            self.ui_total = Duration::ZERO;
+            self.derive_total = Duration::ZERO;
+            self.textures_total = Duration::ZERO;
             self.work_max = Duration::ZERO;
             self.iter_start = self.last_iter;
         }

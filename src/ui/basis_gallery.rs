@@ -50,22 +50,23 @@ pub fn basis_gallery_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             for r in row_start..(row_start + cols).min(k) {
                 let c = fit.order[r];
                 let selected = app.selected_part == Some(c);
-                let alt = format!("Basis {}", r + 1);
                 let response = super::image_ui(
                     ui,
                     &texture,
                     app.textures.basis.uv(r),
                     size,
-                    &alt,
+                    || format!("Basis {}", r + 1),
                     selected.then_some(accent),
                 );
-                let response = response.on_hover_text(format!(
+                let response = response.on_hover_ui(|ui| {
+                    ui.label(format!(
                     "Basis {} (column {} of W)\nimportance: {:.1} % of all weight\nsparseness (Hoyer): {:.2}\nclick: the faces that use it most",
                     r + 1,
                     c,
                     fit.importance[c] * 100.0,
                     fit.sparseness[c]
-                ));
+                    ));
+                });
                 if response.clicked() {
                     clicked = Some(c);
                 }

@@ -13,7 +13,7 @@ const HELP: &str = "The selected face, its reconstruction from the parts (W·h) 
      the reconstruction change.";
 
 /// Terms shown in the strip.
-const STRIP_TERMS: usize = 4;
+const STRIP_TERMS: usize = 3;
 
 /// Height the inspector needs in a column `width` wide.
 pub fn inspector_height(app: &FaceNmfApp, width: f32) -> f32 {
@@ -67,7 +67,7 @@ pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             ui.vertical(|ui| {
                 match picture.texture() {
                     Some(t) => {
-                        super::image_ui(ui, t, super::full_uv(), size, &alt, None);
+                        super::image_ui(ui, t, super::full_uv(), size, || alt.clone(), None);
                     }
                     None => {
                         ui.allocate_exact_size(size, Sense::hover());
@@ -159,8 +159,15 @@ pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             });
             ui.label("·");
             if let Some(t) = &basis {
-                super::image_ui(ui, t, app.textures.basis.uv(r), thumb, &format!("Basis {} in face {n}", r + 1), None)
-                    .on_hover_text(format!("Basis {}", r + 1));
+                super::image_ui(
+                    ui,
+                    t,
+                    app.textures.basis.uv(r),
+                    thumb,
+                    || format!("Basis {} in face {n}", r + 1),
+                    None,
+                )
+                .on_hover_text(format!("Basis {}", r + 1));
             }
             if i + 1 < terms.len() {
                 ui.label("+");

@@ -80,7 +80,7 @@ fn image_ui(
     texture: &TextureHandle,
     uv: Rect,
     size: Vec2,
-    alt: &str,
+    alt: impl Fn() -> String,
     outline: Option<Color32>,
 ) -> Response {
     let (rect, response) = ui.allocate_exact_size(size, Sense::click());
@@ -90,7 +90,7 @@ fn image_ui(
             ui.painter().rect_stroke(rect.expand(1.0), 1.0, egui::Stroke::new(2.0, color), egui::StrokeKind::Outside);
         }
     }
-    response.widget_info(|| WidgetInfo::labeled(egui::accesskit::Role::Image, true, alt));
+    response.widget_info(|| WidgetInfo::labeled(egui::accesskit::Role::Image, true, alt()));
     response
 }
 
