@@ -153,11 +153,10 @@ pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             let r = fit.rank[c];
             ui.vertical(|ui| {
                 let label = ui.label(egui::RichText::new(format!("w{}", r + 1)).small());
-                ui.add(egui::DragValue::new(&mut weights[c]).speed(max / 200.0).range(0.0..=f32::MAX).max_decimals(3))
+                ui.add(egui::DragValue::new(&mut weights[c]).speed(max / 200.0).range(0.0..=f32::MAX).max_decimals(2))
                     .labelled_by(label.id)
                     .on_hover_text(format!("Weight of basis {} in this face: drag to change it", r + 1));
             });
-            ui.label("·");
             if let Some(t) = &basis {
                 super::image_ui(
                     ui,

@@ -6,7 +6,7 @@ use egui_plot::{Line, Plot, PlotPoints, VLine};
 
 use crate::app::FaceNmfApp;
 
-const HELP: &str = "Relative reconstruction error ||A - WH|| / ||A|| (log scale) as the fit goes on. Vertical lines mark \
+const HELP: &str = "Relative reconstruction error ||A - WH|| / ||A|| (log scale) as the fit goes on, from the first iteration (the initialisation's error is in the tooltip). Vertical lines mark \
      changes of k (the fit continues from a warm start).";
 
 pub fn loss_curve_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
@@ -19,8 +19,17 @@ pub fn loss_curve_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     });
     ui.data_mut(|d| d.insert_temp(id, by_time));
     let x = usize::from(by_time);
-    let points: Vec<[f64; 2]> =
-        app.curve.points.iter().filter(|p| p[2] > 0.0 && p[2].is_finite()).map(|p| [p[x], p[2].log10()]).collect();
+    // The initialisation (iteration 0 of the first fit) is left out: its
+    // error can be far above the rest and would squash the curve.
+    let points: Vec<[f64; 2]> = app
+        .curve
+        .points
+        .iter()
+        .skip(1)
+        .filter(|p| p[2] > 0.0 && p[2].is_finite())
+        .map(|p| [p[x], p[2].log10()])
+        .collect();
+    let init = app.curve.points.first().map(|p| p[2]);
     let marks: Vec<(f64, usize)> = if by_time { Vec::new() } else { app.curve.k_marks.clone() };
     let last = app.curve.points.last().map(|p| p[2]);
     Plot::new("loss")
@@ -48,7 +57,7 @@ pub fn loss_curve_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         })
         .response
         .on_hover_text(match last {
-            Some(e) => format!("rel_err now: {e:.4}"),
+            Some(e) => format!("rel_err now: {e:.4} (after the initialisation: {:.4})", init.unwrap_or(f64::NAN)),
             None => "No fit yet".to_string(),
         });
 }
