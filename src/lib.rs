@@ -8,6 +8,7 @@
 //! 5. [`cli`]: headless commands over layers 1–3.
 
 pub mod app;
+pub mod cli;
 pub mod dataset;
 pub mod nmf;
 pub mod ui;

@@ -20,10 +20,7 @@ fn written_folder_loads_back_exactly() {
     assert_eq!(back.files, ds.files);
     assert_eq!(back.labels, ds.labels);
     assert!(back.skipped.is_empty(), "{:?}", back.skipped);
-    assert!(
-        back.matrix == ds.matrix,
-        "matrix differs after the round trip"
-    );
+    assert!(back.matrix == ds.matrix, "matrix differs after the round trip");
 }
 
 #[test]
@@ -37,10 +34,7 @@ fn write_folder_refuses_to_overwrite() {
     match write_folder(&other, dir.path()) {
         Err(e @ DatasetError::FileExists { .. }) => {
             let msg = e.to_string();
-            assert!(
-                msg.contains("overwrite") && msg.contains("face_0001.png"),
-                "{msg}"
-            );
+            assert!(msg.contains("overwrite") && msg.contains("face_0001.png"), "{msg}");
         }
         other => panic!("expected FileExists, got {other:?}"),
     }

@@ -37,9 +37,7 @@ fn png(dir: &Path, rel: &str, w: u32, h: u32, seed: u32) -> PathBuf {
 
 fn png_bytes(w: u32, h: u32, seed: u32) -> Vec<u8> {
     let mut v = Vec::new();
-    pattern(w, h, seed)
-        .write_to(&mut std::io::Cursor::new(&mut v), ImageFormat::Png)
-        .unwrap();
+    pattern(w, h, seed).write_to(&mut std::io::Cursor::new(&mut v), ImageFormat::Png).unwrap();
     v
 }
 
@@ -72,10 +70,7 @@ fn near_pattern(ds: &Dataset, j: usize, seed: u32, tol: f32) {
         for x in 0..w {
             let want = pv(x, y, seed) as f32 / 255.0;
             let got = col[(y * w + x) as usize];
-            assert!(
-                (got - want).abs() <= tol,
-                "face {j} pixel ({x},{y}): {got} vs {want}"
-            );
+            assert!((got - want).abs() <= tol, "face {j} pixel ({x},{y}): {got} vs {want}");
         }
     }
 }
@@ -93,10 +88,7 @@ fn labels(ds: &Dataset) -> Vec<&str> {
 }
 
 fn files(ds: &Dataset) -> Vec<String> {
-    ds.files
-        .iter()
-        .map(|f| f.to_string_lossy().replace('\\', "/"))
-        .collect()
+    ds.files.iter().map(|f| f.to_string_lossy().replace('\\', "/")).collect()
 }
 
 /// Minimal CRC-32 (PNG chunks).
@@ -105,11 +97,7 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         c ^= b as u32;
         for _ in 0..8 {
-            c = if c & 1 != 0 {
-                0xedb8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
+            c = if c & 1 != 0 { 0xedb8_8320 ^ (c >> 1) } else { c >> 1 };
         }
     }
     !c
@@ -124,14 +112,7 @@ fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
 }
 
 /// A PNG with an arbitrary IHDR, palette and raw (unfiltered) scanlines, stored uncompressed.
-fn raw_png(
-    w: u32,
-    h: u32,
-    bit_depth: u8,
-    color: u8,
-    palette: Option<&[u8]>,
-    rows: &[Vec<u8>],
-) -> Vec<u8> {
+fn raw_png(w: u32, h: u32, bit_depth: u8, color: u8, palette: Option<&[u8]>, rows: &[Vec<u8>]) -> Vec<u8> {
     let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::new();
     ihdr.extend_from_slice(&w.to_be_bytes());
@@ -180,26 +161,12 @@ struct Setup {
     expect: Expect,
 }
 
-fn load(
-    root: PathBuf,
-    faces: usize,
-    w: usize,
-    h: usize,
-    check: impl Fn(&Dataset) + 'static,
-) -> Setup {
-    Setup {
-        root,
-        opts: LoadOptions::default(),
-        expect: Expect::Load(faces, w, h, Box::new(check)),
-    }
+fn load(root: PathBuf, faces: usize, w: usize, h: usize, check: impl Fn(&Dataset) + 'static) -> Setup {
+    Setup { root, opts: LoadOptions::default(), expect: Expect::Load(faces, w, h, Box::new(check)) }
 }
 
 fn error(root: PathBuf, needles: &[&str]) -> Setup {
-    Setup {
-        root,
-        opts: LoadOptions::default(),
-        expect: Expect::Error(needles.iter().map(|s| s.to_string()).collect()),
-    }
+    Setup { root, opts: LoadOptions::default(), expect: Expect::Error(needles.iter().map(|s| s.to_string()).collect()) }
 }
 
 fn with(mut s: Setup, opts: LoadOptions) -> Setup {
@@ -229,11 +196,7 @@ fn cases() -> Vec<Case> {
         }),
         ("text file", |d| {
             png(d, "a.png", 4, 3, 1);
-            write(
-                d,
-                "notes.txt",
-                b"these are not the faces you are looking for\n",
-            );
+            write(d, "notes.txt", b"these are not the faces you are looking for\n");
             write(d, "README", b"ORL-style readme without extension\n");
             load(d.into(), 1, 4, 3, |ds| {
                 assert!(skipped_reason(ds, "notes.txt").contains("not an image"));
@@ -281,8 +244,7 @@ fn cases() -> Vec<Case> {
         }),
         ("valid JPEG", |d| {
             let p = d.join("face.jpg");
-            let img =
-                GrayImage::from_fn(16, 16, |x, _| image::Luma([if x < 8 { 40 } else { 200 }]));
+            let img = GrayImage::from_fn(16, 16, |x, _| image::Luma([if x < 8 { 40 } else { 200 }]));
             save(&img, &p, ImageFormat::Jpeg);
             load(d.into(), 1, 16, 16, |ds| {
                 let c = ds.face(0);
@@ -294,15 +256,7 @@ fn cases() -> Vec<Case> {
             let img = pattern(10, 8, 4);
             let rgb = image::DynamicImage::ImageLuma8(img).to_rgb8();
             let p = d.join("subject01.happy");
-            image::save_buffer_with_format(
-                &p,
-                rgb.as_raw(),
-                10,
-                8,
-                ExtendedColorType::Rgb8,
-                ImageFormat::Gif,
-            )
-            .unwrap();
+            image::save_buffer_with_format(&p, rgb.as_raw(), 10, 8, ExtendedColorType::Rgb8, ImageFormat::Gif).unwrap();
             load(d.into(), 1, 10, 8, |ds| {
                 assert_eq!(labels(ds), ["subject01"]);
                 assert_eq!(files(ds), ["subject01.happy"]);
@@ -329,10 +283,7 @@ fn cases() -> Vec<Case> {
             write(d, "1.pgm", &p5);
             write(d, "2.pgm", b"P2\n3 2\n15\n0 3 6\n9 12 15\n");
             load(d.into(), 2, 3, 2, |ds| {
-                let want: Vec<f32> = [0u8, 51, 102, 153, 204, 255]
-                    .iter()
-                    .map(|&v| v as f32 / 255.0)
-                    .collect();
+                let want: Vec<f32> = [0u8, 51, 102, 153, 204, 255].iter().map(|&v| v as f32 / 255.0).collect();
                 assert_eq!(ds.face(0).to_vec(), want);
                 assert_eq!(ds.face(1).to_vec(), want, "P2 maxval 15 scales to 0..255");
             })
@@ -344,14 +295,11 @@ fn cases() -> Vec<Case> {
             for p in rgba.pixels_mut() {
                 p.0[3] = 128; // alpha is ignored
             }
-            rgba.save_with_format(d.join("a_rgba.png"), ImageFormat::Png)
-                .unwrap();
+            rgba.save_with_format(d.join("a_rgba.png"), ImageFormat::Png).unwrap();
             let la = image::DynamicImage::ImageLuma8(g.clone()).to_luma_alpha8();
-            la.save_with_format(d.join("b_la.png"), ImageFormat::Png)
-                .unwrap();
+            la.save_with_format(d.join("b_la.png"), ImageFormat::Png).unwrap();
             let g16 = image::DynamicImage::ImageLuma8(g).to_luma16();
-            g16.save_with_format(d.join("c_16.png"), ImageFormat::Png)
-                .unwrap();
+            g16.save_with_format(d.join("c_16.png"), ImageFormat::Png).unwrap();
             load(d.into(), 3, 6, 5, |ds| {
                 is_pattern(ds, 0, 7);
                 is_pattern(ds, 1, 7);
@@ -364,20 +312,13 @@ fn cases() -> Vec<Case> {
             let rows = vec![vec![0u8, 1, 2, 3], vec![3, 2, 1, 0]];
             write(d, "pal.png", &raw_png(4, 2, 8, 3, Some(&pal), &rows));
             load(d.into(), 1, 4, 2, |ds| {
-                let want: Vec<f32> = [0u8, 85, 170, 255, 255, 170, 85, 0]
-                    .iter()
-                    .map(|&v| v as f32 / 255.0)
-                    .collect();
+                let want: Vec<f32> = [0u8, 85, 170, 255, 255, 170, 85, 0].iter().map(|&v| v as f32 / 255.0).collect();
                 assert_eq!(ds.face(0).to_vec(), want);
             })
         }),
         ("bogus huge PNG header", |d| {
             png(d, "a.png", 4, 3, 1);
-            write(
-                d,
-                "huge.png",
-                &raw_png(100_000, 100_000, 8, 0, None, &[vec![0; 4]]),
-            );
+            write(d, "huge.png", &raw_png(100_000, 100_000, 8, 0, None, &[vec![0; 4]]));
             load(d.into(), 1, 4, 3, |ds| {
                 let r = skipped_reason(ds, "huge.png");
                 assert!(r.contains("too large") || r.contains("corrupt"), "{r}");
@@ -396,16 +337,7 @@ fn cases() -> Vec<Case> {
                 png(d, &format!("{i}.png"), 8, 6, i);
             }
             png(d, "odd one.png", 5, 5, 9);
-            error(
-                d.into(),
-                &[
-                    "different sizes",
-                    "8×6 (3 files)",
-                    "5×5 (1 file)",
-                    "odd one.png",
-                    "--resize",
-                ],
-            )
+            error(d.into(), &["different sizes", "8×6 (3 files)", "5×5 (1 file)", "odd one.png", "--resize"])
         }),
         ("mixed sizes, many minority files", |d| {
             for i in 1..=14 {
@@ -414,78 +346,41 @@ fn cases() -> Vec<Case> {
             for i in 1..=12 {
                 png(d, &format!("small{i}.png"), 4, 4, i);
             }
-            error(
-                d.into(),
-                &[
-                    "8×6 (14 files)",
-                    "4×4 (12 files)",
-                    "small1.png",
-                    "small10.png",
-                    "and 2 more",
-                ],
-            )
+            error(d.into(), &["8×6 (14 files)", "4×4 (12 files)", "small1.png", "small10.png", "and 2 more"])
         }),
         ("mixed sizes with resize", |d| {
             png(d, "a.png", 8, 6, 1);
             png(d, "b.png", 16, 12, 2);
             // a flat image stays flat after resizing
-            save(
-                &GrayImage::from_pixel(20, 20, image::Luma([128])),
-                &d.join("c.png"),
-                ImageFormat::Png,
-            );
+            save(&GrayImage::from_pixel(20, 20, image::Luma([128])), &d.join("c.png"), ImageFormat::Png);
             with(
                 load(d.into(), 3, 4, 3, |ds| {
                     assert!(ds.matrix.iter().all(|v| (0.0..=1.0).contains(v)));
                     assert!(ds.face(2).iter().all(|&v| (v - 128.0 / 255.0).abs() < 1e-3));
                 }),
-                LoadOptions {
-                    resize: Some((4, 3)),
-                    ..Default::default()
-                },
+                LoadOptions { resize: Some((4, 3)), ..Default::default() },
             )
         }),
         ("scale by 0.5", |d| {
-            save(
-                &GrayImage::from_pixel(40, 30, image::Luma([200])),
-                &d.join("a.png"),
-                ImageFormat::Png,
-            );
-            save(
-                &GrayImage::from_pixel(40, 30, image::Luma([10])),
-                &d.join("b.png"),
-                ImageFormat::Png,
-            );
+            save(&GrayImage::from_pixel(40, 30, image::Luma([200])), &d.join("a.png"), ImageFormat::Png);
+            save(&GrayImage::from_pixel(40, 30, image::Luma([10])), &d.join("b.png"), ImageFormat::Png);
             with(
                 load(d.into(), 2, 20, 15, |ds| {
                     assert!(ds.face(0).iter().all(|&v| (v - 200.0 / 255.0).abs() < 1e-3));
                     assert!(ds.face(1).iter().all(|&v| (v - 10.0 / 255.0).abs() < 1e-3));
                 }),
-                LoadOptions {
-                    scale: Some(0.5),
-                    ..Default::default()
-                },
+                LoadOptions { scale: Some(0.5), ..Default::default() },
             )
         }),
         ("invalid scale", |d| {
             png(d, "a.png", 4, 3, 1);
-            with(
-                error(d.into(), &["--scale", "1.5"]),
-                LoadOptions {
-                    scale: Some(1.5),
-                    ..Default::default()
-                },
-            )
+            with(error(d.into(), &["--scale", "1.5"]), LoadOptions { scale: Some(1.5), ..Default::default() })
         }),
         ("resize and scale together", |d| {
             png(d, "a.png", 4, 3, 1);
             with(
                 error(d.into(), &["--resize", "--scale", "not both"]),
-                LoadOptions {
-                    scale: Some(0.5),
-                    resize: Some((2, 2)),
-                    ..Default::default()
-                },
+                LoadOptions { scale: Some(0.5), resize: Some((2, 2)), ..Default::default() },
             )
         }),
         ("one image", |d| {
@@ -509,10 +404,7 @@ fn cases() -> Vec<Case> {
             png(d, "größe ordner/ü 1.png", 4, 3, 2);
             png(d, "日本/顔.png", 4, 3, 3);
             load(d.into(), 3, 4, 3, |ds| {
-                assert_eq!(
-                    files(ds),
-                    ["Zoë face.png", "größe ordner/ü 1.png", "日本/顔.png"]
-                );
+                assert_eq!(files(ds), ["Zoë face.png", "größe ordner/ü 1.png", "日本/顔.png"]);
                 assert_eq!(labels(ds), ["Zoë face", "größe ordner", "日本"]);
                 is_pattern(ds, 0, 1);
                 is_pattern(ds, 1, 2);
@@ -562,26 +454,15 @@ fn cases() -> Vec<Case> {
                 is_pattern(ds, 1, 6);
             })
         }),
-        ("missing folder", |d| {
-            error(d.join("no such folder"), &["not found", "no such folder"])
-        }),
-        ("empty folder", |d| {
-            error(d.into(), &["no usable face images", "empty"])
-        }),
+        ("missing folder", |d| error(d.join("no such folder"), &["not found", "no such folder"])),
+        ("empty folder", |d| error(d.into(), &["no usable face images", "empty"])),
         ("folder with only non-images", |d| {
             write(d, "a.txt", b"text");
             write(d, "b.csv", b"1,2,3\n");
             write(d, "c.png", b"");
             error(
                 d.into(),
-                &[
-                    "no usable face images",
-                    "3 entries skipped",
-                    "a.txt",
-                    "not an image",
-                    "c.png",
-                    "empty file",
-                ],
+                &["no usable face images", "3 entries skipped", "a.txt", "not an image", "c.png", "empty file"],
             )
         }),
         ("symlink loop", |d| {
@@ -590,11 +471,7 @@ fn cases() -> Vec<Case> {
             std::os::unix::fs::symlink(d, d.join("s1/loop")).unwrap();
             load(d.into(), 1, 4, 3, |ds| {
                 #[cfg(unix)]
-                assert!(
-                    skipped_reason(ds, "loop").contains("symlink loop"),
-                    "{:?}",
-                    ds.skipped
-                );
+                assert!(skipped_reason(ds, "loop").contains("symlink loop"), "{:?}", ds.skipped);
                 is_pattern(ds, 0, 1);
             })
         }),
@@ -621,10 +498,7 @@ fn cases() -> Vec<Case> {
             write(d, "huge.pgm", &b);
             load(d.into(), 1, 4, 3, |ds| {
                 let r = skipped_reason(ds, "huge.pgm");
-                assert!(
-                    r.contains("too large") && r.contains("100000×100000"),
-                    "{r}"
-                );
+                assert!(r.contains("too large") && r.contains("100000×100000"), "{r}");
             })
         }),
         ("large header, truncated data", |d| {
@@ -647,10 +521,7 @@ fn cases() -> Vec<Case> {
             }
             with(
                 error(d.into(), &["4 faces of 100×100", "--scale", "memory limit"]),
-                LoadOptions {
-                    memory_limit_bytes: Some(100_000),
-                    ..Default::default()
-                },
+                LoadOptions { memory_limit_bytes: Some(100_000), ..Default::default() },
             )
         }),
         ("memory limit with suggested scale fits", |d| {
@@ -660,11 +531,7 @@ fn cases() -> Vec<Case> {
             // 4 × 50×50 × 4 bytes = 40000 bytes fits in 100000.
             with(
                 load(d.into(), 4, 50, 50, |_| {}),
-                LoadOptions {
-                    memory_limit_bytes: Some(100_000),
-                    scale: Some(0.5),
-                    ..Default::default()
-                },
+                LoadOptions { memory_limit_bytes: Some(100_000), scale: Some(0.5), ..Default::default() },
             )
         }),
         ("unreadable file", |d| {
@@ -692,10 +559,7 @@ fn cases() -> Vec<Case> {
                     let mean = ds.face(0).mean().unwrap();
                     assert!((mean - 0.25).abs() < 0.03, "{mean}");
                 }),
-                LoadOptions {
-                    preprocess: Preprocess::LeeSeung,
-                    ..Default::default()
-                },
+                LoadOptions { preprocess: Preprocess::LeeSeung, ..Default::default() },
             )
         }),
     ]
@@ -713,11 +577,7 @@ fn bad_and_odd_inputs() {
             let result = load_folder(&setup.root, &setup.opts);
             match (setup.expect, result) {
                 (Expect::Load(n, w, h, check), Ok(ds)) => {
-                    assert_eq!(
-                        (ds.faces(), ds.width, ds.height),
-                        (n, w, h),
-                        "faces, width, height"
-                    );
+                    assert_eq!((ds.faces(), ds.width, ds.height), (n, w, h), "faces, width, height");
                     assert_eq!(ds.matrix.dim(), (w * h, n));
                     assert!(ds.matrix.is_standard_layout());
                     assert_eq!(ds.labels.len(), n);
@@ -733,10 +593,7 @@ fn bad_and_odd_inputs() {
                     let msg = e.to_string();
                     let lower = msg.to_lowercase();
                     for n in needles {
-                        assert!(
-                            lower.contains(&n.to_lowercase()),
-                            "error {msg:?} lacks {n:?}"
-                        );
+                        assert!(lower.contains(&n.to_lowercase()), "error {msg:?} lacks {n:?}");
                     }
                     eprintln!("[{name}] error message: {msg}");
                 }
@@ -750,8 +607,7 @@ fn bad_and_odd_inputs() {
         for entry in walkdir::WalkDir::new(dir.path()).into_iter().flatten() {
             use std::os::unix::fs::PermissionsExt;
             if entry.file_type().is_file() {
-                let _ =
-                    std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o644));
+                let _ = std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o644));
             }
         }
         if let Err(p) = outcome {
@@ -764,11 +620,5 @@ fn bad_and_odd_inputs() {
         }
     }
     let _ = std::io::stderr().flush();
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }

@@ -43,16 +43,13 @@ fn orl_loads_in_natural_order() {
     assert!(
         ds.skipped
             .iter()
-            .any(|s| s.path.file_name().is_some_and(|n| n == "README")
-                && s.reason.contains("not an image")),
+            .any(|s| s.path.file_name().is_some_and(|n| n == "README") && s.reason.contains("not an image")),
         "skipped: {:?}",
         ds.skipped
     );
 
     // Values are 8-bit / 255 and face 0 matches the file.
-    let img = image::open(dir.join("s1/1.pgm"))
-        .expect("s1/1.pgm")
-        .to_luma8();
+    let img = image::open(dir.join("s1/1.pgm")).expect("s1/1.pgm").to_luma8();
     for (p, &v) in img.as_raw().iter().enumerate() {
         assert_eq!(ds.matrix[(p, 0)], v as f32 / 255.0);
     }
@@ -62,10 +59,7 @@ fn orl_loads_in_natural_order() {
 #[test]
 fn orl_scaled() {
     let Some(dir) = orl_dir() else { return };
-    let opts = LoadOptions {
-        scale: Some(0.5),
-        ..Default::default()
-    };
+    let opts = LoadOptions { scale: Some(0.5), ..Default::default() };
     let ds = load_folder(&dir, &opts).expect("ORL loads at half size");
     assert_eq!((ds.faces(), ds.width, ds.height), (400, 46, 56));
 }

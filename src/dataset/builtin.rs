@@ -131,26 +131,16 @@ pub fn generate(n_faces: usize, size: usize, seed: u64) -> BuiltinFaces {
 
     let mut matrix = Array2::<f32>::zeros((pixels, n_faces));
     let lut: [f32; 256] = std::array::from_fn(|k| k as f32 / 255.0);
-    column_blocks(&mut matrix)
-        .into_par_iter()
-        .zip(order.par_chunks(BLOCK))
-        .for_each(|(block, idx)| {
-            let mut buf = vec![0f32; pixels * idx.len()];
-            for (&i, out) in idx.iter().zip(buf.chunks_exact_mut(pixels)) {
-                render_face(&recipes[i], &parts, seed, i as u64, &lut, out);
-            }
-            write_block(block, &buf, pixels);
-        });
+    column_blocks(&mut matrix).into_par_iter().zip(order.par_chunks(BLOCK)).for_each(|(block, idx)| {
+        let mut buf = vec![0f32; pixels * idx.len()];
+        for (&i, out) in idx.iter().zip(buf.chunks_exact_mut(pixels)) {
+            render_face(&recipes[i], &parts, seed, i as u64, &lut, out);
+        }
+        write_block(block, &buf, pixels);
+    });
 
-    let labels: Vec<String> = order
-        .iter()
-        .map(|&i| MOUTH_LABELS[recipes[i].mouth].to_string())
-        .collect();
-    let files = labels
-        .iter()
-        .enumerate()
-        .map(|(j, l)| Path::new(l).join(format!("face_{:04}.png", j + 1)))
-        .collect();
+    let labels: Vec<String> = order.iter().map(|&i| MOUTH_LABELS[recipes[i].mouth].to_string()).collect();
+    let files = labels.iter().enumerate().map(|(j, l)| Path::new(l).join(format!("face_{:04}.png", j + 1))).collect();
     BuiltinFaces {
         dataset: Dataset {
             matrix,
@@ -238,14 +228,7 @@ impl Recipe {
     }
 }
 
-fn render_face(
-    recipe: &Recipe,
-    parts: &Array2<f32>,
-    seed: u64,
-    index: u64,
-    lut: &[f32; 256],
-    out: &mut [f32],
-) {
+fn render_face(recipe: &Recipe, parts: &Array2<f32>, seed: u64, index: u64, lut: &[f32; 256], out: &mut [f32]) {
     out.fill(0.0);
     for &(part, c) in &recipe.parts {
         for (o, &v) in out.iter_mut().zip(parts.column(part).iter()) {
@@ -253,9 +236,7 @@ fn render_face(
         }
     }
     // Per-face noise stream: independent of thread scheduling.
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(
-        seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-    );
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     for o in out.iter_mut() {
         let z: f32 = rng.sample(StandardNormal);
         *o = lut[to_u8(*o + NOISE_STD * z) as usize];
@@ -315,12 +296,7 @@ impl Stroke {
     fn new(f: impl Fn(f32) -> (f32, f32), width: f32, soft: f32, taper: bool) -> Stroke {
         const N: usize = 40;
         let pts = (0..=N).map(|i| f(i as f32 / N as f32)).collect();
-        Stroke {
-            pts,
-            width,
-            soft,
-            taper,
-        }
+        Stroke { pts, width, soft, taper }
     }
 
     fn eval(&self, x: f32, y: f32) -> f32 {
@@ -332,11 +308,7 @@ impl Stroke {
             let (bx, by) = self.pts[i + 1];
             let (vx, vy) = (bx - ax, by - ay);
             let len2 = vx * vx + vy * vy;
-            let s = if len2 > 0.0 {
-                (((x - ax) * vx + (y - ay) * vy) / len2).clamp(0.0, 1.0)
-            } else {
-                0.0
-            };
+            let s = if len2 > 0.0 { (((x - ax) * vx + (y - ay) * vy) / len2).clamp(0.0, 1.0) } else { 0.0 };
             let (px, py) = (ax + s * vx - x, ay + s * vy - y);
             let d2 = px * px + py * py;
             if d2 < best {
@@ -371,18 +343,12 @@ const EYE_X: [f32; 2] = [24.0, 40.0];
 
 /// Where both head shapes are (their intersection): for parts drawn on the skin.
 fn head_oval(x: f32, y: f32) -> f32 {
-    HEADS
-        .iter()
-        .map(|&(cx, cy, rx, ry)| ellipse(x, y, cx, cy, rx, ry, 1.2))
-        .fold(1.0, f32::min)
+    HEADS.iter().map(|&(cx, cy, rx, ry)| ellipse(x, y, cx, cy, rx, ry, 1.2)).fold(1.0, f32::min)
 }
 
 /// Either head shape enlarged by (gx, gy) (their union): for hair around the head.
 fn head_hull(x: f32, y: f32, gx: f32, gy: f32, soft: f32) -> f32 {
-    HEADS
-        .iter()
-        .map(|&(cx, cy, rx, ry)| ellipse(x, y, cx, cy, rx + gx, ry + gy, soft))
-        .fold(0.0, f32::max)
+    HEADS.iter().map(|&(cx, cy, rx, ry)| ellipse(x, y, cx, cy, rx + gx, ry + gy, soft)).fold(0.0, f32::max)
 }
 
 /// Renders every part at `size`×`size`, scaled so the brightest possible
@@ -397,11 +363,7 @@ fn render_parts(size: usize) -> Array2<f32> {
                 move |t| {
                     let s = 2.0 * t - 1.0;
                     let x = ex + 5.2 * s;
-                    let y = if level {
-                        23.2 - 0.7 * (1.0 - s * s)
-                    } else {
-                        20.6 - 2.1 * (1.0 - s * s)
-                    };
+                    let y = if level { 23.2 - 0.7 * (1.0 - s * s) } else { 20.6 - 2.1 * (1.0 - s * s) };
                     (x, y)
                 },
                 2.5,
@@ -442,12 +404,7 @@ fn render_parts(size: usize) -> Array2<f32> {
         0.5,
         true,
     );
-    let neutral = Stroke::new(
-        |t| (23.0 + 18.0 * t, 49.6 + 0.4 * (2.0 * t - 1.0).powi(2)),
-        2.0,
-        0.5,
-        true,
-    );
+    let neutral = Stroke::new(|t| (23.0 + 18.0 * t, 49.6 + 0.4 * (2.0 * t - 1.0).powi(2)), 2.0, 0.5, true);
     let frown = Stroke::new(
         |t| {
             let s = 2.0 * t - 1.0;
@@ -492,12 +449,7 @@ fn render_parts(size: usize) -> Array2<f32> {
                 } else {
                     0.65 + 0.35 * smoothstep(20.0, 50.0, y)
                 };
-                let sockets = 1.0
-                    - 0.45
-                        * EYE_X
-                            .iter()
-                            .map(|&ex| gauss(x, y, ex, EYE_Y, 4.5, 3.0))
-                            .sum::<f32>();
+                let sockets = 1.0 - 0.45 * EYE_X.iter().map(|&ex| gauss(x, y, ex, EYE_Y, 4.5, 3.0)).sum::<f32>();
                 let face = ellipse(x, y, cx, cy, rx, ry, 1.2) * dome * light * sockets;
                 let half_neck = if i == 0 { 4.5 } else { 7.5 };
                 let neck = (1.0 - smoothstep(half_neck - 0.8, half_neck + 0.8, (x - 32.0).abs()))
@@ -522,9 +474,8 @@ fn render_parts(size: usize) -> Array2<f32> {
             5 => brows_level.iter().map(|s| s.eval(x, y)).sum(),
             6 => brows_raised.iter().map(|s| s.eval(x, y)).sum(),
             7 => (0.85 * nose_bridge.eval(x, y)).max(gauss(x, y, 32.0, 40.2, 2.1, 1.6)),
-            8 => (ellipse(x, y, 28.6, 41.4, 2.2, 1.5, 0.6)
-                + ellipse(x, y, 35.4, 41.4, 2.2, 1.5, 0.6))
-            .max(0.8 * nose_base.eval(x, y)),
+            8 => (ellipse(x, y, 28.6, 41.4, 2.2, 1.5, 0.6) + ellipse(x, y, 35.4, 41.4, 2.2, 1.5, 0.6))
+                .max(0.8 * nose_base.eval(x, y)),
             9 => {
                 // Teeth between the upper lip and the smile line.
                 let u = (x - 32.0) / 7.0;
@@ -535,29 +486,17 @@ fn render_parts(size: usize) -> Array2<f32> {
                     * (1.0 - smoothstep(5.0, 6.0, (x - 32.0).abs()));
                 smile.eval(x, y).max(0.85 * teeth)
             }
-            10 => neutral
-                .eval(x, y)
-                .max(0.8 * gauss(x, y, 32.0, 52.2, 3.6, 0.9)),
-            11 => {
-                ellipse(x, y, 32.0, 50.0, 4.0, 3.4, 0.5)
-                    * (1.0 - ellipse(x, y, 32.0, 50.2, 2.4, 1.9, 0.5))
-            }
+            10 => neutral.eval(x, y).max(0.8 * gauss(x, y, 32.0, 52.2, 3.6, 0.9)),
+            11 => ellipse(x, y, 32.0, 50.0, 4.0, 3.4, 0.5) * (1.0 - ellipse(x, y, 32.0, 50.2, 2.4, 1.9, 0.5)),
             12 => frown.eval(x, y),
             GLASSES => {
-                let rims: f32 = EYE_X
-                    .iter()
-                    .map(|&ex| ring(x, y, ex, EYE_Y, 6.4, 5.0, 1.0))
-                    .sum();
-                rims.max(bridge.eval(x, y))
-                    .max(temples[0].eval(x, y))
-                    .max(temples[1].eval(x, y))
+                let rims: f32 = EYE_X.iter().map(|&ex| ring(x, y, ex, EYE_Y, 6.4, 5.0, 1.0)).sum();
+                rims.max(bridge.eval(x, y)).max(temples[0].eval(x, y)).max(temples[1].eval(x, y))
             }
             14 => {
                 // Fringe: inside a slightly enlarged head outline, above a wavy edge.
                 let edge = 16.3 + 1.0 * (x * 0.9).sin();
-                head_hull(x, y, 1.0, 1.0, 0.8)
-                    * (1.0 - smoothstep(edge - 0.8, edge + 0.8, y))
-                    * strands(x, y)
+                head_hull(x, y, 1.0, 1.0, 0.8) * (1.0 - smoothstep(edge - 0.8, edge + 0.8, y)) * strands(x, y)
             }
             15 => {
                 // Long hair: around the head (not over the face), down to the shoulders.
@@ -593,18 +532,14 @@ fn render_parts(size: usize) -> Array2<f32> {
     ];
 
     let mut parts = Array2::<f32>::zeros((pixels, N_PARTS));
-    parts
-        .axis_iter_mut(Axis(0))
-        .into_par_iter()
-        .enumerate()
-        .for_each(|(p, mut row)| {
-            let (px, py) = (p % size, p / size);
-            let x = (px as f32 + 0.5) * scale;
-            let y = (py as f32 + 0.5) * scale;
-            for (i, v) in row.iter_mut().enumerate() {
-                *v = AMP[i] * part(i, x, y).clamp(0.0, 1.0);
-            }
-        });
+    parts.axis_iter_mut(Axis(0)).into_par_iter().enumerate().for_each(|(p, mut row)| {
+        let (px, py) = (p % size, p / size);
+        let x = (px as f32 + 0.5) * scale;
+        let y = (py as f32 + 0.5) * scale;
+        for (i, v) in row.iter_mut().enumerate() {
+            *v = AMP[i] * part(i, x, y).clamp(0.0, 1.0);
+        }
+    });
 
     // Brightest possible face: every independent part, plus the brightest
     // variant of each exclusive group, all at intensity 1.
@@ -619,10 +554,7 @@ fn render_parts(size: usize) -> Array2<f32> {
                     grouped[i] = true;
                 }
             }
-            sum + (0..N_PARTS)
-                .filter(|&i| !grouped[i])
-                .map(|i| row[i])
-                .sum::<f32>()
+            sum + (0..N_PARTS).filter(|&i| !grouped[i]).map(|i| row[i]).sum::<f32>()
         })
         .fold(0.0, f32::max);
     if worst > 0.0 {
@@ -647,42 +579,25 @@ pub fn write_folder(faces: &BuiltinFaces, dir: &Path) -> Result<(), DatasetError
     folders.sort();
     folders.dedup();
     for f in folders {
-        std::fs::create_dir_all(f).map_err(|e| DatasetError::Io {
-            path: f.to_path_buf(),
-            source: e,
-        })?;
+        std::fs::create_dir_all(f).map_err(|e| DatasetError::Io { path: f.to_path_buf(), source: e })?;
     }
-    targets
-        .par_iter()
-        .enumerate()
-        .try_for_each(|(j, target)| write_png(&ds.face_image(j), target))
+    targets.par_iter().enumerate().try_for_each(|(j, target)| write_png(&ds.face_image(j), target))
 }
 
 fn write_png(img: &image::GrayImage, target: &Path) -> Result<(), DatasetError> {
     let folder = target.parent().unwrap_or(Path::new("."));
-    let io_err = |e: std::io::Error| DatasetError::Io {
-        path: target.to_path_buf(),
-        source: e,
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".facenmf-")
-        .suffix(".png.tmp")
-        .tempfile_in(folder)
-        .map_err(io_err)?;
+    let io_err = |e: std::io::Error| DatasetError::Io { path: target.to_path_buf(), source: e };
+    let mut tmp =
+        tempfile::Builder::new().prefix(".facenmf-").suffix(".png.tmp").tempfile_in(folder).map_err(io_err)?;
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
         img.write_to(&mut w, image::ImageFormat::Png)
-            .map_err(|e| DatasetError::Encode {
-                path: target.to_path_buf(),
-                source: e,
-            })?;
+            .map_err(|e| DatasetError::Encode { path: target.to_path_buf(), source: e })?;
         std::io::Write::flush(&mut w).map_err(io_err)?;
     }
     tmp.persist_noclobber(target).map_err(|e| {
         if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            DatasetError::FileExists {
-                path: target.to_path_buf(),
-            }
+            DatasetError::FileExists { path: target.to_path_buf() }
         } else {
             io_err(e.error)
         }
@@ -707,11 +622,7 @@ pub fn montage(
     let (tw, th) = (width + 1, height + 1);
     let mut out = image::GrayImage::new((per_row * tw + 1) as u32, (rows * th + 1) as u32);
     for (j, col) in images.axis_iter(Axis(1)).enumerate() {
-        let max = if normalize {
-            col.iter().cloned().fold(0.0f32, f32::max).max(1e-12)
-        } else {
-            1.0
-        };
+        let max = if normalize { col.iter().cloned().fold(0.0f32, f32::max).max(1e-12) } else { 1.0 };
         let (ox, oy) = (1 + (j % per_row) * tw, 1 + (j / per_row) * th);
         for (p, &v) in col.iter().enumerate().take(width * height) {
             let (x, y) = (ox + p % width, oy + p / width);
@@ -743,10 +654,7 @@ mod tests {
         let mut sorted = a.dataset.labels.clone();
         sorted.sort();
         assert_eq!(sorted, a.dataset.labels);
-        assert_eq!(
-            a.dataset.files[0],
-            Path::new(&a.dataset.labels[0]).join("face_0001.png")
-        );
+        assert_eq!(a.dataset.files[0], Path::new(&a.dataset.labels[0]).join("face_0001.png"));
     }
 
     #[test]

@@ -9,8 +9,8 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::{
-    BLOCK, Dataset, DatasetError, LoadOptions, Skipped, Source, column_blocks, preprocess,
-    validate_options, write_block,
+    BLOCK, Dataset, DatasetError, LoadOptions, Skipped, Source, column_blocks, preprocess, validate_options,
+    write_block,
 };
 
 /// Largest accepted image width or height, in pixels (a bogus header beyond
@@ -104,14 +104,9 @@ pub fn scan_folder(root: &Path, opts: &LoadOptions) -> Result<Scan, DatasetError
     validate_options(opts)?;
     let meta = std::fs::metadata(root).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            DatasetError::NotFound {
-                path: root.to_path_buf(),
-            }
+            DatasetError::NotFound { path: root.to_path_buf() }
         } else {
-            DatasetError::Io {
-                path: root.to_path_buf(),
-                source: e,
-            }
+            DatasetError::Io { path: root.to_path_buf(), source: e }
         }
     })?;
 
@@ -121,18 +116,13 @@ pub fn scan_folder(root: &Path, opts: &LoadOptions) -> Result<Scan, DatasetError
         walk(root, &mut candidates, &mut skipped);
     } else {
         // A single image file: a one-face dataset.
-        let rel = root
-            .file_name()
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.to_path_buf());
+        let rel = root.file_name().map(PathBuf::from).unwrap_or_else(|| root.to_path_buf());
         candidates.push((root.to_path_buf(), rel));
     }
     candidates.sort_by(|a, b| natural_path_cmp(&a.1, &b.1));
 
-    let probed: Vec<Result<ScanEntry, Skipped>> = candidates
-        .into_par_iter()
-        .map(|(path, rel)| probe(path, rel))
-        .collect();
+    let probed: Vec<Result<ScanEntry, Skipped>> =
+        candidates.into_par_iter().map(|(path, rel)| probe(path, rel)).collect();
     let mut entries = Vec::with_capacity(probed.len());
     for p in probed {
         match p {
@@ -150,13 +140,7 @@ pub fn scan_folder(root: &Path, opts: &LoadOptions) -> Result<Scan, DatasetError
     }
 
     let (width, height) = target_size(root, &entries, opts)?;
-    let scan = Scan {
-        root: root.to_path_buf(),
-        entries,
-        skipped,
-        width,
-        height,
-    };
+    let scan = Scan { root: root.to_path_buf(), entries, skipped, width, height };
     let limit = opts.memory_limit_bytes.unwrap_or_else(default_memory_limit);
     let needed = scan.matrix_bytes();
     if needed > limit {
@@ -188,14 +172,10 @@ fn walk(root: &Path, out: &mut Vec<(PathBuf, PathBuf)>, skipped: &mut Vec<Skippe
             Err(e) => {
                 let path = e.path().unwrap_or(root).to_path_buf();
                 let reason = if let Some(anc) = e.loop_ancestor() {
-                    format!(
-                        "symlink loop: points back to {} (not followed)",
-                        anc.display()
-                    )
+                    format!("symlink loop: points back to {} (not followed)", anc.display())
                 } else if let Some(io) = e.io_error() {
                     if io.kind() == std::io::ErrorKind::NotFound
-                        && std::fs::symlink_metadata(&path)
-                            .is_ok_and(|m| m.file_type().is_symlink())
+                        && std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
                     {
                         format!("cannot read: broken symlink ({io})")
                     } else {
@@ -216,15 +196,9 @@ fn walk(root: &Path, out: &mut Vec<(PathBuf, PathBuf)>, skipped: &mut Vec<Skippe
         if is_hidden(entry.file_name()) {
             if is_dir {
                 it.skip_current_dir();
-                skipped.push(Skipped {
-                    path,
-                    reason: "hidden folder (not searched)".to_string(),
-                });
+                skipped.push(Skipped { path, reason: "hidden folder (not searched)".to_string() });
             } else {
-                skipped.push(Skipped {
-                    path,
-                    reason: "hidden file".to_string(),
-                });
+                skipped.push(Skipped { path, reason: "hidden file".to_string() });
             }
             continue;
         }
@@ -232,10 +206,7 @@ fn walk(root: &Path, out: &mut Vec<(PathBuf, PathBuf)>, skipped: &mut Vec<Skippe
             continue;
         }
         if !entry.file_type().is_file() {
-            skipped.push(Skipped {
-                path,
-                reason: "not a regular file".to_string(),
-            });
+            skipped.push(Skipped { path, reason: "not a regular file".to_string() });
             continue;
         }
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
@@ -269,10 +240,7 @@ fn label_of(rel: &Path) -> String {
     let mut comps = rel.components();
     match (comps.next(), comps.next()) {
         (Some(first), Some(_)) => first.as_os_str().to_string_lossy().into_owned(),
-        _ => rel
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        _ => rel.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
     }
 }
 
@@ -287,9 +255,7 @@ fn decode_limits() -> Limits {
 /// Opens `path` and guesses its format from content (falling back to the extension).
 fn open_reader(path: &Path) -> Result<ImageReader<std::io::BufReader<std::fs::File>>, String> {
     let reader = ImageReader::open(path).map_err(|e| format!("cannot read: {e}"))?;
-    let reader = reader
-        .with_guessed_format()
-        .map_err(|e| format!("cannot read: {e}"))?;
+    let reader = reader.with_guessed_format().map_err(|e| format!("cannot read: {e}"))?;
     if reader.format().is_none() {
         return Err(NOT_AN_IMAGE.to_string());
     }
@@ -316,10 +282,7 @@ fn image_error_reason(e: &ImageError) -> String {
 
 /// Reads the header of one candidate file.
 fn probe(path: PathBuf, rel: PathBuf) -> Result<ScanEntry, Skipped> {
-    let skip = |reason: String| Skipped {
-        path: path.clone(),
-        reason,
-    };
+    let skip = |reason: String| Skipped { path: path.clone(), reason };
     match std::fs::metadata(&path) {
         Ok(m) if m.len() == 0 => return Err(skip("empty file (0 bytes)".to_string())),
         Ok(_) => {}
@@ -332,9 +295,7 @@ fn probe(path: PathBuf, rel: PathBuf) -> Result<ScanEntry, Skipped> {
     limits.max_image_width = None;
     limits.max_image_height = None;
     reader.limits(limits);
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|e| skip(image_error_reason(&e)))?;
+    let (width, height) = reader.into_dimensions().map_err(|e| skip(image_error_reason(&e)))?;
     if width == 0 || height == 0 {
         return Err(skip(format!("image has no pixels ({width}×{height})")));
     }
@@ -344,13 +305,7 @@ fn probe(path: PathBuf, rel: PathBuf) -> Result<ScanEntry, Skipped> {
         )));
     }
     let label = label_of(&rel);
-    Ok(ScanEntry {
-        path,
-        rel,
-        label,
-        width,
-        height,
-    })
+    Ok(ScanEntry { path, rel, label, width, height })
 }
 
 fn scaled(w: u32, h: u32, f: f32) -> (usize, usize) {
@@ -359,21 +314,14 @@ fn scaled(w: u32, h: u32, f: f32) -> (usize, usize) {
 }
 
 /// Decides the face size: `resize`, or the common (scaled) size of all entries.
-fn target_size(
-    root: &Path,
-    entries: &[ScanEntry],
-    opts: &LoadOptions,
-) -> Result<(usize, usize), DatasetError> {
+fn target_size(root: &Path, entries: &[ScanEntry], opts: &LoadOptions) -> Result<(usize, usize), DatasetError> {
     if let Some((w, h)) = opts.resize {
         return Ok((w as usize, h as usize));
     }
     let f = opts.scale.unwrap_or(1.0);
     let mut sizes: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
     for (i, e) in entries.iter().enumerate() {
-        sizes
-            .entry(scaled(e.width, e.height, f))
-            .or_default()
-            .push(i);
+        sizes.entry(scaled(e.width, e.height, f)).or_default().push(i);
     }
     if sizes.len() == 1 {
         return Ok(sizes.into_keys().next().unwrap_or((1, 1)));
@@ -388,32 +336,18 @@ fn target_size(
             format!("{w}×{h} ({} {noun})", v.len())
         })
         .collect();
-    let minority: Vec<&ScanEntry> = groups[1..]
-        .iter()
-        .flat_map(|(_, v)| v.iter().map(|&i| &entries[i]))
-        .collect();
+    let minority: Vec<&ScanEntry> = groups[1..].iter().flat_map(|(_, v)| v.iter().map(|&i| &entries[i])).collect();
     const MAX_NAMES: usize = 10;
-    let mut names: Vec<String> = minority
-        .iter()
-        .take(MAX_NAMES)
-        .map(|e| format!("{} ({}×{})", e.rel.display(), e.width, e.height))
-        .collect();
+    let mut names: Vec<String> =
+        minority.iter().take(MAX_NAMES).map(|e| format!("{} ({}×{})", e.rel.display(), e.width, e.height)).collect();
     if minority.len() > MAX_NAMES {
         names.push(format!("and {} more", minority.len() - MAX_NAMES));
     }
-    let scaled_note = if opts.scale.is_some() {
-        " after --scale"
-    } else {
-        ""
-    };
+    let scaled_note = if opts.scale.is_some() { " after --scale" } else { "" };
     let (mw, mh) = groups[0].0;
     Err(DatasetError::MixedSizes {
         path: root.to_path_buf(),
-        details: format!(
-            "{}{scaled_note}; files not {mw}×{mh}: {}",
-            counts.join(", "),
-            names.join(", ")
-        ),
+        details: format!("{}{scaled_note}; files not {mw}×{mh}: {}", counts.join(", "), names.join(", ")),
     })
 }
 
@@ -426,17 +360,10 @@ fn no_images(root: &Path, skipped: &[Skipped]) -> DatasetError {
         if skipped.len() > MAX {
             list.push(format!("and {} more", skipped.len() - MAX));
         }
-        let noun = if skipped.len() == 1 {
-            "entry"
-        } else {
-            "entries"
-        };
+        let noun = if skipped.len() == 1 { "entry" } else { "entries" };
         format!("{} {noun} skipped: {}", skipped.len(), list.join("; "))
     };
-    DatasetError::NoImages {
-        path: root.to_path_buf(),
-        details,
-    }
+    DatasetError::NoImages { path: root.to_path_buf(), details }
 }
 
 /// Step 2 of loading: decodes every image of `scan` in parallel, each one
@@ -445,13 +372,7 @@ fn no_images(root: &Path, skipped: &[Skipped]) -> DatasetError {
 /// corrupt) are added to `skipped` and their columns dropped in place.
 /// Does not apply `opts.preprocess` (see [`preprocess`]).
 pub fn decode_scan(scan: Scan, opts: &LoadOptions) -> Result<Dataset, DatasetError> {
-    let Scan {
-        root,
-        entries,
-        mut skipped,
-        width,
-        height,
-    } = scan;
+    let Scan { root, entries, mut skipped, width, height } = scan;
     let pixels = width * height;
     let n = entries.len();
     let mut matrix = Array2::<f32>::zeros((pixels, n));
@@ -479,10 +400,7 @@ pub fn decode_scan(scan: Scan, opts: &LoadOptions) -> Result<Dataset, DatasetErr
         match f {
             Some(reason) => {
                 keep[i] = false;
-                new_skips.push(Skipped {
-                    path: e.path,
-                    reason,
-                });
+                new_skips.push(Skipped { path: e.path, reason });
             }
             None => {
                 files.push(e.rel);
@@ -501,31 +419,17 @@ pub fn decode_scan(scan: Scan, opts: &LoadOptions) -> Result<Dataset, DatasetErr
         }
         matrix = drop_columns(matrix, &keep)?;
     }
-    Ok(Dataset {
-        matrix,
-        width,
-        height,
-        labels,
-        files,
-        source: Source::Folder(root),
-        skipped,
-    })
+    Ok(Dataset { matrix, width, height, labels, files, source: Source::Folder(root), skipped })
 }
 
 /// Removes the columns whose `keep` flag is false, compacting in place.
 fn drop_columns(matrix: Array2<f32>, keep: &[bool]) -> Result<Array2<f32>, DatasetError> {
     let (rows, n) = matrix.dim();
     let m = keep.iter().filter(|&&k| k).count();
-    let matrix = if matrix.is_standard_layout() {
-        matrix
-    } else {
-        matrix.as_standard_layout().into_owned()
-    };
+    let matrix = if matrix.is_standard_layout() { matrix } else { matrix.as_standard_layout().into_owned() };
     let (mut v, offset) = matrix.into_raw_vec_and_offset();
     if offset.unwrap_or(0) != 0 {
-        return Err(DatasetError::Internal(
-            "matrix buffer does not start at its first element".to_string(),
-        ));
+        return Err(DatasetError::Internal("matrix buffer does not start at its first element".to_string()));
     }
     let mut w = 0;
     for r in 0..rows {
@@ -561,27 +465,17 @@ pub fn decode_into(
     let img = reader.decode().map_err(|e| image_error_reason(&e))?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     if out.len() != width * height {
-        return Err(format!(
-            "internal error: buffer of {} for {width}×{height}",
-            out.len()
-        ));
+        return Err(format!("internal error: buffer of {} for {width}×{height}", out.len()));
     }
     if (w, h) == (width, height) {
         write_luma(img, out);
         return Ok(());
     }
     if opts.resize.is_none() && opts.scale.is_none() {
-        return Err(format!(
-            "changed while loading: now {w}×{h}, expected {width}×{height}"
-        ));
+        return Err(format!("changed while loading: now {w}×{h}, expected {width}×{height}"));
     }
     let luma = img.to_luma32f();
-    let resized = image::imageops::resize(
-        &luma,
-        width as u32,
-        height as u32,
-        image::imageops::FilterType::Lanczos3,
-    );
+    let resized = image::imageops::resize(&luma, width as u32, height as u32, image::imageops::FilterType::Lanczos3);
     for (o, v) in out.iter_mut().zip(resized.as_raw()) {
         *o = v.clamp(0.0, 1.0);
     }
@@ -597,9 +491,7 @@ fn write_luma(img: DynamicImage, out: &mut [f32]) {
                 *o = lut[v as usize];
             }
         }
-        img @ (DynamicImage::ImageLumaA8(_)
-        | DynamicImage::ImageRgb8(_)
-        | DynamicImage::ImageRgba8(_)) => {
+        img @ (DynamicImage::ImageLumaA8(_) | DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_)) => {
             let g = img.into_luma8();
             for (o, &v) in out.iter_mut().zip(g.as_raw()) {
                 *o = lut[v as usize];
@@ -629,16 +521,11 @@ mod tests {
 
     #[test]
     fn natural_order_of_paths() {
-        let mut v: Vec<PathBuf> = ["s10/1.pgm", "s2/10.pgm", "s2/9.pgm", "s1/1.pgm", "a.png"]
-            .iter()
-            .map(PathBuf::from)
-            .collect();
+        let mut v: Vec<PathBuf> =
+            ["s10/1.pgm", "s2/10.pgm", "s2/9.pgm", "s1/1.pgm", "a.png"].iter().map(PathBuf::from).collect();
         v.sort_by(|a, b| natural_path_cmp(a, b));
         let got: Vec<String> = v.iter().map(|p| p.display().to_string()).collect();
-        assert_eq!(
-            got,
-            ["a.png", "s1/1.pgm", "s2/9.pgm", "s2/10.pgm", "s10/1.pgm"]
-        );
+        assert_eq!(got, ["a.png", "s1/1.pgm", "s2/9.pgm", "s2/10.pgm", "s10/1.pgm"]);
     }
 
     #[test]

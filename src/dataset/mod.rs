@@ -28,8 +28,8 @@ mod load;
 mod preprocess;
 
 pub use load::{
-    DEFAULT_MEMORY_LIMIT_FALLBACK, MAX_ALLOC_BYTES, MAX_IMAGE_SIDE, Scan, ScanEntry, decode_scan,
-    default_memory_limit, load_folder, scan_folder,
+    DEFAULT_MEMORY_LIMIT_FALLBACK, MAX_ALLOC_BYTES, MAX_IMAGE_SIDE, Scan, ScanEntry, decode_scan, default_memory_limit,
+    load_folder, scan_folder,
 };
 pub use preprocess::preprocess;
 
@@ -118,11 +118,7 @@ pub fn column_to_image(col: ArrayView1<'_, f32>, width: usize, height: usize) ->
 
 /// Quantises a value in [0, 1] to 0..=255 (rounding; NaN → 0).
 pub(crate) fn to_u8(v: f32) -> u8 {
-    if v.is_nan() {
-        0
-    } else {
-        (v.clamp(0.0, 1.0) * 255.0).round() as u8
-    }
+    if v.is_nan() { 0 } else { (v.clamp(0.0, 1.0) * 255.0).round() as u8 }
 }
 
 /// How to load a folder.
@@ -144,9 +140,7 @@ pub struct LoadOptions {
 }
 
 /// Per-face normalisation of the pixel matrix (see [`preprocess`]).
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Preprocess {
     /// Leave intensities as loaded (8-bit / 255).
     #[default]
@@ -184,19 +178,13 @@ impl FromStr for Preprocess {
     /// Accepts "none", "lee-seung", "equalize" (case-insensitive; "_" or no
     /// separator instead of "-", and "equalise", are accepted too).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let norm: String = s
-            .trim()
-            .to_ascii_lowercase()
-            .chars()
-            .filter(|c| *c != '-' && *c != '_' && *c != ' ')
-            .collect();
+        let norm: String =
+            s.trim().to_ascii_lowercase().chars().filter(|c| *c != '-' && *c != '_' && *c != ' ').collect();
         match norm.as_str() {
             "none" => Ok(Preprocess::None),
             "leeseung" => Ok(Preprocess::LeeSeung),
             "equalize" | "equalise" => Ok(Preprocess::Equalize),
-            _ => Err(DatasetError::UnknownPreprocess {
-                name: s.to_string(),
-            }),
+            _ => Err(DatasetError::UnknownPreprocess { name: s.to_string() }),
         }
     }
 }
@@ -306,38 +294,26 @@ pub fn fmt_bytes(bytes: u64) -> String {
         v /= 1024.0;
         unit += 1;
     }
-    if unit == 0 {
-        format!("{bytes} bytes")
-    } else {
-        format!("{v:.1} {}", UNITS[unit])
-    }
+    if unit == 0 { format!("{bytes} bytes") } else { format!("{v:.1} {}", UNITS[unit]) }
 }
 
 /// Parses a face size "WxH" (also "W×H" or "WXH"), e.g. "92x112", for `--resize`.
 ///
 /// Both sides must be integers from 1 to [`MAX_IMAGE_SIDE`].
 pub fn parse_size(s: &str) -> Result<(u32, u32), DatasetError> {
-    let err = |reason: &str| DatasetError::InvalidSize {
-        input: s.to_string(),
-        reason: reason.to_string(),
-    };
+    let err = |reason: &str| DatasetError::InvalidSize { input: s.to_string(), reason: reason.to_string() };
     let t = s.trim();
     let mut parts = t.split(['x', 'X', '×']);
     let (Some(w), Some(h), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(err("it must be two numbers separated by 'x'"));
     };
     let parse = |v: &str, what: &str| -> Result<u32, DatasetError> {
-        let n: u32 = v
-            .trim()
-            .parse()
-            .map_err(|_| err(&format!("{what} {:?} is not a whole number", v.trim())))?;
+        let n: u32 = v.trim().parse().map_err(|_| err(&format!("{what} {:?} is not a whole number", v.trim())))?;
         if n == 0 {
             return Err(err(&format!("{what} must be at least 1")));
         }
         if n > MAX_IMAGE_SIDE {
-            return Err(err(&format!(
-                "{what} {n} exceeds the maximum {MAX_IMAGE_SIDE}"
-            )));
+            return Err(err(&format!("{what} {n} exceeds the maximum {MAX_IMAGE_SIDE}")));
         }
         Ok(n)
     };
@@ -350,9 +326,7 @@ pub fn validate_options(opts: &LoadOptions) -> Result<(), DatasetError> {
     if let Some(f) = opts.scale
         && !(f.is_finite() && f > 0.0 && f <= 1.0)
     {
-        return Err(DatasetError::InvalidOption(format!(
-            "--scale must be in (0, 1] (it only downsizes), got {f}"
-        )));
+        return Err(DatasetError::InvalidOption(format!("--scale must be in (0, 1] (it only downsizes), got {f}")));
     }
     if let Some((w, h)) = opts.resize {
         if w == 0 || h == 0 || w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
@@ -361,15 +335,11 @@ pub fn validate_options(opts: &LoadOptions) -> Result<(), DatasetError> {
             )));
         }
         if opts.scale.is_some() {
-            return Err(DatasetError::InvalidOption(
-                "give either --resize or --scale, not both".to_string(),
-            ));
+            return Err(DatasetError::InvalidOption("give either --resize or --scale, not both".to_string()));
         }
     }
     if opts.memory_limit_bytes == Some(0) {
-        return Err(DatasetError::InvalidOption(
-            "memory limit must be more than 0 bytes".to_string(),
-        ));
+        return Err(DatasetError::InvalidOption("memory limit must be more than 0 bytes".to_string()));
     }
     Ok(())
 }
@@ -400,9 +370,7 @@ pub(crate) fn write_block(mut block: ndarray::ArrayViewMut2<'_, f32>, buf: &[f32
 }
 
 /// The face columns of `m` in blocks of [`BLOCK`], for parallel per-face work.
-pub(crate) fn column_blocks(
-    m: &mut Array2<f32>,
-) -> ndarray::iter::AxisChunksIterMut<'_, f32, ndarray::Ix2> {
+pub(crate) fn column_blocks(m: &mut Array2<f32>) -> ndarray::iter::AxisChunksIterMut<'_, f32, ndarray::Ix2> {
     m.axis_chunks_iter_mut(Axis(1), BLOCK)
 }
 
@@ -415,9 +383,7 @@ mod tests {
         assert_eq!(parse_size("92x112").ok(), Some((92, 112)));
         assert_eq!(parse_size(" 64X64 ").ok(), Some((64, 64)));
         assert_eq!(parse_size("32×24").ok(), Some((32, 24)));
-        for bad in [
-            "", "64", "64x", "x64", "0x10", "10x0", "-5x5", "axb", "1x2x3", "99999x2",
-        ] {
+        for bad in ["", "64", "64x", "x64", "0x10", "10x0", "-5x5", "axb", "1x2x3", "99999x2"] {
             let e = parse_size(bad).expect_err(bad).to_string();
             assert!(e.contains(&format!("{bad:?}")), "{e}");
             assert!(e.contains("WxH"), "{e}");
@@ -429,14 +395,8 @@ mod tests {
         for p in Preprocess::ALL {
             assert_eq!(p.to_string().parse::<Preprocess>().ok(), Some(p));
         }
-        assert_eq!(
-            "Lee_Seung".parse::<Preprocess>().ok(),
-            Some(Preprocess::LeeSeung)
-        );
-        assert_eq!(
-            "equalise".parse::<Preprocess>().ok(),
-            Some(Preprocess::Equalize)
-        );
+        assert_eq!("Lee_Seung".parse::<Preprocess>().ok(), Some(Preprocess::LeeSeung));
+        assert_eq!("equalise".parse::<Preprocess>().ok(), Some(Preprocess::Equalize));
         let e = "sharpen".parse::<Preprocess>().unwrap_err().to_string();
         assert!(e.contains("sharpen") && e.contains("lee-seung"), "{e}");
     }
@@ -446,21 +406,12 @@ mod tests {
         let ok = LoadOptions::default();
         assert!(validate_options(&ok).is_ok());
         for f in [0.0, -1.0, 1.5, f32::NAN, f32::INFINITY] {
-            let o = LoadOptions {
-                scale: Some(f),
-                ..Default::default()
-            };
+            let o = LoadOptions { scale: Some(f), ..Default::default() };
             assert!(validate_options(&o).is_err(), "scale {f}");
         }
-        let o = LoadOptions {
-            scale: Some(1.0),
-            ..Default::default()
-        };
+        let o = LoadOptions { scale: Some(1.0), ..Default::default() };
         assert!(validate_options(&o).is_ok());
-        let o = LoadOptions {
-            resize: Some((0, 5)),
-            ..Default::default()
-        };
+        let o = LoadOptions { resize: Some((0, 5)), ..Default::default() };
         assert!(validate_options(&o).is_err());
     }
 

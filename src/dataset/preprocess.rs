@@ -42,11 +42,7 @@ fn lee_seung(mut col: ArrayViewMut1<'_, f32>) {
 }
 
 fn level(v: f32) -> usize {
-    if v.is_nan() {
-        0
-    } else {
-        (v.clamp(0.0, 1.0) * 255.0).round() as usize
-    }
+    if v.is_nan() { 0 } else { (v.clamp(0.0, 1.0) * 255.0).round() as usize }
 }
 
 fn equalize(mut col: ArrayViewMut1<'_, f32>) {
@@ -66,8 +62,7 @@ fn equalize(mut col: ArrayViewMut1<'_, f32>) {
         return; // constant face
     }
     let denom = (n - cdf_min) as f32;
-    let map: [f32; 256] =
-        std::array::from_fn(|l| (cdf[l].saturating_sub(cdf_min) as f32 / denom).clamp(0.0, 1.0));
+    let map: [f32; 256] = std::array::from_fn(|l| (cdf[l].saturating_sub(cdf_min) as f32 / denom).clamp(0.0, 1.0));
     col.mapv_inplace(|v| map[level(v)]);
 }
 
@@ -79,11 +74,7 @@ mod tests {
     fn sample() -> Array2<f32> {
         // 100 pixels × 20 faces with varied contents, one constant face.
         Array2::from_shape_fn((100, 20), |(p, j)| {
-            if j == 3 {
-                0.7
-            } else {
-                ((p * (j + 1)) % 97) as f32 / 96.0 * (0.2 + 0.04 * j as f32)
-            }
+            if j == 3 { 0.7 } else { ((p * (j + 1)) % 97) as f32 / 96.0 * (0.2 + 0.04 * j as f32) }
         })
     }
 

@@ -1,0 +1,279 @@
+//! `facenmf bench`: the figures in the README's performance section.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::{self, LoadOptions};
+use crate::nmf::linalg::{Kernel, par_matmul_with};
+use crate::nmf::{FaceMatrix, Nmf, Params, Solver, StopReason};
+
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// The ORL face database (400 PGMs, 92×112).
+    #[arg(long, default_value = "../shared/datasets/orl_faces")]
+    pub orl: PathBuf,
+    /// Ranks to measure.
+    #[arg(long, value_delimiter = ',', default_value = "16,49")]
+    pub k: Vec<usize>,
+    /// Iterations timed per solver.
+    #[arg(long, default_value_t = 30)]
+    pub iters: usize,
+    /// Also run scikit-learn's NMF (cd, 200 iterations) through this script and
+    /// race to its error.
+    #[arg(long)]
+    pub sklearn: bool,
+    /// scikit-learn baseline script.
+    #[arg(long, default_value = "../shared/bench/sklearn_baseline.py")]
+    pub sklearn_script: PathBuf,
+    /// Python interpreter for the scikit-learn baseline.
+    #[arg(long, default_value = "python3")]
+    pub python: PathBuf,
+    /// Also generate 13,000 built-in faces to a temporary folder and time loading them.
+    #[arg(long)]
+    pub large_load: bool,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// What `bench-load` prints.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct LoadFigures {
+    pub faces: usize,
+    pub pixels: usize,
+    pub load_secs: f64,
+    pub matrix_bytes: u64,
+    pub peak_rss_bytes: u64,
+}
+
+/// scikit-learn's errors after 200 cd iterations on ORL (float32), used as
+/// targets when `--sklearn` is not given.
+fn default_target(k: usize) -> Option<f64> {
+    match k {
+        16 => Some(0.2012),
+        49 => Some(0.1559),
+        _ => None,
+    }
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.unwrap_or(0))
+        .build()
+        .context("could not start the worker threads")?;
+    pool.install(|| bench(args))
+}
+
+fn bench(args: &BenchArgs) -> anyhow::Result<()> {
+    println!("facenmf bench: {} threads", rayon::current_num_threads());
+    // 1. Matrix-multiply rate.
+    let mut rate = 0.0f64;
+    for kernel in [Kernel::Faer, Kernel::MatrixMultiply] {
+        let gflops = gemm_rate(kernel, 1536);
+        println!("GEMM {kernel:?}: {gflops:.1} GFLOP/s (1536³ f32)");
+        if kernel == crate::nmf::linalg::DEFAULT_KERNEL {
+            rate = gflops;
+        }
+    }
+
+    // 2. Loading ORL, in a fresh process each time (cold heap, own peak RSS).
+    if !args.orl.is_dir() {
+        bail!("ORL face database not found at {} (give --orl DIR)", args.orl.display());
+    }
+    let mut loads: Vec<LoadFigures> = (0..7).map(|_| load_in_child(&args.orl)).collect::<Result<_, _>>()?;
+    loads.sort_by(|a, b| a.load_secs.total_cmp(&b.load_secs));
+    println!(
+        "load ORL ({} faces): best {:.1} ms, median {:.1} ms, peak RSS {:.1} MB",
+        loads[0].faces,
+        loads[0].load_secs * 1e3,
+        loads[loads.len() / 2].load_secs * 1e3,
+        loads[0].peak_rss_bytes as f64 / 1e6
+    );
+    let ds = dataset::load_folder(&args.orl, &LoadOptions::default())?;
+    let data = Arc::new(FaceMatrix::new(ds.matrix.clone())?);
+    let (m, n) = (data.pixels(), data.faces());
+
+    // 3. scikit-learn, if asked.
+    let sk = if args.sklearn { sklearn(args)? } else { Vec::new() };
+
+    // 4. Per-iteration cost and the race to scikit-learn's error.
+    for &k in &args.k {
+        let flops = 2.0 * 2.0 * (m * n * k) as f64;
+        let bound_ms = flops / (rate * 1e9) * 1e3;
+        let a_ht = time_ms(|| {
+            par_matmul_with(crate::nmf::linalg::DEFAULT_KERNEL, data.a(), Array2::<f32>::ones((n, k)).view());
+        });
+        let at_w = time_ms(|| {
+            par_matmul_with(crate::nmf::linalg::DEFAULT_KERNEL, data.at(), Array2::<f32>::ones((m, k)).view());
+        });
+        println!(
+            "\nk = {k}: GEMM bound {bound_ms:.2} ms/iteration (2 products with A at {rate:.0} GFLOP/s); \
+             measured A·Hᵀ {a_ht:.2} ms, Aᵀ·W {at_w:.2} ms"
+        );
+        for solver in Solver::ALL {
+            let params = Params::new(k).solver(solver).tol(0.0).max_iter(args.iters);
+            let mut nmf = Nmf::new(Arc::clone(&data), params)?;
+            nmf.run(None, |_| {});
+            let mut steps: Vec<f64> = nmf.history().windows(2).map(|w| w[1].secs - w[0].secs).collect();
+            steps.sort_by(f64::total_cmp);
+            let median_ms = steps[steps.len() / 2] * 1e3;
+            let sweeps = nmf.mean_inner_sweeps();
+            println!(
+                "  {:<4} {median_ms:7.2} ms/iteration ({:.2}× bound), init {:.0} ms, rel_err {:.4} after {} iterations{}",
+                solver.name(),
+                median_ms / bound_ms,
+                nmf.init_secs() * 1e3,
+                nmf.rel_err(),
+                nmf.iteration(),
+                if solver == Solver::Hals {
+                    format!(", inner sweeps W {:.1} H {:.1}", sweeps.0, sweeps.1)
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let sk_cd = sk.iter().find(|r| r.k == k && r.solver == "cd");
+        let target = sk_cd.map(|r| r.rel_err).or(default_target(k));
+        if let Some(target) = target {
+            let params =
+                Params::new(k).tol(0.0).max_iter(100_000).target_rel_err(Some(target)).time_limit_secs(Some(60.0));
+            let mut nmf = Nmf::new(Arc::clone(&data), params)?;
+            let reason = nmf.run(None, |_| {});
+            let reached = reason == StopReason::Target;
+            print!(
+                "  hals to rel_err {target:.4}: {} in {:.3} s ({} iterations, init included)",
+                if reached { "reached" } else { "NOT reached" },
+                nmf.secs(),
+                nmf.iteration()
+            );
+            match sk_cd {
+                Some(r) => println!(
+                    "; scikit-learn cd: {:.3} s for {} iterations → {:.1}× faster",
+                    r.seconds,
+                    r.n_iter,
+                    r.seconds / nmf.secs()
+                ),
+                None => println!(),
+            }
+        }
+    }
+
+    // 5. A large folder.
+    if args.large_load {
+        let dir = tempfile::tempdir().context("could not create a temporary folder")?;
+        let faces = dataset::builtin::generate(13_000, 64, 1);
+        dataset::builtin::write_folder(&faces, dir.path())?;
+        drop(faces);
+        let mut runs: Vec<LoadFigures> = (0..3).map(|_| load_in_child(dir.path())).collect::<Result<_, _>>()?;
+        runs.sort_by(|a, b| a.load_secs.total_cmp(&b.load_secs));
+        let r = &runs[0];
+        println!(
+            "\nload {} generated faces (64×64 PNG): best {:.2} s, peak RSS {:.0} MB = {:.2}× the matrix ({:.0} MB)",
+            r.faces,
+            r.load_secs,
+            r.peak_rss_bytes as f64 / 1e6,
+            r.peak_rss_bytes as f64 / r.matrix_bytes as f64,
+            r.matrix_bytes as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
+/// GFLOP/s of `par_matmul` on an s×s×s product (best of three).
+fn gemm_rate(kernel: Kernel, s: usize) -> f64 {
+    let a = Array2::from_shape_fn((s, s), |(i, j)| ((i * 7 + j) % 13) as f32 * 0.1);
+    let b = Array2::from_shape_fn((s, s), |(i, j)| ((i + 3 * j) % 11) as f32 * 0.1);
+    let best = (0..3).map(|_| time_ms(|| drop(par_matmul_with(kernel, a.view(), b.view())))).fold(f64::MAX, f64::min);
+    2.0 * (s as f64).powi(3) / (best / 1e3) / 1e9
+}
+
+/// Best of five wall-clock times of `f`, in milliseconds.
+fn time_ms(mut f: impl FnMut()) -> f64 {
+    (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .fold(f64::MAX, f64::min)
+}
+
+fn load_in_child(dir: &Path) -> anyhow::Result<LoadFigures> {
+    let exe = std::env::current_exe().context("cannot find the facenmf executable")?;
+    let out = Command::new(exe).arg("bench-load").arg(dir).output().context("could not run bench-load")?;
+    if !out.status.success() {
+        bail!("bench-load {} failed: {}", dir.display(), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(line.trim()).with_context(|| format!("bench-load printed {line:?}"))
+}
+
+/// `facenmf bench-load DIR`: load once, print [`LoadFigures`] as JSON.
+pub fn load_child(dir: &Path) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let ds = dataset::load_folder(dir, &LoadOptions::default())?;
+    let load_secs = t.elapsed().as_secs_f64();
+    let figures = LoadFigures {
+        faces: ds.faces(),
+        pixels: ds.pixels(),
+        load_secs,
+        matrix_bytes: (ds.matrix.len() * std::mem::size_of::<f32>()) as u64,
+        peak_rss_bytes: peak_rss_bytes().unwrap_or(0),
+    };
+    println!("{}", serde_json::to_string(&figures)?);
+    Ok(())
+}
+
+/// VmHWM of this process, from /proc (Linux).
+fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// One line of the scikit-learn baseline's output.
+#[derive(Debug, Deserialize)]
+struct SkRun {
+    solver: String,
+    k: usize,
+    seconds: f64,
+    n_iter: usize,
+    rel_err: f64,
+    dtype: String,
+}
+
+fn sklearn(args: &BenchArgs) -> anyhow::Result<Vec<SkRun>> {
+    let ks: Vec<String> = args.k.iter().map(|k| k.to_string()).collect();
+    let out = Command::new(&args.python)
+        .arg(&args.sklearn_script)
+        .arg(&args.orl)
+        .arg("--k")
+        .args(&ks)
+        .args(["--solver", "cd", "mu", "--dtype", "float32"])
+        .output()
+        .with_context(|| format!("could not run {} {}", args.python.display(), args.sklearn_script.display()))?;
+    if !out.status.success() {
+        bail!(
+            "the scikit-learn baseline failed (pip install numpy scikit-learn pillow?): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    let runs: Vec<SkRun> =
+        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    println!("\nscikit-learn (same machine, same run):");
+    for r in &runs {
+        println!(
+            "  {} {:<2} k={:<3} {:7.3} s, {:3} iterations, rel_err {:.4}",
+            r.dtype, r.solver, r.k, r.seconds, r.n_iter, r.rel_err
+        );
+    }
+    Ok(runs)
+}

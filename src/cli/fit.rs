@@ -1,0 +1,168 @@
+//! `facenmf fit`: factor a folder headlessly.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::{FitOptions, LoadArgs};
+use crate::dataset::{self, Dataset};
+use crate::nmf::{FaceMatrix, Nmf, StopReason};
+
+#[derive(Debug, Clone, Args)]
+pub struct FitArgs {
+    /// Folder of face images (searched recursively; any format, recognised by content).
+    pub dir: PathBuf,
+    #[command(flatten)]
+    pub fit: FitOptions,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Print one JSON object (the last line of stdout) instead of a summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The `--json` report.
+#[derive(Debug, Serialize)]
+pub struct FitReport {
+    pub folder: PathBuf,
+    pub faces: usize,
+    pub pixels: usize,
+    pub width: usize,
+    pub height: usize,
+    pub skipped: usize,
+    pub k: usize,
+    pub solver: String,
+    pub init: String,
+    pub seed: u64,
+    pub max_iter: usize,
+    pub tol: f64,
+    pub iterations: usize,
+    pub load_secs: f64,
+    pub init_secs: f64,
+    /// Initialisation plus iterations.
+    pub fit_secs: f64,
+    pub iters_per_sec: f64,
+    /// ‖A − WH‖_F / ‖A‖_F, computed exactly at the end.
+    pub rel_err: f64,
+    pub objective: f64,
+    pub stop_reason: StopReason,
+    pub threads: usize,
+}
+
+pub fn run(args: &FitArgs) -> anyhow::Result<()> {
+    let params = args.fit.params();
+    // Refuse nonsense before any work: every check that does not need the
+    // data's shape runs now (the shape is at most usize::MAX).
+    params.check(usize::MAX, usize::MAX)?;
+    if let Some(f) = args.load.scale
+        && !(f.is_finite() && f > 0.0 && f <= 1.0)
+    {
+        anyhow::bail!("--scale {f} is invalid: it must be a factor with 0 < F ≤ 1");
+    }
+    let pool = args.fit.pool()?;
+    pool.install(|| fit_in_pool(args))
+}
+
+fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
+    let params = args.fit.params();
+    let started = Instant::now();
+    let ds = dataset::load_folder(&args.dir, &args.load.options())?;
+    let load_secs = started.elapsed().as_secs_f64();
+    report_skipped(&ds);
+    params.check(ds.pixels(), ds.faces()).with_context(|| {
+        format!("{} holds {} faces of {}×{} pixels", args.dir.display(), ds.faces(), ds.width, ds.height)
+    })?;
+
+    let data = Arc::new(FaceMatrix::new(ds.matrix.clone()).context("the faces cannot be factored")?);
+    let bar = progress_bar(params.max_iter, args.json);
+    bar.set_message("initialising");
+    let mut nmf = Nmf::new(data, params.clone())?;
+    let mut last_draw = Instant::now();
+    let reason = nmf.run(None, |n| {
+        if last_draw.elapsed() >= Duration::from_millis(100) {
+            bar.set_position(n.iteration() as u64);
+            bar.set_message(format!("rel_err {:.5}", n.rel_err()));
+            last_draw = Instant::now();
+        }
+    });
+    bar.finish_and_clear();
+    let fit_secs = nmf.secs();
+    let report = FitReport {
+        folder: args.dir.clone(),
+        faces: ds.faces(),
+        pixels: ds.pixels(),
+        width: ds.width,
+        height: ds.height,
+        skipped: ds.skipped.len(),
+        k: params.k,
+        solver: params.solver.to_string(),
+        init: params.init.to_string(),
+        seed: params.seed,
+        max_iter: params.max_iter,
+        tol: params.tol,
+        iterations: nmf.iteration(),
+        load_secs,
+        init_secs: nmf.init_secs(),
+        fit_secs,
+        iters_per_sec: nmf.iteration() as f64 / (fit_secs - nmf.init_secs()).max(1e-9),
+        rel_err: nmf.exact_rel_err(),
+        objective: nmf.objective(),
+        stop_reason: reason,
+        threads: rayon::current_num_threads(),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_summary(&report);
+    }
+    Ok(())
+}
+
+/// Warnings for the files the loader skipped, one line each, on stderr.
+pub fn report_skipped(ds: &Dataset) {
+    for s in &ds.skipped {
+        eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
+    }
+}
+
+fn progress_bar(len: usize, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} iterations, {msg} ({elapsed})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+fn print_summary(r: &FitReport) {
+    println!(
+        "{} faces of {}×{} pixels from {} (loaded in {:.0} ms{})",
+        r.faces,
+        r.width,
+        r.height,
+        r.folder.display(),
+        r.load_secs * 1e3,
+        if r.skipped > 0 { format!(", {} files skipped", r.skipped) } else { String::new() }
+    );
+    println!(
+        "k = {}, solver {}, init {}: {} iterations in {:.2} s (init {:.0} ms, {:.1} iterations/s, {} threads)",
+        r.k,
+        r.solver,
+        r.init,
+        r.iterations,
+        r.fit_secs,
+        r.init_secs * 1e3,
+        r.iters_per_sec,
+        r.threads
+    );
+    println!("relative error ‖A − WH‖/‖A‖ = {:.6}; stopped by {}", r.rel_err, r.stop_reason);
+}

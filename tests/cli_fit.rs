@@ -1,0 +1,142 @@
+//! `facenmf fit` end to end, and the engine's accuracy on ORL.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use facenmf::dataset::{LoadOptions, load_folder};
+use facenmf::nmf::{FaceMatrix, Init, Nmf, Params, Solver};
+
+fn orl() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/orl_faces");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("ORL face database not found at {}; skipping", dir.display());
+        None
+    }
+}
+
+fn facenmf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_facenmf")).args(args).output().expect("run facenmf")
+}
+
+/// A small folder of faces from the built-in generator.
+fn small_faces() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let faces = facenmf::dataset::builtin::generate(30, 24, 3);
+    facenmf::dataset::builtin::write_folder(&faces, dir.path()).expect("write faces");
+    dir
+}
+
+#[test]
+fn hals_on_orl_beats_scikit_learns_200_iterations_in_100() {
+    let Some(dir) = orl() else { return };
+    let ds = load_folder(&dir, &LoadOptions::default()).expect("ORL loads");
+    let data = Arc::new(FaceMatrix::new(ds.matrix).expect("valid"));
+    let params = Params::new(16).solver(Solver::Hals).init(Init::Nndsvda).tol(0.0).max_iter(100);
+    let mut nmf = Nmf::new(data, params).expect("params");
+    nmf.run(None, |_| {});
+    assert_eq!(nmf.iteration(), 100);
+    let err = nmf.exact_rel_err();
+    assert!(err <= 0.2012, "rel_err {err} after 100 iterations");
+}
+
+#[test]
+fn fit_json_reports_every_field() {
+    let dir = small_faces();
+    let out = facenmf(&["fit", dir.path().to_str().expect("utf-8"), "--k", "5", "--max-iter", "30", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.trim().lines().last().expect("a line");
+    let v: serde_json::Value = serde_json::from_str(last).expect("JSON");
+    for key in [
+        "faces",
+        "pixels",
+        "width",
+        "height",
+        "k",
+        "solver",
+        "init",
+        "iterations",
+        "load_secs",
+        "fit_secs",
+        "rel_err",
+        "stop_reason",
+        "threads",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {last}");
+    }
+    assert_eq!(v["faces"], 30);
+    assert_eq!(v["pixels"], 24 * 24);
+    assert_eq!(v["k"], 5);
+    assert_eq!(v["solver"], "hals");
+    assert_eq!(v["init"], "nndsvda");
+    let rel = v["rel_err"].as_f64().expect("number");
+    assert!(rel > 0.0 && rel < 0.5, "{rel}");
+    assert!(["tol", "max_iter"].contains(&v["stop_reason"].as_str().expect("string")));
+}
+
+#[test]
+fn fit_is_identical_with_one_or_two_threads_and_stops_as_asked() {
+    let dir = small_faces();
+    let path = dir.path().to_str().expect("utf-8");
+    let run = |threads: &str| {
+        let out = facenmf(&["fit", path, "--k", "4", "--max-iter", "40", "--tol", "0", "--threads", threads, "--json"]);
+        assert!(out.status.success());
+        let v: serde_json::Value =
+            serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim().lines().last().expect("line"))
+                .expect("JSON");
+        v
+    };
+    let (a, b) = (run("1"), run("2"));
+    assert_eq!(a["rel_err"], b["rel_err"]);
+    assert_eq!(a["threads"], 1);
+    assert_eq!(b["threads"], 2);
+    assert_eq!(a["stop_reason"], "max_iter");
+    assert_eq!(a["iterations"], 40);
+
+    let out = facenmf(&["fit", path, "--k", "4", "--target-rel-err", "0.9", "--json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim().lines().last().expect("line")).expect("JSON");
+    assert_eq!(v["stop_reason"], "target");
+}
+
+#[test]
+fn nonsense_is_refused_naming_the_value() {
+    let dir = small_faces();
+    let path = dir.path().to_str().expect("utf-8");
+    let missing = dir.path().join("no such folder");
+    let empty = tempfile::tempdir().expect("tempdir");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["fit", path, "--k", "0"], "k = 0"),
+        (vec!["fit", path, "--k", "577"], "k = 577"),
+        (vec!["fit", path, "--k", "3", "--tol", "-1"], "tol"),
+        (vec!["fit", path, "--k", "3", "--max-iter", "0"], "max_iter"),
+        (vec!["fit", path, "--k", "3", "--solver", "cd"], "cd"),
+        (vec!["fit", path, "--k", "3", "--init", "svd"], "svd"),
+        (vec!["fit", path, "--k", "3", "--threads", "0"], "threads"),
+        (vec!["fit", path, "--k", "3", "--scale", "2"], "scale"),
+        (vec!["fit", missing.to_str().expect("utf-8"), "--k", "3"], "no such folder"),
+        (vec!["fit", empty.path().to_str().expect("utf-8"), "--k", "3"], "image"),
+    ];
+    for (args, needle) in cases {
+        let out = facenmf(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(stderr.contains(needle), "{args:?}: error does not mention {needle:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    }
+}
+
+#[test]
+fn skipped_files_are_named_on_stderr() {
+    let dir = small_faces();
+    std::fs::write(dir.path().join("notes.txt"), "not a face").expect("write");
+    let out = facenmf(&["fit", dir.path().to_str().expect("utf-8"), "--k", "3", "--max-iter", "5"]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("notes.txt"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("relative error"), "{stdout}");
+}
