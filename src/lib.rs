@@ -7,6 +7,9 @@
 //! 4. [`app`] / [`ui`]: the eframe desktop app.
 //! 5. [`cli`]: headless commands over layers 1–3.
 
+pub mod app;
 pub mod cli;
 pub mod dataset;
 pub mod nmf;
+pub mod ui;
+pub mod worker;

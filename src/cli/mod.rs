@@ -24,6 +24,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Open the app on a folder of faces (or on the built-in faces).
+    Gui {
+        /// Folder of face images; without it, the built-in faces.
+        dir: Option<PathBuf>,
+        /// Number of parts to start with (default: the remembered one).
+        #[arg(long)]
+        k: Option<usize>,
+    },
     /// Factor the faces in a folder and report how well W·H fits them.
     Fit(fit::FitArgs),
     /// Write the built-in face set to a folder as PNG files.
@@ -135,14 +143,12 @@ pub fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
     let result = match cli.command {
+        Some(Command::Gui { dir, k }) => crate::app::run(dir, k),
         Some(Command::Fit(args)) => fit::run(&args),
         Some(Command::MakeFaces { dir }) => make_faces(&dir),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::BenchLoad { dir }) => bench::load_child(&dir),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help().context("could not print the help")
-        }
+        None => crate::app::run(None, None),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

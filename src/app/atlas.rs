@@ -1,0 +1,157 @@
+//! Textures that hold many small images (tiles) in one grid, so a view with
+//! hundreds of images costs one texture upload per snapshot, not hundreds.
+//! Created once with `load_texture`, then updated with `TextureHandle::set`.
+
+use eframe::egui;
+
+use egui::{Color32, ColorImage, Rect, TextureHandle, TextureOptions, pos2};
+use ndarray::ArrayView1;
+
+/// Tiles of equal size in a grid of `cols` columns, in one texture.
+pub struct Atlas {
+    name: &'static str,
+    options: TextureOptions,
+    texture: Option<TextureHandle>,
+    /// Tiles in the texture.
+    pub count: usize,
+    pub cols: usize,
+    /// Tile size in texels (width, height).
+    pub tile: [usize; 2],
+}
+
+impl Atlas {
+    pub fn new(name: &'static str, options: TextureOptions) -> Self {
+        Atlas { name, options, texture: None, count: 0, cols: 1, tile: [1, 1] }
+    }
+
+    pub fn texture(&self) -> Option<&TextureHandle> {
+        self.texture.as_ref().filter(|_| self.count > 0)
+    }
+
+    /// Forgets the content (the texture is kept for reuse).
+    pub fn clear(&mut self) {
+        self.count = 0;
+    }
+
+    /// UV rectangle of tile `i`.
+    pub fn uv(&self, i: usize) -> Rect {
+        let rows = self.count.div_ceil(self.cols).max(1);
+        let (c, r) = (i % self.cols, i / self.cols);
+        let (fw, fh) = (1.0 / self.cols as f32, 1.0 / rows as f32);
+        Rect::from_min_max(pos2(c as f32 * fw, r as f32 * fh), pos2((c + 1) as f32 * fw, (r + 1) as f32 * fh))
+    }
+
+    /// Rebuilds the texture from `count` tiles of `tile` texels; `fill`
+    /// writes tile `i` into a row-major RGBA slice of `tile[0] * tile[1]`.
+    pub fn update(
+        &mut self,
+        ctx: &egui::Context,
+        count: usize,
+        tile: [usize; 2],
+        mut fill: impl FnMut(usize, &mut [Color32]),
+    ) {
+        if count == 0 || tile[0] == 0 || tile[1] == 0 {
+            self.count = 0;
+            return;
+        }
+        let max_side = ctx.input(|i| i.max_texture_side).max(256);
+        // As square as the texture limit allows.
+        let mut cols = ((count as f64 * tile[1] as f64 / tile[0] as f64).sqrt().ceil() as usize).clamp(1, count);
+        cols = cols.max(count.div_ceil((max_side / tile[1]).max(1))).min((max_side / tile[0]).max(1));
+        let rows = count.div_ceil(cols);
+        let (width, height) = (cols * tile[0], rows * tile[1]);
+        let mut pixels = vec![Color32::BLACK; width * height];
+        let mut buf = vec![Color32::BLACK; tile[0] * tile[1]];
+        for i in 0..count {
+            fill(i, &mut buf);
+            let (x0, y0) = ((i % cols) * tile[0], (i / cols) * tile[1]);
+            for y in 0..tile[1] {
+                let dst = (y0 + y) * width + x0;
+                pixels[dst..dst + tile[0]].copy_from_slice(&buf[y * tile[0]..(y + 1) * tile[0]]);
+            }
+        }
+        let image = ColorImage::new([width, height], pixels);
+        match &mut self.texture {
+            Some(t) => t.set(image, self.options),
+            None => self.texture = Some(ctx.load_texture(self.name, image, self.options)),
+        }
+        self.count = count;
+        self.cols = cols;
+        self.tile = tile;
+    }
+}
+
+/// One image (not a grid), created once and then updated in place.
+pub struct Picture {
+    name: &'static str,
+    texture: Option<TextureHandle>,
+    present: bool,
+}
+
+impl Picture {
+    pub fn new(name: &'static str) -> Self {
+        Picture { name, texture: None, present: false }
+    }
+
+    pub fn texture(&self) -> Option<&TextureHandle> {
+        self.texture.as_ref().filter(|_| self.present)
+    }
+
+    pub fn clear(&mut self) {
+        self.present = false;
+    }
+
+    pub fn set(&mut self, ctx: &egui::Context, image: ColorImage, options: TextureOptions) {
+        match &mut self.texture {
+            Some(t) => t.set(image, options),
+            None => self.texture = Some(ctx.load_texture(self.name, image, options)),
+        }
+        self.present = true;
+    }
+}
+
+/// Writes a `width × height` column image into `out`, mapping `lo..hi` to
+/// black..white (auto-contrast when `lo`/`hi` are the column's min/max).
+pub fn gray_into(col: ArrayView1<f32>, lo: f32, hi: f32, out: &mut [Color32]) {
+    let span = hi - lo;
+    let scale = if span > 1e-12 { 255.0 / span } else { 0.0 };
+    for (o, &v) in out.iter_mut().zip(col.iter()) {
+        let g = ((v - lo) * scale).clamp(0.0, 255.0) as u8;
+        *o = Color32::from_gray(g);
+    }
+}
+
+/// Minimum and maximum of a column (0, 0 when empty).
+pub fn min_max(col: ArrayView1<f32>) -> (f32, f32) {
+    col.iter()
+        .fold(None, |acc: Option<(f32, f32)>, &v| match acc {
+            None => Some((v, v)),
+            Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
+        })
+        .unwrap_or((0.0, 0.0))
+}
+
+/// A signed residual: mid gray is 0, white is +`range`, black is −`range`.
+pub fn residual_into(col: ArrayView1<f32>, range: f32, out: &mut [Color32]) {
+    let scale = if range > 1e-12 { 127.5 / range } else { 0.0 };
+    for (o, &v) in out.iter_mut().zip(col.iter()) {
+        *o = Color32::from_gray((127.5 + v * scale).clamp(0.0, 255.0) as u8);
+    }
+}
+
+/// The viridis colour map at `t` in 0..1 (for the weights heat map).
+pub fn viridis(t: f32) -> Color32 {
+    const STOPS: [[f32; 3]; 6] = [
+        [68.0, 1.0, 84.0],
+        [65.0, 68.0, 135.0],
+        [42.0, 120.0, 142.0],
+        [34.0, 168.0, 132.0],
+        [122.0, 209.0, 81.0],
+        [253.0, 231.0, 37.0],
+    ];
+    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 } * (STOPS.len() - 1) as f32;
+    let i = (t.floor() as usize).min(STOPS.len() - 2);
+    let f = t - i as f32;
+    let c = |j: usize| STOPS[i][j] + (STOPS[i + 1][j] - STOPS[i][j]) * f;
+    Color32::from_rgb(c(0) as u8, c(1) as u8, c(2) as u8)
+}

@@ -1,0 +1,386 @@
+//! Layer 4: the eframe desktop app. [`FaceNmfApp`] owns the settings, the
+//! loaded faces, the [`Worker`] and the textures; `logic()` drains the
+//! worker's events and updates textures, `ui()` draws the views in
+//! [`crate::ui`].
+
+use eframe::egui;
+
+pub mod atlas;
+mod loading;
+pub mod settings;
+mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::dataset::Dataset;
+use crate::nmf::Params;
+use crate::worker::{Event, FitState, Worker};
+
+pub use loading::{LoadRequest, LoadedFaces};
+pub use settings::{Settings, ThemeChoice};
+pub use state::{Curve, Edits, FitView, Profile};
+
+/// How the app starts.
+#[derive(Default)]
+pub struct AppOptions {
+    /// Faces to open; `None` opens `folder`, or else the built-in set.
+    pub dataset: Option<Dataset>,
+    /// A folder to open (when no `dataset` is given).
+    pub folder: Option<PathBuf>,
+    /// Overrides the remembered k.
+    pub k: Option<usize>,
+    /// Overrides the remembered parameters (tests use fixed seeds and counts).
+    pub params: Option<Params>,
+    /// Overrides the remembered auto-run setting.
+    pub auto_run: Option<bool>,
+    /// Read the remembered settings (off in tests).
+    pub restore_settings: bool,
+}
+
+/// The app. See the [module docs](self).
+pub struct FaceNmfApp {
+    pub settings: Settings,
+    pub(crate) ctx: egui::Context,
+    pub(crate) faces: Option<LoadedFaces>,
+    pub(crate) worker: Option<Worker>,
+    pub(crate) fit: Option<FitView>,
+    pub(crate) curve: Curve,
+    pub(crate) textures: state::Textures,
+    pub(crate) selected_face: Option<usize>,
+    pub(crate) selected_part: Option<usize>,
+    pub(crate) edits: Option<Edits>,
+    pub(crate) inspector_dirty: bool,
+    /// The last error, shown in the status line.
+    pub(crate) error: Option<String>,
+    pub(crate) loading: loading::Loading,
+    pub(crate) open_dialog: loading::OpenDialog,
+    pub(crate) show_skipped: bool,
+    pub(crate) profile: Profile,
+    /// A fit has been asked for and has not reported its end yet.
+    pub(crate) fit_requested: bool,
+    /// New data was sent to the worker: its events are about the old data
+    /// until it confirms with `Cleared`.
+    pub(crate) awaiting_clear: bool,
+}
+
+impl FaceNmfApp {
+    /// Builds the app; with `restore_settings`, reads the remembered settings
+    /// from eframe's storage.
+    pub fn new(cc: &eframe::CreationContext<'_>, options: AppOptions) -> Self {
+        let mut settings: Settings = if options.restore_settings {
+            cc.storage.and_then(|s| eframe::get_value(s, eframe::APP_KEY)).unwrap_or_default()
+        } else {
+            Settings::default()
+        };
+        if let Some(p) = options.params {
+            settings.params = p;
+        }
+        if let Some(k) = options.k {
+            settings.params.k = k;
+        }
+        if let Some(a) = options.auto_run {
+            settings.auto_run = a;
+        }
+        cc.egui_ctx.set_theme(settings.theme.preference());
+        let mut app = FaceNmfApp {
+            settings,
+            ctx: cc.egui_ctx.clone(),
+            faces: None,
+            worker: None,
+            fit: None,
+            curve: Curve::default(),
+            textures: state::Textures::new(),
+            selected_face: None,
+            selected_part: None,
+            edits: None,
+            inspector_dirty: false,
+            error: None,
+            loading: loading::Loading::default(),
+            open_dialog: loading::OpenDialog::default(),
+            show_skipped: false,
+            profile: Profile::from_env(),
+            fit_requested: false,
+            awaiting_clear: false,
+        };
+        match (options.dataset, options.folder) {
+            (Some(d), _) => app.install_dataset(d, None),
+            (None, Some(folder)) => app.load(LoadRequest::Folder(folder)),
+            (None, None) => app.load(LoadRequest::BuiltIn),
+        }
+        app
+    }
+
+    /// The loaded faces, if any.
+    pub fn faces(&self) -> Option<&LoadedFaces> {
+        self.faces.as_ref()
+    }
+
+    /// The latest fit state shown.
+    pub fn fit(&self) -> Option<&FitView> {
+        self.fit.as_ref()
+    }
+
+    /// True while a fit runs (or has been asked for).
+    pub fn is_fitting(&self) -> bool {
+        self.fit_requested || self.worker.as_ref().is_some_and(Worker::is_running)
+    }
+
+    /// True while faces are being loaded.
+    pub fn is_loading(&self) -> bool {
+        self.loading.is_busy()
+    }
+
+    pub fn selected_face(&self) -> Option<usize> {
+        self.selected_face
+    }
+
+    /// The selected face's reconstruction as the inspector shows it: W times
+    /// its weights (the edited ones, if any).
+    pub fn inspected_reconstruction(&self) -> Option<ndarray::Array1<f32>> {
+        let (fit, j) = (self.fit.as_ref()?, self.selected_face?);
+        let weights = match &self.edits {
+            Some(e) if e.face == j && e.weights.len() == fit.k() => ndarray::Array1::from(e.weights.clone()),
+            _ => fit.weights(j),
+        };
+        Some(crate::nmf::reconstruct(fit.progress.snapshot.w.view(), weights.view()))
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Per-frame timings (when `FACENMF_PROFILE` is set).
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    /// Starts (or resumes) a fit with the current settings.
+    pub fn run_fit(&mut self) {
+        if let Some(w) = &self.worker {
+            self.error = None;
+            self.profile.run_clicked(Instant::now());
+            w.run(self.settings.params.clone());
+            self.fit_requested = true;
+        }
+    }
+
+    /// Stops the fit; Run resumes it.
+    pub fn stop_fit(&mut self) {
+        if let Some(w) = &self.worker {
+            w.stop();
+        }
+    }
+
+    /// Forgets the fit.
+    pub fn reset_fit(&mut self) {
+        if let Some(w) = &self.worker {
+            w.reset();
+        }
+    }
+
+    /// Sets k; with a fit, re-fits at once from a warm start.
+    pub fn set_k(&mut self, k: usize) {
+        self.settings.params.k = k;
+        if self.fit.is_some()
+            && let Some(w) = &self.worker
+        {
+            self.error = None;
+            w.set_k(self.settings.params.clone());
+            self.fit_requested = true;
+        }
+    }
+
+    /// Largest k the loaded faces allow: min(pixels, faces).
+    pub fn max_k(&self) -> usize {
+        self.faces.as_ref().map_or(1, |f| f.matrix.pixels().min(f.matrix.faces())).max(1)
+    }
+
+    /// Selects face `j` for the inspector.
+    pub fn select_face(&mut self, j: usize) {
+        if self.selected_face != Some(j) {
+            self.selected_face = Some(j);
+            self.edits = None;
+            self.inspector_dirty = true;
+        }
+    }
+
+    /// Shows an error in the status line and logs it once.
+    pub(crate) fn report_error(&mut self, err: &anyhow::Error) {
+        let text = format!("{err:#}");
+        if self.error.as_deref() != Some(text.as_str()) {
+            log::warn!("{text}");
+        }
+        self.error = Some(text);
+    }
+
+    /// Takes freshly loaded faces: new worker data, textures, selection.
+    pub(crate) fn install_dataset(&mut self, dataset: Dataset, folder: Option<PathBuf>) {
+        let faces = match LoadedFaces::new(dataset) {
+            Ok(f) => f,
+            Err(e) => {
+                self.report_error(&e);
+                return;
+            }
+        };
+        if let Some(folder) = &folder {
+            self.settings.remember_folder(folder);
+        }
+        let max_k = faces.matrix.pixels().min(faces.matrix.faces());
+        self.settings.params.k = self.settings.params.k.clamp(1, max_k.max(1));
+        let data = Arc::clone(&faces.matrix);
+        match &self.worker {
+            Some(w) => {
+                w.set_data(data);
+                self.awaiting_clear = true;
+            }
+            None => {
+                let ctx = self.ctx.clone();
+                match Worker::spawn(data, Box::new(move || ctx.request_repaint())) {
+                    Ok(w) => self.worker = Some(w),
+                    Err(e) => {
+                        self.report_error(&anyhow::Error::new(e).context("could not start the NMF worker thread"));
+                    }
+                }
+            }
+        }
+        self.textures.set_faces(&self.ctx, &faces);
+        self.faces = Some(faces);
+        self.fit = None;
+        self.curve = Curve::default();
+        self.textures.clear_fit();
+        self.selected_face = Some(0);
+        self.selected_part = None;
+        self.edits = None;
+        self.inspector_dirty = true;
+        self.error = None;
+        self.fit_requested = false;
+        if self.settings.auto_run {
+            self.run_fit();
+        }
+    }
+
+    /// Drains the worker's events; rebuilds the fit's textures at most once.
+    fn drain_events(&mut self) {
+        let Some(worker) = &self.worker else {
+            return;
+        };
+        let mut latest = None;
+        let mut errors = Vec::new();
+        let mut cleared = false;
+        while let Some(event) = worker.try_recv() {
+            match event {
+                Event::Progress(p) => {
+                    let fits = self.faces.as_ref().is_some_and(|f| {
+                        p.snapshot.w.nrows() == f.matrix.pixels() && p.snapshot.h.ncols() == f.matrix.faces()
+                    });
+                    if fits && !self.awaiting_clear {
+                        self.curve.update(&p);
+                        latest = Some(p);
+                    }
+                }
+                Event::Cleared => {
+                    latest = None;
+                    cleared = true;
+                    self.awaiting_clear = false;
+                    self.curve = Curve::default();
+                }
+                Event::Error(e) => errors.push(e),
+            }
+        }
+        let busy = worker.is_busy();
+        if cleared {
+            self.fit = None;
+            self.textures.clear_fit();
+            self.edits = None;
+            self.inspector_dirty = true;
+        }
+        for e in errors {
+            self.report_error(&anyhow::anyhow!(e));
+            self.fit_requested = busy;
+        }
+        if let Some(p) = latest {
+            if p.state != FitState::Running && !busy {
+                self.fit_requested = false;
+            }
+            let Some(faces) = &self.faces else {
+                return;
+            };
+            let started = Instant::now();
+            let k_changed = self.fit.as_ref().is_none_or(|f| f.k() != p.params.k);
+            if k_changed {
+                self.selected_part = None;
+                self.edits = None;
+            }
+            let view = FitView::new(*p, faces);
+            let derived = started.elapsed();
+            self.textures.set_fit(&self.ctx, faces, &view, self.settings.show_residual);
+            self.fit = Some(view);
+            self.inspector_dirty = true;
+            self.profile.snapshot_shown(derived, started.elapsed() - derived);
+        } else if !busy {
+            self.fit_requested = false;
+        }
+    }
+
+    /// Rebuilds the faces view's right-hand atlas when the residual toggle
+    /// changed.
+    fn refresh_faces_view(&mut self) {
+        if let (Some(faces), Some(fit)) = (&self.faces, &self.fit)
+            && self.textures.right_is_residual != self.settings.show_residual
+        {
+            self.textures.set_right(&self.ctx, faces, fit, self.settings.show_residual);
+        }
+    }
+
+    fn refresh_inspector(&mut self) {
+        if !self.inspector_dirty {
+            return;
+        }
+        self.inspector_dirty = false;
+        if let (Some(faces), Some(j)) = (&self.faces, self.selected_face) {
+            let j = j.min(faces.dataset.faces().saturating_sub(1));
+            self.textures.set_inspector(&self.ctx, faces, self.fit.as_ref(), j, self.edits.as_ref());
+        }
+    }
+}
+
+impl eframe::App for FaceNmfApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        let started = Instant::now();
+        self.poll_loading();
+        self.drain_events();
+        self.refresh_inspector();
+        self.refresh_faces_view();
+        self.handle_input(ctx);
+        self.profile.logic_done(started.elapsed());
+        if self.loading.is_busy() {
+            ctx.request_repaint_after(Duration::from_millis(100));
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let started = Instant::now();
+        crate::ui::app_ui(self, ui);
+        self.profile.ui_done(started.elapsed(), self.fit.as_ref().map(|f| f.progress.snapshot.iteration));
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+    }
+}
+
+/// Opens the app window (1280×800, titled "facenmf") on `dir`, or on the
+/// built-in faces; `k` overrides the remembered number of parts.
+pub fn run(dir: Option<PathBuf>, k: Option<usize>) -> anyhow::Result<()> {
+    let viewport = egui::ViewportBuilder::default()
+        .with_inner_size([1280.0, 800.0])
+        .with_min_inner_size([800.0, 500.0])
+        .with_title("facenmf")
+        .with_drag_and_drop(true);
+    let native = eframe::NativeOptions { viewport, ..Default::default() };
+    let options = AppOptions { folder: dir, k, restore_settings: true, ..Default::default() };
+    eframe::run_native("facenmf", native, Box::new(move |cc| Ok(Box::new(FaceNmfApp::new(cc, options)))))
+        .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
+}

@@ -1,0 +1,404 @@
+//! What the views show: the latest fit (with what is derived from it), the
+//! loss curve, edited weights, the textures, and frame timings.
+
+use eframe::egui;
+
+use std::time::{Duration, Instant};
+
+use egui::{Color32, ColorImage, TextureOptions};
+use ndarray::{Array1, Array2};
+
+use super::LoadedFaces;
+use super::atlas::{Atlas, Picture, gray_into, min_max, residual_into, viridis};
+use crate::nmf::metrics;
+use crate::worker::{FitState, Progress};
+
+/// The latest fit snapshot and what the views derive from it.
+pub struct FitView {
+    pub progress: Progress,
+    /// Components (columns of W) by decreasing importance.
+    pub order: Vec<usize>,
+    /// rank[c]: position of component c in `order`.
+    pub rank: Vec<usize>,
+    /// Each component's share of the total weight.
+    pub importance: Vec<f32>,
+    /// Hoyer sparseness of each basis image.
+    pub sparseness: Vec<f32>,
+    /// Reconstructions of all faces at thumbnail size (thumb pixels × faces).
+    pub recon_small: Array2<f32>,
+    /// W at the gallery's size (gallery pixels × k).
+    pub w_gallery: Array2<f32>,
+}
+
+impl FitView {
+    pub fn new(progress: Progress, faces: &LoadedFaces) -> Self {
+        let (w, h) = (progress.snapshot.w.view(), progress.snapshot.h.view());
+        let importance = metrics::importance(w, h);
+        let order = metrics::order_by_importance(w, h);
+        let mut rank = vec![0; order.len()];
+        for (r, &c) in order.iter().enumerate() {
+            rank[c] = r;
+        }
+        let sparseness = w.columns().into_iter().map(metrics::hoyer_sparseness).collect();
+        // Downsampling is linear: thumbnail(W·H) = thumbnail(W)·H.
+        let w_small = faces.thumb.downsample(w);
+        let recon_small = w_small.dot(&h);
+        let w_gallery = faces.gallery_thumb.downsample(w);
+        FitView { progress, order, rank, importance, sparseness, recon_small, w_gallery }
+    }
+
+    pub fn k(&self) -> usize {
+        self.progress.params.k
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.progress.state == FitState::Running
+    }
+
+    /// Face `j`'s fitted weights (k).
+    pub fn weights(&self, j: usize) -> Array1<f32> {
+        self.progress.snapshot.h.column(j).to_owned()
+    }
+
+    /// The faces that use component `c` most, by decreasing weight.
+    pub fn top_faces(&self, c: usize, count: usize) -> Vec<usize> {
+        let row = self.progress.snapshot.h.row(c);
+        let mut idx: Vec<usize> = (0..row.len()).collect();
+        idx.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+        idx.truncate(count);
+        idx
+    }
+}
+
+/// Weights of one face changed by hand in the inspector.
+#[derive(Debug, Clone)]
+pub struct Edits {
+    pub face: usize,
+    pub weights: Vec<f32>,
+}
+
+/// rel_err over the whole session's fits: k changes continue the curve.
+#[derive(Debug, Default)]
+pub struct Curve {
+    /// (iteration, seconds, rel_err), iteration and seconds cumulative across
+    /// warm starts.
+    pub points: Vec<[f64; 3]>,
+    /// Where each warm start began: (iteration, new k).
+    pub k_marks: Vec<(f64, usize)>,
+    fit_id: u64,
+    base_len: usize,
+    base: (f64, f64),
+}
+
+impl Curve {
+    pub fn update(&mut self, p: &Progress) {
+        if p.fit_id != self.fit_id {
+            if p.warm_started && !self.points.is_empty() {
+                self.base_len = self.points.len();
+                let last = self.points[self.base_len - 1];
+                self.base = (last[0], last[1]);
+                self.k_marks.push((last[0], p.params.k));
+            } else {
+                *self = Curve::default();
+            }
+            self.fit_id = p.fit_id;
+        }
+        self.points.truncate(self.base_len);
+        let (i0, s0) = self.base;
+        let skip = usize::from(self.base_len > 0);
+        self.points.extend(p.history.iter().skip(skip).map(|r| [i0 + r.iteration as f64, s0 + r.secs, r.rel_err]));
+    }
+}
+
+/// Thumbnail geometry: faces shrunk by an integer factor (block means).
+#[derive(Debug, Clone, Copy)]
+pub struct Thumb {
+    pub width: usize,
+    pub height: usize,
+    pub src_width: usize,
+    pub src_height: usize,
+    pub factor: usize,
+}
+
+impl Thumb {
+    /// Thumbnails at most about `side` texels on the longer side.
+    pub fn new(src_width: usize, src_height: usize, side: usize) -> Self {
+        let factor = src_width.max(src_height).div_ceil(side.max(1)).max(1);
+        Thumb { width: src_width.div_ceil(factor), height: src_height.div_ceil(factor), src_width, src_height, factor }
+    }
+
+    pub fn pixels(&self) -> usize {
+        self.width * self.height
+    }
+
+    /// Block means of the columns of `m` (pixels × c) → (thumb pixels × c).
+    pub fn downsample(&self, m: ndarray::ArrayView2<f32>) -> Array2<f32> {
+        let c = m.ncols();
+        if self.factor == 1 {
+            return m.to_owned();
+        }
+        let m = m.as_standard_layout();
+        let src = m.as_slice().unwrap_or(&[]);
+        let mut out = vec![0.0f32; self.pixels() * c];
+        let mut counts = vec![0u32; self.pixels()];
+        for y in 0..self.src_height {
+            let qy = (y / self.factor) * self.width;
+            for x in 0..self.src_width {
+                let q = qy + x / self.factor;
+                let p = y * self.src_width + x;
+                let (dst, row) = (&mut out[q * c..(q + 1) * c], &src[p * c..(p + 1) * c]);
+                for (d, &v) in dst.iter_mut().zip(row) {
+                    *d += v;
+                }
+                counts[q] += 1;
+            }
+        }
+        for (q, &n) in counts.iter().enumerate() {
+            if n > 1 {
+                let inv = 1.0 / n as f32;
+                out[q * c..(q + 1) * c].iter_mut().for_each(|v| *v *= inv);
+            }
+        }
+        Array2::from_shape_vec((self.pixels(), c), out).unwrap_or_else(|_| Array2::zeros((self.pixels(), c)))
+    }
+}
+
+/// Every texture the views draw. Each is created once and updated in place.
+pub struct Textures {
+    /// The k basis images, in importance order, auto-contrasted.
+    pub basis: Atlas,
+    /// Every face at thumbnail size (set once per data set).
+    pub faces: Atlas,
+    /// Every face's reconstruction, or its residual (face − reconstruction),
+    /// at thumbnail size: only what the faces view shows is computed.
+    pub right: Atlas,
+    /// True when `right` holds residuals.
+    pub right_is_residual: bool,
+    /// H as a heat map: one row per component (importance order), one
+    /// column per face (grouped by label).
+    pub weights: Picture,
+    /// The inspected face, its reconstruction and residual (full size).
+    pub face: Picture,
+    pub face_recon: Picture,
+    pub face_residual: Picture,
+    /// Which face the inspector textures show.
+    pub inspected: Option<usize>,
+}
+
+const IMAGE: TextureOptions = TextureOptions::LINEAR;
+
+impl Textures {
+    pub fn new() -> Self {
+        Textures {
+            basis: Atlas::new("basis", IMAGE),
+            faces: Atlas::new("faces", IMAGE),
+            right: Atlas::new("reconstructions", IMAGE),
+            right_is_residual: false,
+            weights: Picture::new("weights"),
+            face: Picture::new("face"),
+            face_recon: Picture::new("face reconstruction"),
+            face_residual: Picture::new("face residual"),
+            inspected: None,
+        }
+    }
+
+    pub fn clear_fit(&mut self) {
+        self.basis.clear();
+        self.right.clear();
+        self.weights.clear();
+        self.face_recon.clear();
+        self.face_residual.clear();
+    }
+
+    pub fn set_faces(&mut self, ctx: &egui::Context, faces: &LoadedFaces) {
+        let t = faces.thumb;
+        let a = &faces.a_small;
+        self.faces.update(ctx, a.ncols(), [t.width, t.height], |j, out| gray_into(a.column(j), 0.0, 1.0, out));
+        self.inspected = None;
+    }
+
+    pub fn set_fit(&mut self, ctx: &egui::Context, faces: &LoadedFaces, fit: &FitView, show_residual: bool) {
+        let g = faces.gallery_thumb;
+        let w = &fit.w_gallery;
+        self.basis.update(ctx, fit.order.len(), [g.width, g.height], |i, out| {
+            let col = w.column(fit.order[i]);
+            let (lo, hi) = min_max(col);
+            gray_into(col, lo, hi, out);
+        });
+        self.set_right(ctx, faces, fit, show_residual);
+        self.set_weights(ctx, faces, fit);
+    }
+
+    /// The faces view's right-hand atlas: reconstructions or residuals.
+    pub fn set_right(&mut self, ctx: &egui::Context, faces: &LoadedFaces, fit: &FitView, show_residual: bool) {
+        let t = faces.thumb;
+        let (a, r) = (&faces.a_small, &fit.recon_small);
+        if show_residual {
+            let mut diff = vec![0.0f32; t.pixels()];
+            self.right.update(ctx, r.ncols(), [t.width, t.height], |j, out| {
+                for ((d, &x), &y) in diff.iter_mut().zip(a.column(j).iter()).zip(r.column(j).iter()) {
+                    *d = x - y;
+                }
+                residual_into(ndarray::ArrayView1::from(&diff[..]), 0.5, out);
+            });
+        } else {
+            self.right.update(ctx, r.ncols(), [t.width, t.height], |j, out| gray_into(r.column(j), 0.0, 1.0, out));
+        }
+        self.right_is_residual = show_residual;
+    }
+
+    fn set_weights(&mut self, ctx: &egui::Context, faces: &LoadedFaces, fit: &FitView) {
+        // Heat map: rows = components by importance, columns = faces by label.
+        let h = &fit.progress.snapshot.h;
+        let (k, n) = (fit.order.len(), faces.by_label.len());
+        let mut pixels = Vec::with_capacity(k * n);
+        for &c in &fit.order {
+            let row = h.row(c);
+            let max = row.iter().fold(0.0f32, |m, &v| m.max(v));
+            let scale = if max > 0.0 { 1.0 / max } else { 0.0 };
+            pixels.extend(faces.by_label.iter().map(|&j| viridis(row[j] * scale)));
+        }
+        self.weights.set(ctx, ColorImage::new([n, k], pixels), TextureOptions::NEAREST);
+    }
+
+    /// The inspector's three images of face `j`; `edits` replace its weights.
+    pub fn set_inspector(
+        &mut self,
+        ctx: &egui::Context,
+        faces: &LoadedFaces,
+        fit: Option<&FitView>,
+        j: usize,
+        edits: Option<&Edits>,
+    ) {
+        let (width, height) = (faces.dataset.width, faces.dataset.height);
+        let face = faces.dataset.face(j);
+        if self.inspected != Some(j) || self.face.texture().is_none() {
+            let mut px = vec![Color32::BLACK; width * height];
+            gray_into(face, 0.0, 1.0, &mut px);
+            self.face.set(ctx, ColorImage::new([width, height], px), IMAGE);
+            self.inspected = Some(j);
+        }
+        let Some(fit) = fit else {
+            self.face_recon.clear();
+            self.face_residual.clear();
+            return;
+        };
+        let weights = match edits {
+            Some(e) if e.face == j && e.weights.len() == fit.k() => Array1::from(e.weights.clone()),
+            _ => fit.weights(j),
+        };
+        let recon = crate::nmf::reconstruct(fit.progress.snapshot.w.view(), weights.view());
+        let mut px = vec![Color32::BLACK; width * height];
+        gray_into(recon.view(), 0.0, 1.0, &mut px);
+        self.face_recon.set(ctx, ColorImage::new([width, height], px.clone()), IMAGE);
+        let diff = &face - &recon;
+        residual_into(diff.view(), 0.5, &mut px);
+        self.face_residual.set(ctx, ColorImage::new([width, height], px), IMAGE);
+    }
+}
+
+impl Default for Textures {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Frame timings, printed to stderr once a second when the environment
+/// variable `FACENMF_PROFILE` is set: the UI's own work per frame (logic +
+/// ui), the time from Run to the first basis images, and iterations per
+/// second.
+#[derive(Debug, Default)]
+pub struct Profile {
+    pub enabled: bool,
+    run_at: Option<Instant>,
+    /// Milliseconds from the last Run to the first basis images shown.
+    pub first_basis_ms: Option<f64>,
+    logic: Duration,
+    frames: u32,
+    work_total: Duration,
+    work_max: Duration,
+    ui_total: Duration,
+    snapshots: u32,
+    derive_total: Duration,
+    textures_total: Duration,
+    window_start: Option<Instant>,
+    iter_start: Option<usize>,
+    last_iter: Option<usize>,
+    /// The last second's figures: mean and max UI ms per frame, frames,
+    /// iterations per second.
+    pub last_report: Option<(f64, f64, u32, f64)>,
+}
+
+impl Profile {
+    pub fn from_env() -> Self {
+        Profile { enabled: std::env::var_os("FACENMF_PROFILE").is_some(), ..Default::default() }
+    }
+
+    pub fn run_clicked(&mut self, at: Instant) {
+        self.run_at = Some(at);
+        self.first_basis_ms = None;
+    }
+
+    /// A snapshot was turned into views: `derive` (importance, thumbnails'
+    /// reconstructions) and `textures` (atlases filled and set).
+    pub fn snapshot_shown(&mut self, derive: Duration, textures: Duration) {
+        self.snapshots += 1;
+        self.derive_total += derive;
+        self.textures_total += textures;
+        if let Some(at) = self.run_at.take() {
+            let ms = at.elapsed().as_secs_f64() * 1e3;
+            self.first_basis_ms = Some(ms);
+            if self.enabled {
+                eprintln!("[profile] first basis images {ms:.0} ms after Run");
+            }
+        }
+    }
+
+    pub fn logic_done(&mut self, spent: Duration) {
+        self.logic = spent;
+    }
+
+    pub fn ui_done(&mut self, spent: Duration, iteration: Option<usize>) {
+        let work = self.logic + spent;
+        self.frames += 1;
+        self.work_total += work;
+        self.ui_total += spent;
+        self.work_max = self.work_max.max(work);
+        self.last_iter = iteration.or(self.last_iter);
+        let now = Instant::now();
+        let start = *self.window_start.get_or_insert(now);
+        if self.iter_start.is_none() {
+            self.iter_start = self.last_iter;
+        }
+        let secs = now.duration_since(start).as_secs_f64();
+        if secs >= 1.0 {
+            let ms = |d: Duration, n: u32| d.as_secs_f64() * 1e3 / f64::from(n.max(1));
+            let mean_ms = ms(self.work_total, self.frames);
+            let max_ms = self.work_max.as_secs_f64() * 1e3;
+            let its = match (self.iter_start, self.last_iter) {
+                (Some(a), Some(b)) if b >= a => (b - a) as f64 / secs,
+                _ => 0.0,
+            };
+            self.last_report = Some((mean_ms, max_ms, self.frames, its));
+            if self.enabled {
+                eprintln!(
+                    "[profile] ui work per frame: mean {mean_ms:.2} ms, max {max_ms:.2} ms over {} frames (drawing {:.2} ms/frame; {} snapshots: derive {:.2} ms, textures {:.2} ms each); solver {its:.1} it/s",
+                    self.frames,
+                    ms(self.ui_total, self.frames),
+                    self.snapshots,
+                    ms(self.derive_total, self.snapshots),
+                    ms(self.textures_total, self.snapshots),
+                );
+            }
+            self.window_start = Some(now);
+            self.frames = 0;
+            self.snapshots = 0;
+            self.work_total = Duration::ZERO;
+            self.ui_total = Duration::ZERO;
+            self.derive_total = Duration::ZERO;
+            self.textures_total = Duration::ZERO;
+            self.work_max = Duration::ZERO;
+            self.iter_start = self.last_iter;
+        }
+    }
+}

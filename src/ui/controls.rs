@@ -1,0 +1,139 @@
+//! The fit's controls: k, solver, init, stopping rules, seed, penalties;
+//! Run, Stop, Reset. Every control has a tooltip that says what it does.
+
+use eframe::egui;
+
+use crate::app::FaceNmfApp;
+use crate::nmf::{Init, Solver};
+
+const K_HELP: &str = "k: how many parts (basis images) NMF learns. Few parts are blurry whole faces; more parts become \
+     local features (eyes, noses, mouths). Changing k during or after a fit continues from the current parts.";
+const MAX_ITER_HELP: &str = "max_iter: the fit stops after this many iterations (one iteration updates all parts, \
+     then all weights).";
+const TOL_HELP: &str = "tol: stop when 10 more iterations lower the loss by less than this share of the starting \
+     loss. 0 = never stop early.";
+const SEED_HELP: &str =
+    "seed: the random seed of the initialisation. The same seed and settings give exactly the same parts.";
+const ALPHA_W_HELP: &str =
+    "alpha_W: penalty on the parts (basis images). Higher values make parts smaller / sparser (with L1) or smoother.";
+const ALPHA_H_HELP: &str =
+    "alpha_H: penalty on the weights. Higher values make each face use fewer parts (with L1) or smaller weights.";
+const L1_HELP: &str = "l1_ratio: the mix of the penalties: 0 = L2 (shrinks values evenly), 1 = L1 (sets many to zero).";
+
+pub fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    ui.add_space(4.0);
+    ui.label(egui::RichText::new("Fit").strong()).on_hover_text(
+        "NMF factors the faces A ≈ W·H: W holds k parts (basis images), H how much of each part every face uses.",
+    );
+    let fitting = app.is_fitting();
+    let has_data = app.faces().is_some();
+
+    ui.horizontal(|ui| {
+        let run = ui
+            .add_enabled(!fitting && has_data, egui::Button::new("Run"))
+            .on_hover_text("Start fitting (or continue a stopped fit with the same settings).");
+        if run.clicked() {
+            app.run_fit();
+        }
+        let stop =
+            ui.add_enabled(fitting, egui::Button::new("Stop")).on_hover_text("Stop after the current iteration.");
+        if stop.clicked() {
+            app.stop_fit();
+        }
+        let reset = ui
+            .add_enabled(app.fit().is_some() || fitting, egui::Button::new("Reset"))
+            .on_hover_text("Forget the fit; the next Run starts again from the initialisation.");
+        if reset.clicked() {
+            app.reset_fit();
+        }
+    });
+    ui.add_space(6.0);
+
+    let max_k = app.max_k();
+    let mut k = app.settings.params.k.clamp(1, max_k);
+    ui.label("Parts (k)").on_hover_text(K_HELP);
+    let slider =
+        egui::Slider::new(&mut k, 1..=max_k).logarithmic(max_k > 64).text("k").clamping(egui::SliderClamping::Always);
+    if ui.add(slider).on_hover_text(K_HELP).changed() {
+        app.set_k(k);
+    }
+    ui.add_space(4.0);
+
+    let p = &mut app.settings.params;
+    egui::Grid::new("params").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
+        let label = ui.label("solver").on_hover_text(p.solver.description());
+        egui::ComboBox::from_id_salt("solver")
+            .selected_text(p.solver.name())
+            .show_ui(ui, |ui| {
+                for s in Solver::ALL {
+                    ui.selectable_value(&mut p.solver, s, s.name()).on_hover_text(s.description());
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text(format!("{}\n(applies on the next Run)", p.solver.description()));
+        ui.end_row();
+
+        let label = ui.label("init").on_hover_text(p.init.description());
+        egui::ComboBox::from_id_salt("init")
+            .selected_text(p.init.name())
+            .show_ui(ui, |ui| {
+                for i in Init::ALL {
+                    ui.selectable_value(&mut p.init, i, i.name()).on_hover_text(i.description());
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text(format!("{}\n(applies on the next Run)", p.init.description()));
+        ui.end_row();
+
+        let label = ui.label("max_iter").on_hover_text(MAX_ITER_HELP);
+        ui.add(egui::DragValue::new(&mut p.max_iter).range(1..=1_000_000).speed(5.0))
+            .labelled_by(label.id)
+            .on_hover_text(MAX_ITER_HELP);
+        ui.end_row();
+
+        let label = ui.label("tol").on_hover_text(TOL_HELP);
+        ui.add(
+            egui::DragValue::new(&mut p.tol)
+                .range(0.0..=0.1)
+                .speed(1e-6)
+                .custom_formatter(|v, _| if v == 0.0 { "0 (off)".into() } else { format!("{v:.0e}") })
+                .custom_parser(|s| s.trim().trim_end_matches("(off)").trim().parse::<f64>().ok()),
+        )
+        .labelled_by(label.id)
+        .on_hover_text(TOL_HELP);
+        ui.end_row();
+
+        let label = ui.label("seed").on_hover_text(SEED_HELP);
+        ui.add(egui::DragValue::new(&mut p.seed).speed(1.0)).labelled_by(label.id).on_hover_text(SEED_HELP);
+        ui.end_row();
+
+        let label = ui.label("alpha_W").on_hover_text(ALPHA_W_HELP);
+        ui.add(egui::DragValue::new(&mut p.alpha_w).range(0.0..=10.0).speed(0.001).max_decimals(4))
+            .labelled_by(label.id)
+            .on_hover_text(ALPHA_W_HELP);
+        ui.end_row();
+
+        let label = ui.label("alpha_H").on_hover_text(ALPHA_H_HELP);
+        ui.add(egui::DragValue::new(&mut p.alpha_h).range(0.0..=10.0).speed(0.001).max_decimals(4))
+            .labelled_by(label.id)
+            .on_hover_text(ALPHA_H_HELP);
+        ui.end_row();
+
+        let label = ui.label("l1_ratio").on_hover_text(L1_HELP);
+        ui.add(egui::Slider::new(&mut p.l1_ratio, 0.0..=1.0).show_value(true))
+            .labelled_by(label.id)
+            .on_hover_text(L1_HELP);
+        ui.end_row();
+    });
+    ui.add_space(6.0);
+    ui.checkbox(&mut app.settings.auto_run, "Fit as soon as faces open")
+        .on_hover_text("When on, opening faces (and starting the app) starts a fit at once.");
+    ui.add_space(8.0);
+    super::hint_ui(
+        ui,
+        "Solver, init, tol and penalties apply on the next Run; k applies at once (warm start). \
+         Click a part to see the faces that use it; click a face to inspect it.",
+    );
+}

@@ -1,0 +1,184 @@
+//! The selected face: original, reconstruction, residual; its weights as a
+//! bar chart; the strip "face ≈ w₁·part + w₂·part + …"; and editable weights
+//! (drag a bar or a number, see the reconstruction change at once).
+
+use eframe::egui;
+
+use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2, WidgetInfo};
+
+use crate::app::{Edits, FaceNmfApp};
+
+const HELP: &str = "The selected face, its reconstruction from the parts (W·h) and the residual (face - \
+     reconstruction). Below: how much of each part the face uses. Drag a bar or a weight to change it and watch \
+     the reconstruction change.";
+
+/// Terms shown in the strip.
+const STRIP_TERMS: usize = 3;
+
+/// Height the inspector needs in a column `width` wide.
+pub fn inspector_height(app: &FaceNmfApp, width: f32) -> f32 {
+    let Some(faces) = app.faces.as_ref() else {
+        return 120.0;
+    };
+    let image_height = image_size(faces.dataset.width, faces.dataset.height, width - 8.0).y;
+    // heading, images + captions, error line, bar chart, strip.
+    24.0 + image_height + 20.0 + 22.0 + CHART_HEIGHT + 70.0
+}
+
+/// Height of the weights bar chart.
+const CHART_HEIGHT: f32 = 64.0;
+
+/// Size of each of the three images.
+fn image_size(width: usize, height: usize, avail_width: f32) -> Vec2 {
+    let (fw, fh) = (width as f32, height as f32);
+    let w = ((avail_width - 16.0) / 3.0).max(20.0);
+    let h = (w * fh / fw).min(150.0);
+    Vec2::new(h * fw / fh, h)
+}
+
+pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    let (Some(faces), Some(j)) = (app.faces.as_ref(), app.selected_face) else {
+        super::heading_ui(ui, "Face inspector", HELP);
+        super::hint_ui(ui, "Click a face to inspect it.");
+        return;
+    };
+    let j = j.min(faces.dataset.faces().saturating_sub(1));
+    let label = faces.dataset.labels.get(j).cloned().unwrap_or_default();
+    ui.horizontal(|ui| {
+        super::heading_ui(ui, &format!("Face {} ({label})", j + 1), HELP);
+        if app.edits.as_ref().is_some_and(|e| e.face == j)
+            && ui.button("Reset weights").on_hover_text("Go back to the fitted weights.").clicked()
+        {
+            app.edits = None;
+            app.inspector_dirty = true;
+            ui.ctx().request_repaint();
+        }
+    });
+    let (fw, fh) = (faces.dataset.width as f32, faces.dataset.height as f32);
+    let size = image_size(faces.dataset.width, faces.dataset.height, ui.available_width());
+    let n = j + 1;
+    ui.horizontal(|ui| {
+        let pictures = [
+            (&app.textures.face, format!("Inspector: face {n}"), "face"),
+            (&app.textures.face_recon, format!("Inspector: reconstruction of face {n}"), "reconstruction"),
+            (&app.textures.face_residual, format!("Inspector: residual of face {n}"), "residual"),
+        ];
+        for (picture, alt, caption) in pictures {
+            ui.vertical(|ui| {
+                match picture.texture() {
+                    Some(t) => {
+                        super::image_ui(ui, t, super::full_uv(), size, || alt.clone(), None);
+                    }
+                    None => {
+                        ui.allocate_exact_size(size, Sense::hover());
+                    }
+                }
+                ui.label(egui::RichText::new(caption).small());
+            });
+        }
+    });
+    let Some(fit) = app.fit.as_ref() else {
+        super::hint_ui(ui, "Run a fit to see this face's parts.");
+        return;
+    };
+    let k = fit.k();
+    let fitted = fit.weights(j);
+    let mut weights: Vec<f32> = match &app.edits {
+        Some(e) if e.face == j && e.weights.len() == k => e.weights.clone(),
+        _ => fitted.to_vec(),
+    };
+    let before = weights.clone();
+    let w = &fit.progress.snapshot.w;
+    let face = faces.dataset.face(j);
+    let recon = crate::nmf::reconstruct(w.view(), ndarray::ArrayView1::from(&weights[..]));
+    let err = (&face - &recon).mapv(|v| v * v).sum().sqrt() / face.mapv(|v| v * v).sum().sqrt().max(1e-12);
+    ui.label(format!("relative error of this face: {err:.3}"));
+
+    // Bar chart of the weights, in importance order; drag a bar to edit it.
+    let max = fitted.iter().chain(weights.iter()).fold(1e-6f32, |m, &v| m.max(v)) * 1.15;
+    let chart_height = CHART_HEIGHT;
+    let (rect, response) =
+        ui.allocate_exact_size(Vec2::new(ui.available_width(), chart_height), Sense::click_and_drag());
+    response.widget_info(|| {
+        WidgetInfo::labeled(egui::accesskit::Role::Image, true, format!("Weights of face {n} (drag a bar to edit)"))
+    });
+    let bar_w = rect.width() / k as f32;
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+    let accent = super::accent(ui);
+    for (r, &c) in fit.order.iter().enumerate() {
+        let v = weights[c];
+        let x0 = rect.min.x + r as f32 * bar_w;
+        let top = rect.max.y - (v / max).clamp(0.0, 1.0) * rect.height();
+        let color = if app.selected_part == Some(c) { accent } else { ui.visuals().widgets.inactive.fg_stroke.color };
+        painter.rect_filled(
+            Rect::from_min_max(Pos2::new(x0 + bar_w * 0.1, top), Pos2::new(x0 + bar_w * 0.9, rect.max.y)),
+            0.0,
+            color,
+        );
+        if (v - fitted[c]).abs() > f32::EPSILON {
+            let ft = rect.max.y - (fitted[c] / max).clamp(0.0, 1.0) * rect.height();
+            painter.line_segment([Pos2::new(x0, ft), Pos2::new(x0 + bar_w, ft)], Stroke::new(1.0, Color32::RED));
+        }
+    }
+    let bar_at = |p: Pos2| (((p.x - rect.min.x) / bar_w).floor().max(0.0) as usize).min(k - 1);
+    if let Some(p) = response.hover_pos() {
+        let r = bar_at(p);
+        let c = fit.order[r];
+        response.clone().on_hover_text_at_pointer(format!(
+            "Basis {}: weight {:.3} (fitted {:.3})\ndrag up or down to change it",
+            r + 1,
+            weights[c],
+            fitted[c]
+        ));
+    }
+    if (response.dragged() || response.clicked())
+        && let Some(p) = response.interact_pointer_pos()
+    {
+        let c = fit.order[bar_at(p)];
+        weights[c] = ((rect.max.y - p.y) / rect.height() * max).max(0.0);
+    }
+
+    // face ≈ w₁·part + w₂·part + … for the largest contributions.
+    let basis = app.textures.basis.texture().cloned();
+    let mut terms: Vec<usize> = (0..k).collect();
+    let mass: Vec<f32> = (0..k).map(|c| fitted[c] * w.column(c).sum()).collect();
+    terms.sort_by(|&a, &b| mass[b].total_cmp(&mass[a]).then(a.cmp(&b)));
+    terms.truncate(STRIP_TERMS.min(k));
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        ui.label("face ≈");
+        let thumb = Vec2::new(34.0 * fw / fh, 34.0);
+        for (i, &c) in terms.iter().enumerate() {
+            let r = fit.rank[c];
+            ui.vertical(|ui| {
+                let label = ui.label(egui::RichText::new(format!("w{}", r + 1)).small());
+                ui.add(egui::DragValue::new(&mut weights[c]).speed(max / 200.0).range(0.0..=f32::MAX).max_decimals(2))
+                    .labelled_by(label.id)
+                    .on_hover_text(format!("Weight of basis {} in this face: drag to change it", r + 1));
+            });
+            if let Some(t) = &basis {
+                super::image_ui(
+                    ui,
+                    t,
+                    app.textures.basis.uv(r),
+                    thumb,
+                    || format!("Basis {} in face {n}", r + 1),
+                    None,
+                )
+                .on_hover_text(format!("Basis {}", r + 1));
+            }
+            if i + 1 < terms.len() {
+                ui.label("+");
+            }
+        }
+        if k > terms.len() {
+            ui.label("+ …");
+        }
+    });
+    if weights != before {
+        app.edits = Some(Edits { face: j, weights });
+        app.inspector_dirty = true;
+        ui.ctx().request_repaint();
+    }
+}

@@ -1,0 +1,63 @@
+//! rel_err against iteration or against time, on a log scale, live.
+
+use eframe::egui;
+
+use egui_plot::{Line, Plot, PlotPoints, VLine};
+
+use crate::app::FaceNmfApp;
+
+const HELP: &str = "Relative reconstruction error ||A - WH|| / ||A|| (log scale) as the fit goes on, from the first iteration (the initialisation's error is in the tooltip). Vertical lines mark \
+     changes of k (the fit continues from a warm start).";
+
+pub fn loss_curve_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    let id = ui.make_persistent_id("loss x axis");
+    let mut by_time = ui.data(|d| d.get_temp::<bool>(id)).unwrap_or(false);
+    ui.horizontal(|ui| {
+        super::heading_ui(ui, "Loss curve", HELP);
+        ui.selectable_value(&mut by_time, false, "vs iteration").on_hover_text("x axis: iterations");
+        ui.selectable_value(&mut by_time, true, "vs time").on_hover_text("x axis: seconds of solver work");
+    });
+    ui.data_mut(|d| d.insert_temp(id, by_time));
+    let x = usize::from(by_time);
+    // The initialisation (iteration 0 of the first fit) is left out: its
+    // error can be far above the rest and would squash the curve.
+    let points: Vec<[f64; 2]> = app
+        .curve
+        .points
+        .iter()
+        .skip(1)
+        .filter(|p| p[2] > 0.0 && p[2].is_finite())
+        .map(|p| [p[x], p[2].log10()])
+        .collect();
+    let init = app.curve.points.first().map(|p| p[2]);
+    let marks: Vec<(f64, usize)> = if by_time { Vec::new() } else { app.curve.k_marks.clone() };
+    let last = app.curve.points.last().map(|p| p[2]);
+    Plot::new("loss")
+        .x_axis_label(if by_time { "seconds" } else { "iteration" })
+        .y_axis_label("rel_err")
+        .y_axis_formatter(|mark, _| format!("{:.3}", 10f64.powf(mark.value)))
+        .label_formatter(move |pos| {
+            let (name, p) = match pos {
+                egui_plot::HoverPosition::NearDataPoint { position, .. } => ("", *position),
+                egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
+            };
+            Some(format!(
+                "{name}{} {:.1}\nrel_err {:.4}",
+                if by_time { "s" } else { "iteration" },
+                p.x,
+                10f64.powf(p.y)
+            ))
+        })
+        .allow_scroll(false)
+        .show(ui, |plot_ui| {
+            plot_ui.line(Line::new("rel_err", PlotPoints::from(points)));
+            for (at, k) in marks {
+                plot_ui.vline(VLine::new(format!("k = {k}"), at));
+            }
+        })
+        .response
+        .on_hover_text(match last {
+            Some(e) => format!("rel_err now: {e:.4} (after the initialisation: {:.4})", init.unwrap_or(f64::NAN)),
+            None => "No fit yet".to_string(),
+        });
+}

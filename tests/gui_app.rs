@@ -1,0 +1,103 @@
+//! The app driven through egui_kittest, with no display: Run, finish, basis
+//! images, face selection, the inspector, weight editing, Stop, k changes,
+//! and a burst of commands that must leave no worker thread behind.
+
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use facenmf::app::{AppOptions, FaceNmfApp};
+use facenmf::dataset::builtin;
+use facenmf::nmf::Params;
+use facenmf::worker::FitState;
+
+fn harness(params: Params) -> Harness<'static, FaceNmfApp> {
+    let data = builtin::generate(40, 24, 7).dataset;
+    Harness::builder().with_size([1280.0, 800.0]).with_max_steps(20).build_eframe(move |cc| {
+        FaceNmfApp::new(
+            cc,
+            AppOptions { dataset: Some(data), params: Some(params), auto_run: Some(false), ..Default::default() },
+        )
+    })
+}
+
+/// Steps frames (the worker runs on its own thread) until `done` or timeout.
+fn step_until(h: &mut Harness<'_, FaceNmfApp>, what: &str, mut done: impl FnMut(&FaceNmfApp) -> bool) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut frames = 0;
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        h.step();
+        frames += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+    frames
+}
+
+fn finished(app: &FaceNmfApp) -> bool {
+    !app.is_fitting() && app.fit().is_some_and(|f| f.progress.state != FitState::Running)
+}
+
+#[test]
+fn run_finish_inspect_edit() {
+    let k = 6;
+    let mut h = harness(Params::new(k).max_iter(40).tol(0.0).seed(1));
+    h.step();
+    assert!(h.state().fit().is_none(), "auto-run is off");
+    h.get_by_label("Run").click();
+    step_until(&mut h, "the fit to finish", finished);
+    let fit = h.state().fit().unwrap();
+    assert_eq!(fit.progress.state, FitState::Stopped(facenmf::nmf::StopReason::MaxIter));
+    assert_eq!(fit.progress.snapshot.iteration, 40);
+    for i in 1..=k {
+        h.get_by_label(&format!("Basis {i}"));
+    }
+    assert!(h.query_by_label(&format!("Basis {}", k + 1)).is_none());
+
+    // Select face 12: the inspector shows its reconstruction.
+    h.get_by_label("Face 12").click();
+    h.run_ok();
+    assert_eq!(h.state().selected_face(), Some(11));
+    h.get_by_label("Inspector: reconstruction of face 12");
+    h.get_by_label("Inspector: face 12");
+    let before = h.state().inspected_reconstruction().unwrap();
+
+    // Edit the largest weight: the reconstruction changes.
+    let labels: Vec<String> = (1..=k).map(|r| format!("w{r}")).collect();
+    let node = labels.iter().find_map(|l| h.query_by_label(l)).expect("an editable weight");
+    let old: f64 = node.value().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    node.set_value_accesskit(old + 0.5);
+    h.run_ok();
+    let after = h.state().inspected_reconstruction().unwrap();
+    let change: f32 = (&after - &before).iter().map(|v| v.abs()).sum();
+    assert!(change > 1.0, "editing a weight must change the reconstruction (change {change})");
+    h.get_by_label("Reset weights").click();
+    h.run_ok();
+    let reset = h.state().inspected_reconstruction().unwrap();
+    assert_eq!(reset, before);
+}
+
+#[test]
+fn stop_mid_run_and_change_k() {
+    let mut h = harness(Params::new(5).max_iter(1_000_000).tol(0.0).seed(2));
+    h.step();
+    h.get_by_label("Run").click();
+    step_until(&mut h, "a first snapshot", |a| a.fit().is_some_and(|f| f.progress.snapshot.iteration > 0));
+    assert!(h.state().is_fitting());
+
+    // Change k mid-run: k new basis images, continuing (warm start).
+    h.state_mut().set_k(8);
+    step_until(&mut h, "k = 8", |a| a.fit().is_some_and(|f| f.k() == 8 && f.progress.warm_started));
+    for i in 1..=8 {
+        h.get_by_label(&format!("Basis {i}"));
+    }
+    assert!(h.state().is_fitting(), "a k change while running keeps running");
+
+    // Stop: the fit reports stopped within a few frames.
+    h.get_by_label("Stop").click();
+    let frames = step_until(&mut h, "the stop", |a| !a.is_fitting());
+    assert!(frames <= 10, "stop took {frames} frames");
+    let state = h.state().fit().unwrap().progress.state;
+    assert_eq!(state, FitState::Stopped(facenmf::nmf::StopReason::Cancelled));
+}
