@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::{FitOptions, LoadArgs};
 use crate::dataset::{self, Dataset};
+use crate::export::{self, ExportInput};
 use crate::nmf::{FaceMatrix, Nmf, StopReason};
 
 #[derive(Debug, Clone, Args)]
@@ -25,6 +26,12 @@ pub struct FitArgs {
     /// Print one JSON object (the last line of stdout) instead of a summary.
     #[arg(long)]
     pub json: bool,
+    /// After fitting, write the basis images, reconstructions, W and H (.npy and .csv) and report.json to this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Let --out write into an existing, non-empty folder (only the files it writes are replaced).
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 /// The `--json` report.
@@ -53,6 +60,8 @@ pub struct FitReport {
     pub objective: f64,
     pub stop_reason: StopReason,
     pub threads: usize,
+    /// The folder written by `--out`, if any.
+    pub exported_to: Option<PathBuf>,
 }
 
 pub fn run(args: &FitArgs) -> anyhow::Result<()> {
@@ -64,6 +73,9 @@ pub fn run(args: &FitArgs) -> anyhow::Result<()> {
         && !(f.is_finite() && f > 0.0 && f <= 1.0)
     {
         anyhow::bail!("--scale {f} is invalid: it must be a factor with 0 < F ≤ 1");
+    }
+    if let Some(out) = &args.out {
+        export::check_destination(out, args.force)?;
     }
     let pool = args.fit.pool()?;
     pool.install(|| fit_in_pool(args))
@@ -93,6 +105,25 @@ fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
     });
     bar.finish_and_clear();
     let fit_secs = nmf.secs();
+    let rel_err = nmf.exact_rel_err();
+    if let Some(out) = &args.out {
+        let load_options = args.load.options();
+        let input = ExportInput {
+            dataset: &ds,
+            load_options: Some(&load_options),
+            w: nmf.w(),
+            h: nmf.h(),
+            params: &params,
+            history: nmf.history(),
+            iterations: nmf.iteration(),
+            stop_reason: reason,
+            load_secs: Some(load_secs),
+            init_secs: nmf.init_secs(),
+            fit_secs,
+            rel_err,
+        };
+        export::export(out, &input, args.force)?;
+    }
     let report = FitReport {
         folder: args.dir.clone(),
         faces: ds.faces(),
@@ -111,10 +142,11 @@ fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
         init_secs: nmf.init_secs(),
         fit_secs,
         iters_per_sec: nmf.iteration() as f64 / (fit_secs - nmf.init_secs()).max(1e-9),
-        rel_err: nmf.exact_rel_err(),
+        rel_err,
         objective: nmf.objective(),
         stop_reason: reason,
         threads: rayon::current_num_threads(),
+        exported_to: args.out.clone(),
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -165,4 +197,7 @@ fn print_summary(r: &FitReport) {
         r.threads
     );
     println!("relative error ‖A − WH‖/‖A‖ = {:.6}; stopped by {}", r.rel_err, r.stop_reason);
+    if let Some(out) = &r.exported_to {
+        println!("wrote images, W, H and report.json to {}", out.display());
+    }
 }
