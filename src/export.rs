@@ -59,40 +59,36 @@ pub enum ExportError {
         path: PathBuf,
     },
     /// Reading or writing a file or folder failed.
-    #[error("cannot write {}: {source}", .path.display())]
+    #[error("cannot write {}: {error}", .path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        /// The underlying error (shown in the message, not chained).
+        error: std::io::Error,
     },
     /// Encoding a PNG failed.
-    #[error("cannot encode {}: {source}", .path.display())]
+    #[error("cannot encode {}: {error}", .path.display())]
     Encode {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: image::ImageError,
+        /// The underlying error (shown in the message, not chained).
+        error: image::ImageError,
     },
     /// Writing a `.npy` file failed.
-    #[error("cannot write {}: {source}", .path.display())]
+    #[error("cannot write {}: {error}", .path.display())]
     Npy {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: ndarray_npy::WriteNpyError,
+        /// The underlying error (shown in the message, not chained).
+        error: ndarray_npy::WriteNpyError,
     },
     /// Serialising `report.json` failed.
-    #[error("cannot write {}: {source}", .path.display())]
+    #[error("cannot write {}: {error}", .path.display())]
     Json {
         /// The file.
         path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: serde_json::Error,
+        /// The underlying error (shown in the message, not chained).
+        error: serde_json::Error,
     },
     /// W or H does not fit the dataset.
     #[error("{what} has shape {got:?}, expected {expected:?} for this dataset")]
@@ -222,12 +218,12 @@ pub fn export(dir: &Path, input: &ExportInput<'_>, overwrite: bool) -> Result<Ex
 pub fn check_destination(dir: &Path, overwrite: bool) -> Result<(), ExportError> {
     match std::fs::metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(ExportError::Io { path: dir.to_path_buf(), source: e }),
+        Err(e) => Err(ExportError::Io { path: dir.to_path_buf(), error: e }),
         Ok(m) if !m.is_dir() => Err(ExportError::NotAFolder { path: dir.to_path_buf() }),
         Ok(_) if overwrite => Ok(()),
         Ok(_) => {
             let mut entries =
-                std::fs::read_dir(dir).map_err(|e| ExportError::Io { path: dir.to_path_buf(), source: e })?;
+                std::fs::read_dir(dir).map_err(|e| ExportError::Io { path: dir.to_path_buf(), error: e })?;
             if entries.next().is_some() { Err(ExportError::NotEmpty { dir: dir.to_path_buf() }) } else { Ok(()) }
         }
     }
@@ -251,7 +247,7 @@ pub fn export_with_progress(
     }
     check_destination(dir, overwrite)?;
     let basis_dir = dir.join("basis");
-    std::fs::create_dir_all(&basis_dir).map_err(|e| ExportError::Io { path: basis_dir.clone(), source: e })?;
+    std::fs::create_dir_all(&basis_dir).map_err(|e| ExportError::Io { path: basis_dir.clone(), error: e })?;
 
     let w = input.w.as_standard_layout().into_owned();
     let h = input.h.as_standard_layout().into_owned();
@@ -341,8 +337,8 @@ pub fn export_with_progress(
     let target = dir.join(report_rel);
     write_atomic(&target, |out| {
         serde_json::to_writer_pretty(&mut *out, &report)
-            .map_err(|e| ExportError::Json { path: target.clone(), source: e })?;
-        out.write_all(b"\n").map_err(|e| ExportError::Io { path: target.clone(), source: e })
+            .map_err(|e| ExportError::Json { path: target.clone(), error: e })?;
+        out.write_all(b"\n").map_err(|e| ExportError::Io { path: target.clone(), error: e })
     })?;
     progress(report_rel);
     Ok(ExportSummary { dir: dir.to_path_buf(), files })
@@ -365,7 +361,7 @@ pub fn write_atomic(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let io_err = |e: std::io::Error| ExportError::Io { path: target.to_path_buf(), source: e };
+    let io_err = |e: std::io::Error| ExportError::Io { path: target.to_path_buf(), error: e };
     let mut tmp = tempfile::Builder::new().prefix(".facenmf-").suffix(".tmp").tempfile_in(folder).map_err(io_err)?;
     {
         let mut out = BufWriter::new(tmp.as_file_mut());
@@ -379,20 +375,20 @@ pub fn write_atomic(
 fn write_png(dir: &Path, rel: &Path, img: &image::GrayImage) -> Result<(), ExportError> {
     let target = dir.join(rel);
     write_atomic(&target, |out| {
-        img.write_to(out, image::ImageFormat::Png).map_err(|e| ExportError::Encode { path: target.clone(), source: e })
+        img.write_to(out, image::ImageFormat::Png).map_err(|e| ExportError::Encode { path: target.clone(), error: e })
     })
 }
 
 fn write_npy(dir: &Path, rel: &Path, a: &Array2<f32>) -> Result<(), ExportError> {
     use ndarray_npy::WriteNpyExt;
     let target = dir.join(rel);
-    write_atomic(&target, |out| a.write_npy(out).map_err(|e| ExportError::Npy { path: target.clone(), source: e }))
+    write_atomic(&target, |out| a.write_npy(out).map_err(|e| ExportError::Npy { path: target.clone(), error: e }))
 }
 
 fn write_csv(dir: &Path, rel: &Path, a: ArrayView2<'_, f32>) -> Result<(), ExportError> {
     let target = dir.join(rel);
     write_atomic(&target, |out| {
-        let io_err = |e: std::io::Error| ExportError::Io { path: target.clone(), source: e };
+        let io_err = |e: std::io::Error| ExportError::Io { path: target.clone(), error: e };
         let mut line = String::new();
         for row in a.rows() {
             line.clear();
