@@ -6,10 +6,16 @@
 //! 3. [`worker`]: a background thread that drives [`nmf`] step by step.
 //! 4. [`app`] / [`ui`]: the eframe desktop app.
 //! 5. [`cli`]: headless commands over layers 1–3.
+//!
+//! [`export`] writes a fit (images, W and H, a JSON report) to a folder,
+//! for the CLI and the GUI alike; [`project`] computes the weights of a
+//! face that is not in the set.
 
 pub mod app;
 pub mod cli;
 pub mod dataset;
+pub mod export;
 pub mod nmf;
+pub mod project;
 pub mod ui;
 pub mod worker;

@@ -12,7 +12,9 @@ use serde::Serialize;
 
 use super::{FitOptions, LoadArgs};
 use crate::dataset::{self, Dataset};
+use crate::export::{self, ExportInput};
 use crate::nmf::{FaceMatrix, Nmf, StopReason};
+use crate::project;
 
 #[derive(Debug, Clone, Args)]
 pub struct FitArgs {
@@ -25,6 +27,26 @@ pub struct FitArgs {
     /// Print one JSON object (the last line of stdout) instead of a summary.
     #[arg(long)]
     pub json: bool,
+    /// After fitting, write the basis images, reconstructions, W and H (.npy and .csv) and report.json to this folder.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Let --out write into an existing, non-empty folder (only the files it writes are replaced).
+    #[arg(long, requires = "out")]
+    pub force: bool,
+    /// After fitting, project these images (not in the set) onto the basis with W fixed and print each one's rel_err.
+    #[arg(long, value_name = "IMG", num_args = 1..)]
+    pub project: Vec<PathBuf>,
+}
+
+/// One `--project` image in the `--json` report.
+#[derive(Debug, Serialize)]
+pub struct ProjectedReport {
+    /// The image file as given.
+    pub file: PathBuf,
+    /// ‖x − W·h‖ / ‖x‖ for its non-negative least-squares weights h.
+    pub rel_err: f64,
+    /// Its own size [width, height] when it was resized to the faces' size.
+    pub resized_from: Option<(u32, u32)>,
 }
 
 /// The `--json` report.
@@ -53,6 +75,10 @@ pub struct FitReport {
     pub objective: f64,
     pub stop_reason: StopReason,
     pub threads: usize,
+    /// The folder written by `--out`, if any.
+    pub exported_to: Option<PathBuf>,
+    /// The `--project` images, in the order given.
+    pub projected: Vec<ProjectedReport>,
 }
 
 pub fn run(args: &FitArgs) -> anyhow::Result<()> {
@@ -64,6 +90,12 @@ pub fn run(args: &FitArgs) -> anyhow::Result<()> {
         && !(f.is_finite() && f > 0.0 && f <= 1.0)
     {
         anyhow::bail!("--scale {f} is invalid: it must be a factor with 0 < F ≤ 1");
+    }
+    if let Some(out) = &args.out {
+        export::check_destination(out, args.force)?;
+    }
+    if let Some(p) = args.project.iter().find(|p| !p.is_file()) {
+        anyhow::bail!("--project {}: no such image file", p.display());
     }
     let pool = args.fit.pool()?;
     pool.install(|| fit_in_pool(args))
@@ -79,6 +111,12 @@ fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
         format!("{} holds {} faces of {}×{} pixels", args.dir.display(), ds.faces(), ds.width, ds.height)
     })?;
 
+    // Load the faces to project now, so a bad one is refused before the fit.
+    let new_faces = args
+        .project
+        .iter()
+        .map(|p| project::load_face(p, ds.width, ds.height, args.load.preprocess))
+        .collect::<Result<Vec<_>, _>>()?;
     let data = Arc::new(FaceMatrix::new(ds.matrix.clone()).context("the faces cannot be factored")?);
     let bar = progress_bar(params.max_iter, args.json);
     bar.set_message("initialising");
@@ -93,6 +131,30 @@ fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
     });
     bar.finish_and_clear();
     let fit_secs = nmf.secs();
+    let rel_err = nmf.exact_rel_err();
+    if let Some(out) = &args.out {
+        let load_options = args.load.options();
+        let input = ExportInput {
+            dataset: &ds,
+            load_options: Some(&load_options),
+            w: nmf.w(),
+            h: nmf.h(),
+            params: &params,
+            history: nmf.history(),
+            iterations: nmf.iteration(),
+            stop_reason: reason,
+            load_secs: Some(load_secs),
+            init_secs: nmf.init_secs(),
+            fit_secs,
+            rel_err,
+        };
+        export::export(out, &input, args.force)?;
+    }
+    let mut projected = Vec::with_capacity(new_faces.len());
+    for (file, loaded) in args.project.iter().zip(&new_faces) {
+        let p = project::project_face(nmf.w(), loaded.face.view(), file)?;
+        projected.push(ProjectedReport { file: file.clone(), rel_err: p.rel_err, resized_from: loaded.resized_from });
+    }
     let report = FitReport {
         folder: args.dir.clone(),
         faces: ds.faces(),
@@ -111,10 +173,12 @@ fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
         init_secs: nmf.init_secs(),
         fit_secs,
         iters_per_sec: nmf.iteration() as f64 / (fit_secs - nmf.init_secs()).max(1e-9),
-        rel_err: nmf.exact_rel_err(),
+        rel_err,
         objective: nmf.objective(),
         stop_reason: reason,
         threads: rayon::current_num_threads(),
+        exported_to: args.out.clone(),
+        projected,
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -165,4 +229,19 @@ fn print_summary(r: &FitReport) {
         r.threads
     );
     println!("relative error ‖A − WH‖/‖A‖ = {:.6}; stopped by {}", r.rel_err, r.stop_reason);
+    for p in &r.projected {
+        match p.resized_from {
+            Some((w, h)) => println!(
+                "{}: rel_err {:.6} (resized from {w}×{h} to {}×{})",
+                p.file.display(),
+                p.rel_err,
+                r.width,
+                r.height
+            ),
+            None => println!("{}: rel_err {:.6}", p.file.display(), p.rel_err),
+        }
+    }
+    if let Some(out) = &r.exported_to {
+        println!("wrote images, W, H and report.json to {}", out.display());
+    }
 }

@@ -2,6 +2,7 @@
 
 mod bench;
 mod fit;
+mod sweep;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -34,6 +35,8 @@ pub enum Command {
     },
     /// Factor the faces in a folder and report how well W·H fits them.
     Fit(fit::FitArgs),
+    /// Fit every k of a list or range and compare each with the SVD's optimum.
+    Sweep(sweep::SweepArgs),
     /// Write the built-in face set to a folder as PNG files.
     MakeFaces {
         /// Folder to write (created if missing; existing files are never overwritten).
@@ -70,12 +73,30 @@ impl LoadArgs {
     }
 }
 
-/// The fit options shared by `fit` (and later commands that fit).
+/// The fit options of `fit`: the rank and everything else.
 #[derive(Debug, Clone, Args)]
 pub struct FitOptions {
     /// Number of parts (rank of the factorisation), 1 ≤ k ≤ min(pixels, faces).
     #[arg(long)]
     pub k: usize,
+    #[command(flatten)]
+    pub solve: SolveOptions,
+}
+
+impl FitOptions {
+    pub fn params(&self) -> Params {
+        self.solve.params(self.k)
+    }
+
+    /// A rayon pool with the requested number of threads.
+    pub fn pool(&self) -> anyhow::Result<rayon::ThreadPool> {
+        self.solve.pool()
+    }
+}
+
+/// The fit options other than the rank, shared by `fit` and `sweep`.
+#[derive(Debug, Clone, Args)]
+pub struct SolveOptions {
     /// Update rule: hals (default), mu (multiplicative, Frobenius) or kl (multiplicative, KL divergence).
     #[arg(long, default_value = "hals")]
     pub solver: Solver,
@@ -111,9 +132,10 @@ pub struct FitOptions {
     pub threads: Option<usize>,
 }
 
-impl FitOptions {
-    pub fn params(&self) -> Params {
-        Params::new(self.k)
+impl SolveOptions {
+    /// These options with `k` parts.
+    pub fn params(&self, k: usize) -> Params {
+        Params::new(k)
             .solver(self.solver)
             .init(self.init)
             .max_iter(self.max_iter)
@@ -145,6 +167,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Gui { dir, k }) => crate::app::run(dir, k),
         Some(Command::Fit(args)) => fit::run(&args),
+        Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::MakeFaces { dir }) => make_faces(&dir),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::BenchLoad { dir }) => bench::load_child(&dir),

@@ -23,6 +23,7 @@ pub mod linalg;
 pub mod metrics;
 mod params;
 pub mod svd;
+pub mod sweep;
 pub(crate) mod update;
 
 use std::sync::Arc;

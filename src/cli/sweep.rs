@@ -1,0 +1,251 @@
+//! `facenmf sweep`: the rank explorer, headless.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::fit::report_skipped;
+use super::{LoadArgs, SolveOptions};
+use crate::dataset;
+use crate::nmf::sweep::{SweepEvent, SweepPoint, sweep};
+use crate::nmf::{FaceMatrix, StopReason};
+
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// Folder of face images (searched recursively; any format, recognised by content).
+    pub dir: PathBuf,
+    /// Ranks to fit: a list (2,4,8,16) or an inclusive range A..B (every --step from A while ≤ B).
+    #[arg(long, value_name = "LIST|A..B", allow_hyphen_values = true)]
+    pub k: String,
+    /// Step of a range --k A..B (default 1).
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub step: Option<i64>,
+    #[command(flatten)]
+    pub solve: SolveOptions,
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// Print one JSON object per k (one line each, as each k finishes) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One `--json` line.
+#[derive(Debug, Serialize)]
+pub struct SweepLine {
+    pub k: usize,
+    /// NMF's ‖A − WH‖_F / ‖A‖_F, computed exactly.
+    pub rel_err: f64,
+    /// The best any rank-k factorisation can do (Eckart–Young).
+    pub svd_rel_err: f64,
+    /// Share of ‖A‖²_F captured by the best rank-k approximation (uncentred).
+    pub explained_variance: f64,
+    /// Mean Hoyer sparseness of W's columns.
+    pub sparseness_w: f32,
+    pub fit_secs: f64,
+    pub iterations: usize,
+    pub stop_reason: StopReason,
+    /// Whether the singular values are exact (else from a randomized SVD).
+    pub svd_exact: bool,
+}
+
+impl SweepLine {
+    fn new(p: &SweepPoint, svd_exact: bool) -> Self {
+        SweepLine {
+            k: p.k,
+            rel_err: p.rel_err,
+            svd_rel_err: p.svd_rel_err,
+            explained_variance: p.explained_variance,
+            sparseness_w: p.sparseness_w,
+            fit_secs: p.fit_secs,
+            iterations: p.iterations,
+            stop_reason: p.stop_reason,
+            svd_exact,
+        }
+    }
+}
+
+/// Parses `--k` (a comma list, or a range `A..B` / `A..=B`, both inclusive)
+/// and `--step` into sorted distinct ranks ≥ 1. Errors name the value.
+pub fn parse_ks(spec: &str, step: Option<i64>) -> Result<Vec<usize>, String> {
+    let rank = |s: &str| -> Result<usize, String> {
+        let t = s.trim();
+        match t.parse::<i64>() {
+            Ok(v) if v >= 1 => usize::try_from(v).map_err(|_| format!("k = {t} is too large")),
+            Ok(v) => Err(format!("k = {v} is invalid: every k must be at least 1")),
+            Err(_) => Err(format!("k = {t:?} is not a whole number (in --k {spec:?})")),
+        }
+    };
+    let mut ks = if let Some((a, b)) = spec.split_once("..") {
+        let b = b.strip_prefix('=').unwrap_or(b);
+        let (a, b) = (rank(a)?, rank(b)?);
+        if a > b {
+            return Err(format!("--k {spec}: the range is empty ({a} > {b})"));
+        }
+        let step = match step {
+            None => 1,
+            Some(s) if s >= 1 => usize::try_from(s).map_err(|_| format!("--step {s} is too large"))?,
+            Some(s) => return Err(format!("--step {s} is invalid: it must be at least 1")),
+        };
+        (a..=b).step_by(step).collect::<Vec<_>>()
+    } else {
+        if let Some(s) = step {
+            return Err(format!("--step {s} only applies to a range such as --k 2..64, not to the list {spec:?}"));
+        }
+        spec.split(',').map(rank).collect::<Result<Vec<_>, _>>()?
+    };
+    ks.sort_unstable();
+    ks.dedup();
+    Ok(ks)
+}
+
+pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
+    let ks = parse_ks(&args.k, args.step).map_err(anyhow::Error::msg)?;
+    // Every check that does not need the data's shape, before any work.
+    args.solve.params(1).check(usize::MAX, usize::MAX)?;
+    if let Some(f) = args.load.scale
+        && !(f.is_finite() && f > 0.0 && f <= 1.0)
+    {
+        anyhow::bail!("--scale {f} is invalid: it must be a factor with 0 < F ≤ 1");
+    }
+    let pool = args.solve.pool()?;
+    pool.install(|| sweep_in_pool(args, &ks))
+}
+
+fn sweep_in_pool(args: &SweepArgs, ks: &[usize]) -> anyhow::Result<()> {
+    let ds = dataset::load_folder(&args.dir, &args.load.options())?;
+    report_skipped(&ds);
+    let (m, n) = (ds.pixels(), ds.faces());
+    if let Some(&k) = ks.iter().find(|&&k| k > m.min(n)) {
+        anyhow::bail!(
+            "k = {k} is out of range: {} holds {n} faces of {}×{} pixels, so k must be between 1 and {}",
+            args.dir.display(),
+            ds.width,
+            ds.height,
+            m.min(n)
+        );
+    }
+    let data = Arc::new(FaceMatrix::new(ds.matrix).context("the faces cannot be factored")?);
+    let base = args.solve.params(1);
+    let bar = progress(ks.len(), args.json);
+    bar.set_message("SVD");
+    let mut stdout = std::io::stdout().lock();
+    let mut svd_exact = false;
+    let mut last_draw = Instant::now();
+    let mut write_err: Option<std::io::Error> = None;
+    // Stop fitting once stdout is gone (e.g. `| head`).
+    let stdout_gone = AtomicBool::new(false);
+    let mut emit = |line: String, bar: &ProgressBar| {
+        if write_err.is_none() {
+            bar.suspend(|| {
+                if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+                    write_err = Some(e);
+                    stdout_gone.store(true, Ordering::Relaxed);
+                }
+            });
+        }
+    };
+    if !args.json {
+        emit(
+            format!(
+                "{:>5}  {:>9}  {:>11}  {:>9}  {:>12}  {:>10}  {:>9}  {:>8}",
+                "k", "rel_err", "svd_rel_err", "explained", "sparseness_w", "iterations", "stop", "fit_secs"
+            ),
+            &bar,
+        );
+    }
+    let result = sweep(&data, ks, &base, Some(&stdout_gone), |e| match e {
+        SweepEvent::Spectrum(s) => svd_exact = s.exact,
+        SweepEvent::Step { index, total, k, iteration, rel_err } => {
+            if last_draw.elapsed() >= Duration::from_millis(100) {
+                bar.set_position(index as u64);
+                bar.set_message(format!(
+                    "k = {k} ({}/{total}): iteration {iteration}, rel_err {rel_err:.5}",
+                    index + 1
+                ));
+                last_draw = Instant::now();
+            }
+        }
+        SweepEvent::Point { index, point: p, .. } => {
+            bar.set_position(index as u64 + 1);
+            let line = if args.json {
+                serde_json::to_string(&SweepLine::new(p, svd_exact))
+                    .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+            } else {
+                format!(
+                    "{:>5}  {:>9.6}  {:>11.6}  {:>9.6}  {:>12.4}  {:>10}  {:>9}  {:>8.2}",
+                    p.k,
+                    p.rel_err,
+                    p.svd_rel_err,
+                    p.explained_variance,
+                    p.sparseness_w,
+                    p.iterations,
+                    p.stop_reason.name(),
+                    p.fit_secs
+                )
+            };
+            emit(line, &bar);
+        }
+    });
+    bar.finish_and_clear();
+    let sweep = result.with_context(|| format!("sweep over {}", args.dir.display()))?;
+    if let Some(e) = write_err {
+        return Err(e).context("could not write to stdout");
+    }
+    if !args.json {
+        println!(
+            "{n} faces of {}×{} pixels from {}; svd_rel_err from {} singular values ({:.2} s); explained = 1 − svd_rel_err²",
+            ds.width,
+            ds.height,
+            args.dir.display(),
+            if sweep.spectrum.exact { "exact" } else { "randomized" },
+            sweep.spectrum.secs
+        );
+    }
+    Ok(())
+}
+
+fn progress(len: usize, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    if let Ok(style) = ProgressStyle::with_template("{spinner} [{bar:20}] {pos}/{len} ranks, {msg} ({elapsed})") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ks;
+
+    #[test]
+    fn ranks_parse() {
+        assert_eq!(parse_ks("2,4,8", None), Ok(vec![2, 4, 8]));
+        assert_eq!(parse_ks("8, 2,4,2", None), Ok(vec![2, 4, 8]));
+        assert_eq!(parse_ks("2..10", Some(4)), Ok(vec![2, 6, 10]));
+        assert_eq!(parse_ks("2..=5", None), Ok(vec![2, 3, 4, 5]));
+        assert_eq!(parse_ks("3..3", None), Ok(vec![3]));
+        for (spec, step, needle) in [
+            ("0,2", None, "k = 0"),
+            ("2,-1", None, "k = -1"),
+            ("2,x", None, "\"x\""),
+            ("", None, "\"\""),
+            ("2..1", None, "2 > 1"),
+            ("2..8", Some(0), "--step 0"),
+            ("2..8", Some(-2), "--step -2"),
+            ("2,4", Some(2), "--step 2"),
+        ] {
+            let e = parse_ks(spec, step).expect_err(spec);
+            assert!(e.contains(needle), "{spec}: {e}");
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! The rank explorer: NMF fits over a range of k beside the best any rank-k
+//! factorisation can do. Pure computation: no I/O, no printing; progress and
+//! results go to a callback, and a flag cancels.
+//!
+//! For every k, [`sweep`] runs an independent fit with the base parameters
+//! and that k (the same fit `facenmf fit --k K` runs) and reports its exact
+//! relative error beside the SVD's. By Eckart–Young, the truncated SVD is the
+//! best rank-k approximation in the Frobenius norm, so
+//!
+//! svd_rel_err(k) = √(max(0, ‖A‖² − Σ_{i≤k} σᵢ²)) / ‖A‖ ≤ NMF's rel_err(k).
+//!
+//! One set of singular values, of A itself (uncentred: no mean face is
+//! removed, as NMF removes none), serves every k: [`spectrum`] computes them
+//! exactly in f64 when the short side of A is at most
+//! [`EXACT_SVD_MAX_SIDE`], else by a randomized SVD of rank max k (plus
+//! oversampling, with [`SWEEP_POWER_ITERS`] power iterations). A randomized
+//! SVD slightly underestimates the σᵢ, so its svd_rel_err is slightly too
+//! high; the exact path has no such bias, which is why it is used whenever
+//! it is affordable.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use ndarray::Array2;
+
+use super::svd::randomized_svd;
+use super::{FaceMatrix, Nmf, NmfError, Params, StopReason, metrics};
+
+/// Largest short side (min(pixels, faces)) for which [`spectrum`] computes
+/// every singular value exactly (an f64 SVD of A); beyond it, a randomized
+/// SVD of rank max k is used.
+pub const EXACT_SVD_MAX_SIDE: usize = 1000;
+
+/// Power iterations of the randomized SVD used beyond [`EXACT_SVD_MAX_SIDE`]
+/// (more than the usual 4, for accurate σᵢ).
+pub const SWEEP_POWER_ITERS: usize = 7;
+
+/// Singular values of A and what follows from them for every rank.
+#[derive(Debug, Clone)]
+pub struct Spectrum {
+    /// Singular values of A, largest first (all of them when `exact`, else
+    /// the top max-k of a randomized SVD).
+    pub singular_values: Vec<f64>,
+    /// ‖A‖²_F.
+    pub norm_sq: f64,
+    /// Whether the singular values are exact (f64 SVD) rather than randomized.
+    pub exact: bool,
+    /// Seconds the SVD took.
+    pub secs: f64,
+}
+
+impl Spectrum {
+    /// Eckart–Young: √(max(0, ‖A‖² − Σ_{i≤k} σᵢ²)) / ‖A‖, the smallest
+    /// ‖A − X‖_F / ‖A‖_F of any X of rank ≤ k. For k beyond the computed
+    /// values, the values available are used (an upper bound).
+    pub fn svd_rel_err(&self, k: usize) -> f64 {
+        let captured: f64 = self.singular_values.iter().take(k).map(|s| s * s).sum();
+        ((self.norm_sq - captured).max(0.0) / self.norm_sq).sqrt()
+    }
+
+    /// Σ_{i≤k} σᵢ² / ‖A‖² = 1 − svd_rel_err(k)²: the share of ‖A‖²_F (the
+    /// uncentred "energy" of the faces, not the variance about the mean face)
+    /// captured by the best rank-k approximation.
+    pub fn explained_variance(&self, k: usize) -> f64 {
+        let e = self.svd_rel_err(k);
+        1.0 - e * e
+    }
+}
+
+/// The singular values of `data`'s A needed for ranks up to `k_max` (see the
+/// [module docs](self)). `seed` seeds the randomized SVD, when used.
+pub fn spectrum(data: &FaceMatrix, k_max: usize, seed: u64) -> Result<Spectrum, NmfError> {
+    let started = Instant::now();
+    let (m, n) = (data.pixels(), data.faces());
+    let short = m.min(n);
+    if k_max == 0 || k_max > short {
+        return Err(NmfError::InvalidK { k: k_max, max: short, pixels: m, faces: n });
+    }
+    let (singular_values, exact) = if short <= EXACT_SVD_MAX_SIDE {
+        // Tall orientation (rows ≥ columns), in f64.
+        let a = data.a();
+        let tall = if m >= n {
+            faer::Mat::<f64>::from_fn(m, n, |i, j| f64::from(a[(i, j)]))
+        } else {
+            faer::Mat::<f64>::from_fn(n, m, |i, j| f64::from(a[(j, i)]))
+        };
+        let mut s = tall
+            .singular_values()
+            .map_err(|e| NmfError::Numerical(format!("SVD of the faces did not converge: {e:?}")))?;
+        s.sort_by(|x, y| y.total_cmp(x));
+        (s, true)
+    } else {
+        let svd = randomized_svd(data.a(), data.at(), k_max, SWEEP_POWER_ITERS, seed)?;
+        (svd.s.iter().map(|&v| f64::from(v)).collect(), false)
+    };
+    if singular_values.iter().any(|v| !v.is_finite()) {
+        return Err(NmfError::Numerical("the SVD of the faces produced non-finite values".into()));
+    }
+    Ok(Spectrum { singular_values, norm_sq: data.norm_sq(), exact, secs: started.elapsed().as_secs_f64() })
+}
+
+/// One rank of a sweep.
+#[derive(Debug, Clone)]
+pub struct SweepPoint {
+    /// The rank.
+    pub k: usize,
+    /// NMF's ‖A − WH‖_F / ‖A‖_F, computed exactly at the end of the fit.
+    pub rel_err: f64,
+    /// The best any rank-k factorisation can do ([`Spectrum::svd_rel_err`]).
+    pub svd_rel_err: f64,
+    /// Share of ‖A‖²_F captured by the best rank-k approximation
+    /// ([`Spectrum::explained_variance`]; uncentred).
+    pub explained_variance: f64,
+    /// Mean Hoyer sparseness of the columns of W ([`metrics::mean_sparseness`]).
+    pub sparseness_w: f32,
+    /// Seconds of the fit, initialisation included.
+    pub fit_secs: f64,
+    /// Iterations run.
+    pub iterations: usize,
+    /// Why the fit stopped.
+    pub stop_reason: StopReason,
+    /// The fitted W (pixels × k), so the fit can be opened.
+    pub w: Array2<f32>,
+    /// The fitted H (k × faces).
+    pub h: Array2<f32>,
+}
+
+/// What a running sweep reports.
+#[derive(Debug, Clone, Copy)]
+pub enum SweepEvent<'a> {
+    /// The singular values are ready (before any fit).
+    Spectrum(&'a Spectrum),
+    /// A fit made one iteration. `index` counts ranks from 0 (of `total`).
+    Step {
+        /// Position of this rank in the sweep.
+        index: usize,
+        /// Number of ranks in the sweep.
+        total: usize,
+        /// The rank being fitted.
+        k: usize,
+        /// Iterations done in this fit.
+        iteration: usize,
+        /// The fit's current relative error.
+        rel_err: f64,
+    },
+    /// A rank is done.
+    Point {
+        /// Position of this rank in the sweep.
+        index: usize,
+        /// Number of ranks in the sweep.
+        total: usize,
+        /// Its result.
+        point: &'a SweepPoint,
+    },
+}
+
+/// The outcome of [`sweep`].
+#[derive(Debug, Clone)]
+pub struct Sweep {
+    /// The singular values used for `svd_rel_err`.
+    pub spectrum: Spectrum,
+    /// One point per finished rank, in the order of `ks`.
+    pub points: Vec<SweepPoint>,
+    /// Whether the sweep was cancelled (`points` then holds the ranks
+    /// finished before; the fit in progress is dropped).
+    pub cancelled: bool,
+}
+
+/// Fits NMF with `base` at every k of `ks` (in that order; `base.k` is
+/// ignored) and compares each with the SVD's optimum. Every k and the other
+/// parameters are checked before any work; the error names the first bad
+/// value. `on_event` gets the spectrum, every iteration and every finished
+/// rank. Setting `cancel` stops the sweep after the current iteration.
+pub fn sweep(
+    data: &Arc<FaceMatrix>,
+    ks: &[usize],
+    base: &Params,
+    cancel: Option<&AtomicBool>,
+    mut on_event: impl FnMut(SweepEvent<'_>),
+) -> Result<Sweep, NmfError> {
+    let (m, n) = (data.pixels(), data.faces());
+    for &k in ks {
+        Params { k, ..base.clone() }.check(m, n)?;
+    }
+    let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
+    let k_max = ks.iter().copied().max().unwrap_or(1);
+    let spectrum = spectrum(data, k_max, base.seed)?;
+    on_event(SweepEvent::Spectrum(&spectrum));
+    let total = ks.len();
+    let mut points = Vec::with_capacity(total);
+    for (index, &k) in ks.iter().enumerate() {
+        if cancelled() {
+            return Ok(Sweep { spectrum, points, cancelled: true });
+        }
+        let mut nmf = Nmf::new(Arc::clone(data), Params { k, ..base.clone() })?;
+        let stop_reason = nmf.run(cancel, |f| {
+            on_event(SweepEvent::Step { index, total, k, iteration: f.iteration(), rel_err: f.rel_err() });
+        });
+        if stop_reason == StopReason::Cancelled {
+            return Ok(Sweep { spectrum, points, cancelled: true });
+        }
+        let rel_err = nmf.exact_rel_err();
+        let (fit_secs, iterations) = (nmf.secs(), nmf.iteration());
+        let (w, h) = nmf.into_factors();
+        let point = SweepPoint {
+            k,
+            rel_err,
+            svd_rel_err: spectrum.svd_rel_err(k),
+            explained_variance: spectrum.explained_variance(k),
+            sparseness_w: metrics::mean_sparseness(w.view()),
+            fit_secs,
+            iterations,
+            stop_reason,
+            w,
+            h,
+        };
+        on_event(SweepEvent::Point { index, total, point: &point });
+        points.push(point);
+    }
+    Ok(Sweep { spectrum, points, cancelled: false })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eckart_young_from_singular_values() {
+        let s = Spectrum { singular_values: vec![3.0, 2.0, 1.0], norm_sq: 14.0, exact: true, secs: 0.0 };
+        assert!((s.svd_rel_err(0) - 1.0).abs() < 1e-12);
+        assert!((s.svd_rel_err(1) - (5.0f64 / 14.0).sqrt()).abs() < 1e-12);
+        assert_eq!(s.svd_rel_err(3), 0.0);
+        assert!((s.explained_variance(2) - 13.0 / 14.0).abs() < 1e-12);
+    }
+}

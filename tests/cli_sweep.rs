@@ -1,0 +1,104 @@
+//! `facenmf sweep` end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn facenmf(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_facenmf")).args(args).output().expect("run facenmf")
+}
+
+fn orl() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/orl_faces");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("ORL face database not found at {}; skipping", dir.display());
+        None
+    }
+}
+
+/// A small folder of faces from the built-in generator (40 faces of 20×20).
+fn small_faces() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let faces = facenmf::dataset::builtin::generate(40, 20, 9);
+    facenmf::dataset::builtin::write_folder(&faces, dir.path()).expect("write faces");
+    dir
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn check_lines(lines: &[serde_json::Value], ks: &[u64]) {
+    let got: Vec<u64> = lines.iter().filter_map(|v| v["k"].as_u64()).collect();
+    assert_eq!(got, ks);
+    for v in lines {
+        for key in ["k", "rel_err", "svd_rel_err", "explained_variance", "sparseness_w", "fit_secs", "iterations"] {
+            assert!(v[key].is_number(), "missing {key} in {v}");
+        }
+        let (nmf, svd) = (v["rel_err"].as_f64().unwrap_or(-1.0), v["svd_rel_err"].as_f64().unwrap_or(2.0));
+        assert!(nmf >= svd, "NMF {nmf} below the SVD's optimum {svd} in {v}");
+        assert!(svd > 0.0 && nmf < 1.0, "{v}");
+        assert!(v["stop_reason"].is_string(), "{v}");
+    }
+}
+
+#[test]
+fn json_prints_one_line_per_k() {
+    let dir = small_faces();
+    let d = dir.path().to_str().expect("utf-8");
+    let out = facenmf(&["sweep", d, "--k", "5,2,3,3", "--max-iter", "60", "--json"]);
+    check_lines(&json_lines(&out), &[2, 3, 5]);
+    let out = facenmf(&["sweep", d, "--k", "2..7", "--step", "2", "--max-iter", "40", "--json", "--threads", "1"]);
+    check_lines(&json_lines(&out), &[2, 4, 6]);
+}
+
+#[test]
+fn table_has_a_row_per_k() {
+    let dir = small_faces();
+    let out = facenmf(&["sweep", dir.path().to_str().expect("utf-8"), "--k", "1..3", "--max-iter", "30"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].contains("svd_rel_err") && lines[0].contains("sparseness_w"), "{stdout}");
+    let ks: Vec<&str> = lines[1..4].iter().filter_map(|l| l.split_whitespace().next()).collect();
+    assert_eq!(ks, ["1", "2", "3"], "{stdout}");
+    assert!(lines[4].contains("40 faces of 20×20"), "{stdout}");
+}
+
+#[test]
+fn bad_ranks_are_refused_naming_the_value() {
+    let dir = small_faces();
+    let d = dir.path().to_str().expect("utf-8");
+    for (args, needle) in [
+        (&["--k", "2,0"][..], "k = 0"),
+        (&["--k", "2,401"][..], "k = 401"),
+        (&["--k", "-3"][..], "k = -3"),
+        (&["--k", "2,four"][..], "\"four\""),
+        (&["--k", "2..8", "--step", "0"][..], "--step 0"),
+        (&["--k", "8..2"][..], "8 > 2"),
+        (&["--k", "2,3", "--step", "2"][..], "--step 2"),
+        (&["--k", "2", "--max-iter", "0"][..], "max_iter"),
+    ] {
+        let mut all = vec!["sweep", d];
+        all.extend_from_slice(args);
+        let out = facenmf(&all);
+        assert!(!out.status.success(), "{args:?} accepted");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+#[test]
+fn nmf_is_never_below_the_svd_on_orl() {
+    let Some(dir) = orl() else { return };
+    let out = facenmf(&["sweep", dir.to_str().expect("utf-8"), "--k", "2,4,8,16,32,49", "--json"]);
+    let lines = json_lines(&out);
+    check_lines(&lines, &[2, 4, 8, 16, 32, 49]);
+    assert!(lines.iter().all(|v| v["svd_exact"] == true));
+}

@@ -1,0 +1,130 @@
+//! `nmf::sweep`: NMF never beats the SVD's optimum, cancellation, checks.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use facenmf::dataset::{LoadOptions, load_folder};
+use facenmf::nmf::svd::randomized_svd;
+use facenmf::nmf::sweep::{SweepEvent, spectrum, sweep};
+use facenmf::nmf::{FaceMatrix, NmfError, Params};
+
+fn orl() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/orl_faces");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("ORL face database not found at {}; skipping", dir.display());
+        None
+    }
+}
+
+fn generated() -> Arc<FaceMatrix> {
+    let ds = facenmf::dataset::builtin::generate(60, 24, 5).dataset;
+    Arc::new(FaceMatrix::new(ds.matrix).expect("valid faces"))
+}
+
+/// Asserts what must hold at every k of a finished sweep.
+fn check_points(points: &[facenmf::nmf::sweep::SweepPoint], ks: &[usize], m: usize, n: usize) {
+    assert_eq!(points.iter().map(|p| p.k).collect::<Vec<_>>(), ks);
+    for p in points {
+        // At k = 1 the best rank-1 approximation of a non-negative matrix is
+        // itself non-negative (Perron–Frobenius), so NMF can tie the SVD; the
+        // two are then equal up to rounding of the f64 sums (1e-7 relative).
+        let floor = if p.k == 1 { p.svd_rel_err * (1.0 - 1e-7) } else { p.svd_rel_err };
+        assert!(p.rel_err >= floor, "k = {}: NMF rel_err {} below the SVD's optimum {}", p.k, p.rel_err, p.svd_rel_err);
+        assert!(p.svd_rel_err > 0.0 && p.svd_rel_err < 1.0, "k = {}: {}", p.k, p.svd_rel_err);
+        let ev = 1.0 - p.svd_rel_err * p.svd_rel_err;
+        assert!((p.explained_variance - ev).abs() < 1e-12);
+        assert!((0.0..=1.0).contains(&p.sparseness_w), "{}", p.sparseness_w);
+        assert_eq!(p.w.dim(), (m, p.k));
+        assert_eq!(p.h.dim(), (p.k, n));
+        assert!(p.iterations >= 1 && p.fit_secs > 0.0);
+    }
+    for pair in points.windows(2) {
+        assert!(pair[1].svd_rel_err < pair[0].svd_rel_err, "SVD error must fall with k");
+    }
+}
+
+#[test]
+fn nmf_is_never_below_the_svd_on_generated_faces() {
+    let data = generated();
+    let ks = [1, 2, 3, 5, 8, 13, 21, 34];
+    let mut seen_points = 0;
+    let mut seen_steps = 0;
+    let s = sweep(&data, &ks, &Params::new(1).max_iter(300), None, |e| match e {
+        SweepEvent::Point { index, total, point } => {
+            assert_eq!((index, total, point.k), (seen_points, ks.len(), ks[seen_points]));
+            seen_points += 1;
+        }
+        SweepEvent::Step { .. } => seen_steps += 1,
+        SweepEvent::Spectrum(sp) => assert!(sp.exact),
+    })
+    .expect("sweep");
+    assert!(!s.cancelled);
+    assert_eq!(seen_points, ks.len());
+    assert!(seen_steps >= ks.len());
+    check_points(&s.points, &ks, data.pixels(), data.faces());
+}
+
+#[test]
+fn nmf_is_never_below_the_svd_on_orl() {
+    let Some(dir) = orl() else { return };
+    let ds = load_folder(&dir, &LoadOptions::default()).expect("ORL loads");
+    let data = Arc::new(FaceMatrix::new(ds.matrix).expect("valid"));
+    let ks = [2, 4, 8, 16, 32, 49];
+    let s = sweep(&data, &ks, &Params::new(1), None, |_| {}).expect("sweep");
+    for p in &s.points {
+        eprintln!(
+            "ORL k = {:2}: NMF {:.5}, SVD {:.5}, explained {:.4}, sparseness {:.3}, {} iterations, {:.2} s",
+            p.k, p.rel_err, p.svd_rel_err, p.explained_variance, p.sparseness_w, p.iterations, p.fit_secs
+        );
+    }
+    check_points(&s.points, &ks, data.pixels(), data.faces());
+}
+
+#[test]
+fn exact_spectrum_bounds_the_randomized_one() {
+    let data = generated();
+    let exact = spectrum(&data, 20, 0).expect("spectrum");
+    assert!(exact.exact);
+    assert_eq!(exact.singular_values.len(), 60);
+    let total: f64 = exact.singular_values.iter().map(|s| s * s).sum();
+    assert!((total - data.norm_sq()).abs() < 1e-6 * data.norm_sq(), "{total} vs {}", data.norm_sq());
+    let r = randomized_svd(data.a(), data.at(), 20, 7, 0).expect("randomized");
+    for (i, (&e, &a)) in exact.singular_values.iter().zip(&r.s).enumerate() {
+        // A randomized SVD can only underestimate (up to rounding).
+        assert!(f64::from(a) <= e * (1.0 + 1e-5), "σ{i}: randomized {a} > exact {e}");
+        assert!(f64::from(a) >= e * 0.98, "σ{i}: randomized {a} far below exact {e}");
+    }
+}
+
+#[test]
+fn cancelling_keeps_the_finished_ranks() {
+    let data = generated();
+    let cancel = AtomicBool::new(false);
+    let s = sweep(&data, &[2, 3, 4], &Params::new(1).max_iter(50), Some(&cancel), |e| {
+        if let SweepEvent::Point { .. } = e {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    })
+    .expect("sweep");
+    assert!(s.cancelled);
+    assert_eq!(s.points.len(), 1);
+    assert_eq!(s.points[0].k, 2);
+}
+
+#[test]
+fn bad_ranks_are_refused_before_any_work() {
+    let data = generated();
+    let mut events = 0;
+    for ks in [&[2, 0, 3][..], &[4, 61]] {
+        let err = sweep(&data, ks, &Params::new(1), None, |_| events += 1).expect_err("refused");
+        let bad = ks.iter().find(|&&k| k == 0 || k > 60).copied().unwrap_or_default();
+        assert!(matches!(err, NmfError::InvalidK { k, .. } if k == bad), "{err}");
+        assert!(err.to_string().contains(&format!("k = {bad}")), "{err}");
+    }
+    let err = sweep(&data, &[2], &Params::new(1).max_iter(0), None, |_| events += 1).expect_err("refused");
+    assert!(err.to_string().contains("max_iter"), "{err}");
+    assert_eq!(events, 0);
+}
