@@ -106,7 +106,7 @@ pub struct SolveOptions {
     /// Iterations at most.
     #[arg(long, default_value_t = 500)]
     pub max_iter: usize,
-    /// Stop when the objective fell by less than tol × its starting value over 10 iterations (0: never).
+    /// Stop when the objective fell by less than tol × its value 10 iterations earlier (0: never).
     #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
     pub tol: f64,
     /// Stop once ‖A − WH‖/‖A‖ is at most this.

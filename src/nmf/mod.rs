@@ -394,9 +394,8 @@ impl Nmf {
             return Some(StopReason::Target);
         }
         if p.tol > 0.0 && self.iteration >= 10 && self.iteration.is_multiple_of(10) {
-            let start = self.history[0].objective;
             let before = self.history[self.history.len() - 11].objective;
-            if start > 0.0 && (before - self.objective) / start < p.tol {
+            if before > 0.0 && (before - self.objective) / before < p.tol {
                 return Some(StopReason::Tol);
             }
         }
