@@ -310,6 +310,10 @@ impl Default for Textures {
 #[derive(Debug, Default)]
 pub struct Profile {
     pub enabled: bool,
+    /// CPU time of the UI thread at the start of the frame's `logic()`.
+    frame_cpu_start: Option<Duration>,
+    cpu_total: Duration,
+    cpu_max: Duration,
     run_at: Option<Instant>,
     /// Milliseconds from the last Run to the first basis images shown.
     pub first_basis_ms: Option<f64>,
@@ -354,12 +358,24 @@ impl Profile {
         }
     }
 
+    /// Called at the start of `logic()`.
+    pub fn frame_started(&mut self) {
+        if self.enabled {
+            self.frame_cpu_start = thread_cpu_time();
+        }
+    }
+
     pub fn logic_done(&mut self, spent: Duration) {
         self.logic = spent;
     }
 
     pub fn ui_done(&mut self, spent: Duration, iteration: Option<usize>) {
         let work = self.logic + spent;
+        if let (Some(start), Some(now)) = (self.frame_cpu_start.take(), thread_cpu_time()) {
+            let cpu = now.saturating_sub(start);
+            self.cpu_total += cpu;
+            self.cpu_max = self.cpu_max.max(cpu);
+        }
         self.frames += 1;
         self.work_total += work;
         self.ui_total += spent;
@@ -382,7 +398,9 @@ impl Profile {
             self.last_report = Some((mean_ms, max_ms, self.frames, its));
             if self.enabled {
                 eprintln!(
-                    "[profile] ui work per frame: mean {mean_ms:.2} ms, max {max_ms:.2} ms over {} frames (drawing {:.2} ms/frame; {} snapshots: derive {:.2} ms, textures {:.2} ms each); solver {its:.1} it/s",
+                    "[profile] ui work per frame: mean {mean_ms:.2} ms, max {max_ms:.2} ms wall; cpu mean {:.2} ms, max {:.2} ms; over {} frames (drawing {:.2} ms/frame; {} snapshots: derive {:.2} ms, textures {:.2} ms each); solver {its:.1} it/s",
+                    ms(self.cpu_total, self.frames),
+                    self.cpu_max.as_secs_f64() * 1e3,
                     self.frames,
                     ms(self.ui_total, self.frames),
                     self.snapshots,
@@ -398,7 +416,23 @@ impl Profile {
             self.derive_total = Duration::ZERO;
             self.textures_total = Duration::ZERO;
             self.work_max = Duration::ZERO;
+            self.cpu_total = Duration::ZERO;
+            self.cpu_max = Duration::ZERO;
             self.iter_start = self.last_iter;
         }
     }
+}
+
+/// CPU time used so far by the calling thread (Linux and other unixes).
+#[cfg(unix)]
+fn thread_cpu_time() -> Option<Duration> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32))
+}
+
+#[cfg(not(unix))]
+fn thread_cpu_time() -> Option<Duration> {
+    None
 }
