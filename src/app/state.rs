@@ -10,7 +10,6 @@ use ndarray::{Array1, Array2};
 
 use super::LoadedFaces;
 use super::atlas::{Atlas, Picture, gray_into, min_max, residual_into, viridis};
-use crate::nmf::metrics;
 use crate::worker::{FitState, Progress};
 
 /// The latest fit snapshot and what the views derive from it.
@@ -33,13 +32,39 @@ pub struct FitView {
 impl FitView {
     pub fn new(progress: Progress, faces: &LoadedFaces) -> Self {
         let (w, h) = (progress.snapshot.w.view(), progress.snapshot.h.view());
-        let importance = metrics::importance(w, h);
-        let order = metrics::order_by_importance(w, h);
-        let mut rank = vec![0; order.len()];
+        // One pass over W's rows (contiguous) for the column sums and sums
+        // of squares: importance and Hoyer sparseness without strided reads.
+        let k = w.ncols();
+        let (mut l1, mut sq) = (vec![0.0f64; k], vec![0.0f64; k]);
+        for row in w.rows() {
+            for ((a, b), &v) in l1.iter_mut().zip(sq.iter_mut()).zip(row.iter()) {
+                *a += f64::from(v);
+                *b += f64::from(v) * f64::from(v);
+            }
+        }
+        let mass: Vec<f64> =
+            h.rows().into_iter().zip(&l1).map(|(r, &l)| l * r.iter().map(|&v| f64::from(v)).sum::<f64>()).collect();
+        let total: f64 = mass.iter().sum();
+        let importance: Vec<f32> = mass.iter().map(|&m| if total > 0.0 { (m / total) as f32 } else { 0.0 }).collect();
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&a, &b| importance[b].total_cmp(&importance[a]).then(a.cmp(&b)));
+        let mut rank = vec![0; k];
         for (r, &c) in order.iter().enumerate() {
             rank[c] = r;
         }
-        let sparseness = w.columns().into_iter().map(metrics::hoyer_sparseness).collect();
+        let root_m = (w.nrows() as f64).sqrt();
+        let sparseness = l1
+            .iter()
+            .zip(&sq)
+            .map(|(&a, &b)| {
+                let l2 = b.sqrt();
+                if w.nrows() < 2 || l2 == 0.0 {
+                    0.0
+                } else {
+                    ((root_m - a / l2) / (root_m - 1.0)).clamp(0.0, 1.0) as f32
+                }
+            })
+            .collect();
         // Downsampling is linear: thumbnail(W·H) = thumbnail(W)·H.
         let w_small = faces.thumb.downsample(w);
         let recon_small = w_small.dot(&h);
@@ -183,6 +208,8 @@ pub struct Textures {
     pub face_residual: Picture,
     /// Which face the inspector textures show.
     pub inspected: Option<usize>,
+    /// ||face - reconstruction|| / ||face|| of the inspected face.
+    pub inspected_rel_err: Option<f32>,
 }
 
 const IMAGE: TextureOptions = TextureOptions::LINEAR;
@@ -199,6 +226,7 @@ impl Textures {
             face_recon: Picture::new("face reconstruction"),
             face_residual: Picture::new("face residual"),
             inspected: None,
+            inspected_rel_err: None,
         }
     }
 
@@ -281,6 +309,7 @@ impl Textures {
         let Some(fit) = fit else {
             self.face_recon.clear();
             self.face_residual.clear();
+            self.inspected_rel_err = None;
             return;
         };
         let weights = match edits {
@@ -292,6 +321,8 @@ impl Textures {
         gray_into(recon.view(), 0.0, 1.0, &mut px);
         self.face_recon.set(ctx, ColorImage::new([width, height], px.clone()), IMAGE);
         let diff = &face - &recon;
+        let norm = face.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        self.inspected_rel_err = Some(diff.iter().map(|v| v * v).sum::<f32>().sqrt() / norm);
         residual_into(diff.view(), 0.5, &mut px);
         self.face_residual.set(ctx, ColorImage::new([width, height], px), IMAGE);
     }
