@@ -119,3 +119,18 @@ fn settings_tolerate_partial_state() {
     let back: Settings = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
     assert_eq!(back, s);
 }
+
+#[test]
+fn ctrl_o_without_a_portal_offers_the_path_field() {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        eprintln!("a desktop session bus is present: Ctrl+O would open the real dialog; skipped");
+        return;
+    }
+    let mut h = harness();
+    h.step();
+    assert!(h.query_by_label("Folder path:").is_none());
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);
+    h.run_ok();
+    h.get_by_label("Folder path:");
+    h.get_by_label_contains("No native file dialog");
+}

@@ -348,6 +348,7 @@ impl FaceNmfApp {
 
 impl eframe::App for FaceNmfApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.profile.frame_started();
         let started = Instant::now();
         self.poll_loading();
         self.drain_events();

@@ -10,7 +10,6 @@ use ndarray::{Array1, Array2};
 
 use super::LoadedFaces;
 use super::atlas::{Atlas, Picture, gray_into, min_max, residual_into, viridis};
-use crate::nmf::metrics;
 use crate::worker::{FitState, Progress};
 
 /// The latest fit snapshot and what the views derive from it.
@@ -33,13 +32,39 @@ pub struct FitView {
 impl FitView {
     pub fn new(progress: Progress, faces: &LoadedFaces) -> Self {
         let (w, h) = (progress.snapshot.w.view(), progress.snapshot.h.view());
-        let importance = metrics::importance(w, h);
-        let order = metrics::order_by_importance(w, h);
-        let mut rank = vec![0; order.len()];
+        // One pass over W's rows (contiguous) for the column sums and sums
+        // of squares: importance and Hoyer sparseness without strided reads.
+        let k = w.ncols();
+        let (mut l1, mut sq) = (vec![0.0f64; k], vec![0.0f64; k]);
+        for row in w.rows() {
+            for ((a, b), &v) in l1.iter_mut().zip(sq.iter_mut()).zip(row.iter()) {
+                *a += f64::from(v);
+                *b += f64::from(v) * f64::from(v);
+            }
+        }
+        let mass: Vec<f64> =
+            h.rows().into_iter().zip(&l1).map(|(r, &l)| l * r.iter().map(|&v| f64::from(v)).sum::<f64>()).collect();
+        let total: f64 = mass.iter().sum();
+        let importance: Vec<f32> = mass.iter().map(|&m| if total > 0.0 { (m / total) as f32 } else { 0.0 }).collect();
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&a, &b| importance[b].total_cmp(&importance[a]).then(a.cmp(&b)));
+        let mut rank = vec![0; k];
         for (r, &c) in order.iter().enumerate() {
             rank[c] = r;
         }
-        let sparseness = w.columns().into_iter().map(metrics::hoyer_sparseness).collect();
+        let root_m = (w.nrows() as f64).sqrt();
+        let sparseness = l1
+            .iter()
+            .zip(&sq)
+            .map(|(&a, &b)| {
+                let l2 = b.sqrt();
+                if w.nrows() < 2 || l2 == 0.0 {
+                    0.0
+                } else {
+                    ((root_m - a / l2) / (root_m - 1.0)).clamp(0.0, 1.0) as f32
+                }
+            })
+            .collect();
         // Downsampling is linear: thumbnail(W·H) = thumbnail(W)·H.
         let w_small = faces.thumb.downsample(w);
         let recon_small = w_small.dot(&h);
@@ -183,6 +208,8 @@ pub struct Textures {
     pub face_residual: Picture,
     /// Which face the inspector textures show.
     pub inspected: Option<usize>,
+    /// ||face - reconstruction|| / ||face|| of the inspected face.
+    pub inspected_rel_err: Option<f32>,
 }
 
 const IMAGE: TextureOptions = TextureOptions::LINEAR;
@@ -199,6 +226,7 @@ impl Textures {
             face_recon: Picture::new("face reconstruction"),
             face_residual: Picture::new("face residual"),
             inspected: None,
+            inspected_rel_err: None,
         }
     }
 
@@ -281,6 +309,7 @@ impl Textures {
         let Some(fit) = fit else {
             self.face_recon.clear();
             self.face_residual.clear();
+            self.inspected_rel_err = None;
             return;
         };
         let weights = match edits {
@@ -292,6 +321,8 @@ impl Textures {
         gray_into(recon.view(), 0.0, 1.0, &mut px);
         self.face_recon.set(ctx, ColorImage::new([width, height], px.clone()), IMAGE);
         let diff = &face - &recon;
+        let norm = face.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+        self.inspected_rel_err = Some(diff.iter().map(|v| v * v).sum::<f32>().sqrt() / norm);
         residual_into(diff.view(), 0.5, &mut px);
         self.face_residual.set(ctx, ColorImage::new([width, height], px), IMAGE);
     }
@@ -310,6 +341,10 @@ impl Default for Textures {
 #[derive(Debug, Default)]
 pub struct Profile {
     pub enabled: bool,
+    /// CPU time of the UI thread at the start of the frame's `logic()`.
+    frame_cpu_start: Option<Duration>,
+    cpu_total: Duration,
+    cpu_max: Duration,
     run_at: Option<Instant>,
     /// Milliseconds from the last Run to the first basis images shown.
     pub first_basis_ms: Option<f64>,
@@ -354,12 +389,24 @@ impl Profile {
         }
     }
 
+    /// Called at the start of `logic()`.
+    pub fn frame_started(&mut self) {
+        if self.enabled {
+            self.frame_cpu_start = thread_cpu_time();
+        }
+    }
+
     pub fn logic_done(&mut self, spent: Duration) {
         self.logic = spent;
     }
 
     pub fn ui_done(&mut self, spent: Duration, iteration: Option<usize>) {
         let work = self.logic + spent;
+        if let (Some(start), Some(now)) = (self.frame_cpu_start.take(), thread_cpu_time()) {
+            let cpu = now.saturating_sub(start);
+            self.cpu_total += cpu;
+            self.cpu_max = self.cpu_max.max(cpu);
+        }
         self.frames += 1;
         self.work_total += work;
         self.ui_total += spent;
@@ -382,7 +429,9 @@ impl Profile {
             self.last_report = Some((mean_ms, max_ms, self.frames, its));
             if self.enabled {
                 eprintln!(
-                    "[profile] ui work per frame: mean {mean_ms:.2} ms, max {max_ms:.2} ms over {} frames (drawing {:.2} ms/frame; {} snapshots: derive {:.2} ms, textures {:.2} ms each); solver {its:.1} it/s",
+                    "[profile] ui work per frame: mean {mean_ms:.2} ms, max {max_ms:.2} ms wall; cpu mean {:.2} ms, max {:.2} ms; over {} frames (drawing {:.2} ms/frame; {} snapshots: derive {:.2} ms, textures {:.2} ms each); solver {its:.1} it/s",
+                    ms(self.cpu_total, self.frames),
+                    self.cpu_max.as_secs_f64() * 1e3,
                     self.frames,
                     ms(self.ui_total, self.frames),
                     self.snapshots,
@@ -398,7 +447,23 @@ impl Profile {
             self.derive_total = Duration::ZERO;
             self.textures_total = Duration::ZERO;
             self.work_max = Duration::ZERO;
+            self.cpu_total = Duration::ZERO;
+            self.cpu_max = Duration::ZERO;
             self.iter_start = self.last_iter;
         }
     }
+}
+
+/// CPU time used so far by the calling thread (Linux and other unixes).
+#[cfg(unix)]
+fn thread_cpu_time() -> Option<Duration> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec; the call only writes it.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| Duration::new(ts.tv_sec.max(0) as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32))
+}
+
+#[cfg(not(unix))]
+fn thread_cpu_time() -> Option<Duration> {
+    None
 }

@@ -23,7 +23,7 @@ pub fn faces_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         super::heading_ui(ui, &format!("Faces ({n}) and their reconstructions"), HELP);
         if ui
-            .checkbox(&mut app.settings.show_residual, "residual")
+            .checkbox(&mut app.settings.show_residual, "show residuals")
             .on_hover_text("Show face - reconstruction instead of the reconstruction.")
             .changed()
         {

@@ -89,10 +89,9 @@ pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     };
     let before = weights.clone();
     let w = &fit.progress.snapshot.w;
-    let face = faces.dataset.face(j);
-    let recon = crate::nmf::reconstruct(w.view(), ndarray::ArrayView1::from(&weights[..]));
-    let err = (&face - &recon).mapv(|v| v * v).sum().sqrt() / face.mapv(|v| v * v).sum().sqrt().max(1e-12);
-    ui.label(format!("relative error of this face: {err:.3}"));
+    if let Some(err) = app.textures.inspected_rel_err {
+        ui.label(format!("relative error of this face: {err:.3}"));
+    }
 
     // Bar chart of the weights, in importance order; drag a bar to edit it.
     let max = fitted.iter().chain(weights.iter()).fold(1e-6f32, |m, &v| m.max(v)) * 1.15;
