@@ -87,7 +87,19 @@ impl LoadedFaces {
     }
 }
 
-type LoadResult = (LoadRequest, anyhow::Result<Dataset>);
+/// The request, the resize it was loaded with, and what came of it.
+type LoadResult = (LoadRequest, Option<(u32, u32)>, anyhow::Result<Dataset>);
+
+/// Faces of several sizes were found: the offer to resize them all to one
+/// size (the most common, unless the user changes it) and open them.
+#[derive(Debug, Clone)]
+pub struct ResizeOffer {
+    pub request: LoadRequest,
+    pub width: u32,
+    pub height: u32,
+    /// The loader's message: which sizes, and which files.
+    pub message: String,
+}
 
 /// A load in progress, and a native folder dialog in progress.
 #[derive(Default)]
@@ -121,12 +133,14 @@ pub struct OpenDialog {
     pub note: Option<String>,
 }
 
-fn load(request: &LoadRequest) -> anyhow::Result<Dataset> {
+fn load(request: &LoadRequest, opts: &LoadOptions) -> anyhow::Result<Dataset> {
     match request {
-        LoadRequest::BuiltIn => Ok(dataset::builtin::builtin_faces().dataset),
-        LoadRequest::Folder(p) => {
-            dataset::load_folder(p, &LoadOptions::default()).with_context(|| format!("cannot open {}", p.display()))
+        LoadRequest::BuiltIn => {
+            let mut d = dataset::builtin::builtin_faces().dataset;
+            dataset::preprocess(&mut d.matrix, opts.preprocess);
+            Ok(d)
         }
+        LoadRequest::Folder(p) => dataset::load_folder(p, opts).with_context(|| format!("cannot open {}", p.display())),
         LoadRequest::Files(files) => {
             // Copy the files into a temporary folder and load that: one set.
             let dir = tempfile::tempdir().context("cannot create a temporary folder for the dropped files")?;
@@ -135,21 +149,29 @@ fn load(request: &LoadRequest) -> anyhow::Result<Dataset> {
                 std::fs::copy(f, dir.path().join(format!("{i:04}_{name}")))
                     .with_context(|| format!("cannot read {}", f.display()))?;
             }
-            dataset::load_folder(dir.path(), &LoadOptions::default())
+            dataset::load_folder(dir.path(), opts)
                 .with_context(|| format!("cannot open the {} dropped files", files.len()))
         }
     }
 }
 
 impl FaceNmfApp {
-    /// Starts loading in the background.
+    /// Starts loading in the background (faces keep their size).
     pub fn load(&mut self, request: LoadRequest) {
+        self.load_with(request, None);
+    }
+
+    /// Starts loading in the background, resizing every face to `resize`
+    /// if given, with the preprocessing of the settings.
+    pub fn load_with(&mut self, request: LoadRequest, resize: Option<(u32, u32)>) {
+        self.resize_offer = None;
         let (tx, rx) = mpsc::channel();
         let ctx = self.ctx.clone();
         let req = request.clone();
+        let opts = LoadOptions { resize, preprocess: self.settings.preprocess, ..LoadOptions::default() };
         let spawned = std::thread::Builder::new().name("facenmf-load".into()).spawn(move || {
-            let result = load(&req);
-            let _ = tx.send((req, result));
+            let result = load(&req, &opts);
+            let _ = tx.send((req, resize, result));
             ctx.request_repaint();
         });
         match spawned {
@@ -222,7 +244,7 @@ impl FaceNmfApp {
         let Some((_, rx)) = &self.loading.job else {
             return;
         };
-        let (request, result) = match rx.try_recv() {
+        let (request, resize, result) = match rx.try_recv() {
             Ok(r) => r,
             Err(TryRecvError::Empty) => return,
             Err(TryRecvError::Disconnected) => {
@@ -238,9 +260,31 @@ impl FaceNmfApp {
                     LoadRequest::Folder(p) => Some(p.clone()),
                     _ => None,
                 };
+                self.current_load = Some((request, resize));
                 self.install_dataset(d, folder);
             }
-            Err(e) => self.report_error(&e),
+            Err(e) => {
+                let mixed = e.chain().find_map(|c| match c.downcast_ref::<dataset::DatasetError>() {
+                    Some(dataset::DatasetError::MixedSizes { most_common: (w, h), .. }) => Some((*w, *h)),
+                    _ => None,
+                });
+                if let Some((w, h)) = mixed {
+                    self.resize_offer = Some(ResizeOffer {
+                        request,
+                        width: u32::try_from(w).unwrap_or(u32::MAX),
+                        height: u32::try_from(h).unwrap_or(u32::MAX),
+                        message: format!("{e:#}"),
+                    });
+                }
+                self.report_error(&e);
+            }
+        }
+    }
+
+    /// Loads the current faces again (after the preprocessing changed).
+    pub fn reload(&mut self) {
+        if let Some((request, resize)) = self.current_load.clone() {
+            self.load_with(request, resize);
         }
     }
 

@@ -56,6 +56,11 @@ pub struct FaceNmfApp {
     pub(crate) error: Option<String>,
     pub(crate) loading: loading::Loading,
     pub(crate) open_dialog: loading::OpenDialog,
+    /// Faces of several sizes were found: offer to resize them.
+    pub(crate) resize_offer: Option<loading::ResizeOffer>,
+    /// What the current faces were loaded from, and their resize (to load
+    /// them again when the preprocessing changes).
+    pub(crate) current_load: Option<(LoadRequest, Option<(u32, u32)>)>,
     pub(crate) show_skipped: bool,
     pub(crate) profile: Profile,
     /// A fit has been asked for and has not reported its end yet.
@@ -99,6 +104,8 @@ impl FaceNmfApp {
             error: None,
             loading: loading::Loading::default(),
             open_dialog: loading::OpenDialog::default(),
+            resize_offer: None,
+            current_load: None,
             show_skipped: false,
             profile: Profile::from_env(),
             fit_requested: false,

@@ -55,6 +55,8 @@ pub struct Settings {
     /// Most recent first.
     pub recent_folders: Vec<PathBuf>,
     pub last_folder: Option<PathBuf>,
+    /// Per-face preprocessing applied when faces are loaded.
+    pub preprocess: crate::dataset::Preprocess,
 }
 
 impl Default for Settings {
@@ -66,6 +68,7 @@ impl Default for Settings {
             show_residual: false,
             recent_folders: Vec::new(),
             last_folder: None,
+            preprocess: crate::dataset::Preprocess::None,
         }
     }
 }

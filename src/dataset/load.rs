@@ -348,6 +348,7 @@ fn target_size(root: &Path, entries: &[ScanEntry], opts: &LoadOptions) -> Result
     Err(DatasetError::MixedSizes {
         path: root.to_path_buf(),
         details: format!("{}{scaled_note}; files not {mw}×{mh}: {}", counts.join(", "), names.join(", ")),
+        most_common: (mw, mh),
     })
 }
 

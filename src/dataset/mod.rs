@@ -226,6 +226,9 @@ pub enum DatasetError {
         path: PathBuf,
         /// Sizes found with counts, and the files of the minority sizes.
         details: String,
+        /// The most common size (width, height): what a resize should
+        /// default to.
+        most_common: (usize, usize),
     },
     /// The matrix would not fit in the memory limit.
     #[error(

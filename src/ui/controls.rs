@@ -59,6 +59,9 @@ pub fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     }
     ui.add_space(4.0);
 
+    preprocess_ui(app, ui);
+    ui.add_space(4.0);
+
     let p = &mut app.settings.params;
     egui::Grid::new("params").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
         let label = ui.label("solver").on_hover_text(p.solver.description());
@@ -136,4 +139,32 @@ pub fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         "Solver, init, tol and penalties apply on the next Run; k applies at once (warm start). \
          Click a part to see the faces that use it; click a face to inspect it.",
     );
+}
+
+const PREPROCESS_HELP: &str = "How each face is adjusted when it is loaded (the same as the command line's --preprocess). \
+none: as the files are. lee-seung: every face brought to mean 0.25 and spread 0.25, as Lee & Seung did in 1999, \
+so lighting differences matter less. equalize: each face's histogram equalised, stretching its contrast.";
+
+/// The preprocessing choice; changing it loads the faces again.
+fn preprocess_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    use crate::dataset::Preprocess;
+    let before = app.settings.preprocess;
+    let mut chosen = before;
+    ui.horizontal(|ui| {
+        let label = ui.label("preprocessing").on_hover_text(PREPROCESS_HELP);
+        egui::ComboBox::from_id_salt("preprocessing")
+            .selected_text(chosen.to_string())
+            .show_ui(ui, |ui| {
+                for p in [Preprocess::None, Preprocess::LeeSeung, Preprocess::Equalize] {
+                    ui.selectable_value(&mut chosen, p, p.to_string());
+                }
+            })
+            .response
+            .labelled_by(label.id)
+            .on_hover_text(PREPROCESS_HELP);
+    });
+    if chosen != before {
+        app.settings.preprocess = chosen;
+        app.reload();
+    }
 }

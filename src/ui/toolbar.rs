@@ -80,6 +80,7 @@ pub fn windows_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             app.open_dialog.open = false;
         }
     }
+    resize_offer_ui(app, &ctx);
     if app.show_skipped {
         let mut open = true;
         let skipped: Vec<String> =
@@ -92,5 +93,38 @@ pub fn windows_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             });
         });
         app.show_skipped = open;
+    }
+}
+
+/// Faces of several sizes: offer to resize them all to one size (the most
+/// common by default) instead of leaving the user with an error.
+fn resize_offer_ui(app: &mut FaceNmfApp, ctx: &egui::Context) {
+    let Some(offer) = app.resize_offer.as_mut() else {
+        return;
+    };
+    let mut open = true;
+    let mut accept = false;
+    egui::Window::new("Faces of different sizes").open(&mut open).collapsible(false).default_width(480.0).show(
+        ctx,
+        |ui| {
+            ui.label(offer.message.as_str());
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                ui.label("Resize every face to");
+                ui.add(egui::DragValue::new(&mut offer.width).range(1..=16384)).on_hover_text("Width in pixels");
+                ui.label("×");
+                ui.add(egui::DragValue::new(&mut offer.height).range(1..=16384)).on_hover_text("Height in pixels");
+            });
+            ui.label(
+                "The most common size is proposed; faces of other sizes are stretched to it with a smooth filter.",
+            );
+            accept = ui.button("Resize and open").clicked();
+        },
+    );
+    if accept {
+        let (request, size) = (offer.request.clone(), (offer.width, offer.height));
+        app.load_with(request, Some(size));
+    } else if !open {
+        app.resize_offer = None;
     }
 }
