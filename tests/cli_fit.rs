@@ -1,21 +1,12 @@
 //! `facenmf fit` end to end, and the engine's accuracy on ORL.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::{Command, Output};
 use std::sync::Arc;
 
 use facenmf::dataset::{LoadOptions, load_folder};
 use facenmf::nmf::{FaceMatrix, Init, Nmf, Params, Solver};
-
-fn orl() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/orl_faces");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("ORL face database not found at {}; skipping", dir.display());
-        None
-    }
-}
 
 fn facenmf(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_facenmf")).args(args).output().expect("run facenmf")
@@ -31,7 +22,7 @@ fn small_faces() -> tempfile::TempDir {
 
 #[test]
 fn hals_on_orl_beats_scikit_learns_200_iterations_in_100() {
-    let Some(dir) = orl() else { return };
+    let Some(dir) = common::orl() else { return };
     let ds = load_folder(&dir, &LoadOptions::default()).expect("ORL loads");
     let data = Arc::new(FaceMatrix::new(ds.matrix).expect("valid"));
     let params = Params::new(16).solver(Solver::Hals).init(Init::Nndsvda).tol(0.0).max_iter(100);

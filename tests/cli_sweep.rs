@@ -1,20 +1,11 @@
 //! `facenmf sweep` end to end.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::{Command, Output};
 
 fn facenmf(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_facenmf")).args(args).output().expect("run facenmf")
-}
-
-fn orl() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/orl_faces");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("ORL face database not found at {}; skipping", dir.display());
-        None
-    }
 }
 
 /// A small folder of faces from the built-in generator (40 faces of 20×20).
@@ -96,7 +87,7 @@ fn bad_ranks_are_refused_naming_the_value() {
 
 #[test]
 fn nmf_is_never_below_the_svd_on_orl() {
-    let Some(dir) = orl() else { return };
+    let Some(dir) = common::orl() else { return };
     let out = facenmf(&["sweep", dir.to_str().expect("utf-8"), "--k", "2,4,8,16,32,49", "--json"]);
     let lines = json_lines(&out);
     check_lines(&lines, &[2, 4, 8, 16, 32, 49]);

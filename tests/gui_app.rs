@@ -2,51 +2,21 @@
 //! images, face selection, the inspector, weight editing, Stop, k changes,
 //! and a burst of commands that must leave no worker thread behind.
 
-use std::time::{Duration, Instant};
+mod common;
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use facenmf::app::{AppOptions, FaceNmfApp};
 use facenmf::dataset::builtin;
 use facenmf::nmf::Params;
 use facenmf::worker::FitState;
 
-fn harness(params: Params) -> Harness<'static, FaceNmfApp> {
-    let data = builtin::generate(40, 24, 7).dataset;
-    Harness::builder().with_size([1280.0, 800.0]).with_max_steps(20).build_eframe(move |cc| {
-        FaceNmfApp::new(
-            cc,
-            AppOptions { dataset: Some(data), params: Some(params), auto_run: Some(false), ..Default::default() },
-        )
-    })
-}
-
-/// Steps frames (the worker runs on its own thread) until `done` or timeout.
-fn step_until(h: &mut Harness<'_, FaceNmfApp>, what: &str, mut done: impl FnMut(&FaceNmfApp) -> bool) -> usize {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut frames = 0;
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        h.step();
-        frames += 1;
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
-    frames
-}
-
-fn finished(app: &FaceNmfApp) -> bool {
-    !app.is_fitting() && app.fit().is_some_and(|f| f.progress.state != FitState::Running)
-}
-
 #[test]
 fn run_finish_inspect_edit() {
     let k = 6;
-    let mut h = harness(Params::new(k).max_iter(40).tol(0.0).seed(1));
+    let mut h = common::harness(builtin::generate(40, 24, 7).dataset, Params::new(k).max_iter(40).tol(0.0).seed(1));
     h.step();
     assert!(h.state().fit().is_none(), "auto-run is off");
     h.get_by_label("Run").click();
-    step_until(&mut h, "the fit to finish", finished);
+    common::step_until(&mut h, "the fit to finish", common::finished);
     let fit = h.state().fit().unwrap();
     assert_eq!(fit.progress.state, FitState::Stopped(facenmf::nmf::StopReason::MaxIter));
     assert_eq!(fit.progress.snapshot.iteration, 40);
@@ -80,15 +50,16 @@ fn run_finish_inspect_edit() {
 
 #[test]
 fn stop_mid_run_and_change_k() {
-    let mut h = harness(Params::new(5).max_iter(1_000_000).tol(0.0).seed(2));
+    let mut h =
+        common::harness(builtin::generate(40, 24, 7).dataset, Params::new(5).max_iter(1_000_000).tol(0.0).seed(2));
     h.step();
     h.get_by_label("Run").click();
-    step_until(&mut h, "a first snapshot", |a| a.fit().is_some_and(|f| f.progress.snapshot.iteration > 0));
+    common::step_until(&mut h, "a first snapshot", |a| a.fit().is_some_and(|f| f.progress.snapshot.iteration > 0));
     assert!(h.state().is_fitting());
 
     // Change k mid-run: k new basis images, continuing (warm start).
     h.state_mut().set_k(8);
-    step_until(&mut h, "k = 8", |a| a.fit().is_some_and(|f| f.k() == 8 && f.progress.warm_started));
+    common::step_until(&mut h, "k = 8", |a| a.fit().is_some_and(|f| f.k() == 8 && f.progress.warm_started));
     for i in 1..=8 {
         h.get_by_label(&format!("Basis {i}"));
     }
@@ -96,7 +67,7 @@ fn stop_mid_run_and_change_k() {
 
     // Stop: the fit reports stopped within a few frames.
     h.get_by_label("Stop").click();
-    let frames = step_until(&mut h, "the stop", |a| !a.is_fitting());
+    let frames = common::step_until(&mut h, "the stop", |a| !a.is_fitting());
     assert!(frames <= 10, "stop took {frames} frames");
     let state = h.state().fit().unwrap().progress.state;
     assert_eq!(state, FitState::Stopped(facenmf::nmf::StopReason::Cancelled));

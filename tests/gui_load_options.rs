@@ -2,47 +2,12 @@
 //! a resize to the most common size, and the preprocessing choice loads the
 //! faces again, as the command line's --resize and --preprocess do.
 
-use std::time::{Duration, Instant};
+mod common;
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use facenmf::app::{AppOptions, FaceNmfApp};
+use facenmf::app::FaceNmfApp;
 use facenmf::dataset::{Preprocess, builtin};
 use facenmf::nmf::Params;
-
-fn harness() -> Harness<'static, FaceNmfApp> {
-    let data = builtin::generate(20, 16, 1).dataset;
-    Harness::builder().with_size([1280.0, 800.0]).with_max_steps(20).build_eframe(move |cc| {
-        FaceNmfApp::new(
-            cc,
-            AppOptions {
-                dataset: Some(data),
-                params: Some(Params::new(3).max_iter(5).tol(0.0)),
-                auto_run: Some(false),
-                ..Default::default()
-            },
-        )
-    })
-}
-
-fn step_until(h: &mut Harness<'_, FaceNmfApp>, what: &str, mut done: impl FnMut(&FaceNmfApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what} (error: {:?})", h.state().error());
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
-}
-
-fn type_path(h: &mut Harness<'_, FaceNmfApp>, path: &str) {
-    h.get_by_label("Type a path…").click();
-    h.run_ok();
-    h.get_by_label("Folder path:").set_text_value_accesskit(path);
-    h.run_ok();
-    h.get_by_label("Open").click();
-    h.run_ok();
-}
 
 fn size(app: &FaceNmfApp) -> Option<(usize, usize, usize)> {
     app.faces().map(|f| (f.dataset.width, f.dataset.height, f.dataset.faces()))
@@ -54,18 +19,20 @@ fn mixed_sizes_are_offered_a_resize_to_the_most_common_size() {
     let dir = tempfile::tempdir().expect("tempdir");
     builtin::write_folder(&builtin::generate(3, 24, 2), &dir.path().join("a")).expect("write");
     builtin::write_folder(&builtin::generate(1, 32, 3), &dir.path().join("b")).expect("write");
-    let mut h = harness();
+    let mut h = common::harness(builtin::generate(20, 16, 1).dataset, Params::new(3).max_iter(5).tol(0.0));
     h.step();
     assert_eq!(size(h.state()), Some((16, 16, 20)));
-    type_path(&mut h, dir.path().to_str().expect("utf-8"));
-    step_until(&mut h, "the mixed-size error", |app| app.error().is_some_and(|e| e.contains("different sizes")));
+    common::type_path(&mut h, dir.path().to_str().expect("utf-8"));
+    common::step_until(&mut h, "the mixed-size error", |app| {
+        app.error().is_some_and(|e| e.contains("different sizes"))
+    });
     // The offer (and the status line) name the sizes; the offer proposes the
     // most common one, which the resized set then has.
     assert!(h.get_all_by_label_contains("24×24 (3 files)").count() >= 2);
     h.get_by_label("Resize every face to");
     h.get_by_label("Resize and open").click();
     h.run_ok();
-    step_until(&mut h, "the resized faces", |app| size(app) == Some((24, 24, 4)));
+    common::step_until(&mut h, "the resized faces", |app| size(app) == Some((24, 24, 4)));
     assert!(h.query_by_label("Resize and open").is_none(), "the offer closes once the faces are open");
 }
 
@@ -73,10 +40,10 @@ fn mixed_sizes_are_offered_a_resize_to_the_most_common_size() {
 fn preprocessing_loads_the_faces_again() {
     let dir = tempfile::tempdir().expect("tempdir");
     builtin::write_folder(&builtin::generate(6, 20, 4), dir.path()).expect("write");
-    let mut h = harness();
+    let mut h = common::harness(builtin::generate(20, 16, 1).dataset, Params::new(3).max_iter(5).tol(0.0));
     h.step();
-    type_path(&mut h, dir.path().to_str().expect("utf-8"));
-    step_until(&mut h, "the folder", |app| size(app) == Some((20, 20, 6)));
+    common::type_path(&mut h, dir.path().to_str().expect("utf-8"));
+    common::step_until(&mut h, "the folder", |app| size(app) == Some((20, 20, 6)));
     let raw = h.state().faces().expect("faces").dataset.matrix.clone();
 
     h.get_by_label("preprocessing").click();
@@ -84,7 +51,7 @@ fn preprocessing_loads_the_faces_again() {
     h.get_by_label("lee-seung").click();
     h.run_ok();
     assert_eq!(h.state().settings.preprocess, Preprocess::LeeSeung);
-    step_until(&mut h, "the preprocessed faces", |app| app.faces().is_some_and(|f| f.dataset.matrix != raw));
+    common::step_until(&mut h, "the preprocessed faces", |app| app.faces().is_some_and(|f| f.dataset.matrix != raw));
     // Lee & Seung's normalisation: every face's mean near 0.25 (clipping
     // to [0, 1] moves it a little).
     let m = h.state().faces().expect("faces").dataset.matrix.clone();

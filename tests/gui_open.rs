@@ -3,56 +3,21 @@
 //! listed a click away), recent folders, dropped image files, and settings
 //! that survive a missing or partial stored state.
 
+mod common;
+
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use eframe::egui;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use facenmf::app::{AppOptions, FaceNmfApp, Settings};
+use facenmf::app::Settings;
 use facenmf::dataset::builtin;
 use facenmf::nmf::Params;
 
-fn harness() -> Harness<'static, FaceNmfApp> {
-    let data = builtin::generate(20, 16, 1).dataset;
-    Harness::builder().with_size([1280.0, 800.0]).with_max_steps(20).build_eframe(move |cc| {
-        FaceNmfApp::new(
-            cc,
-            AppOptions {
-                dataset: Some(data),
-                params: Some(Params::new(3).max_iter(5).tol(0.0)),
-                auto_run: Some(false),
-                ..Default::default()
-            },
-        )
-    })
-}
-
-fn step_until(h: &mut Harness<'_, FaceNmfApp>, what: &str, mut done: impl FnMut(&FaceNmfApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what} (error: {:?})", h.state().error());
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.step();
-}
-
-fn type_path(h: &mut Harness<'_, FaceNmfApp>, path: &str) {
-    h.get_by_label("Type a path…").click();
-    h.run_ok();
-    let field = h.get_by_label("Folder path:");
-    field.set_text_value_accesskit(path);
-    h.run_ok();
-    h.get_by_label("Open").click();
-    h.run_ok();
-}
-
 #[test]
 fn typed_paths_and_skipped_files() {
-    let mut h = harness();
+    let mut h = common::harness(builtin::generate(20, 16, 1).dataset, Params::new(3).max_iter(5).tol(0.0));
     h.step();
-    type_path(&mut h, "/no/such/folder");
+    common::type_path(&mut h, "/no/such/folder");
     let err = h.state().error().unwrap_or_default().to_string();
     assert!(err.contains("is not a folder"), "{err}");
     h.get_by_label_contains("is not a folder");
@@ -63,8 +28,10 @@ fn typed_paths_and_skipped_files() {
     std::fs::write(dir.path().join("notes.txt"), "not a face").unwrap();
     h.get_by_label("Close window").click();
     h.run_ok();
-    type_path(&mut h, &dir.path().display().to_string());
-    step_until(&mut h, "the folder to load", |a| !a.is_loading() && a.faces().is_some_and(|f| f.dataset.faces() == 12));
+    common::type_path(&mut h, &dir.path().display().to_string());
+    common::step_until(&mut h, "the folder to load", |a| {
+        !a.is_loading() && a.faces().is_some_and(|f| f.dataset.faces() == 12)
+    });
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
     assert_eq!(h.state().settings.recent_folders.first().map(|p| p.as_path()), Some(dir.path()));
     h.get_by_label("1 file skipped").click();
@@ -90,13 +57,13 @@ fn dropped_image_files_open_as_one_set() {
     builtin::write_folder(&builtin::generate(6, 16, 3), dir.path()).unwrap();
     let files: Vec<_> = walk(dir.path());
     assert_eq!(files.len(), 6);
-    let mut h = harness();
+    let mut h = common::harness(builtin::generate(20, 16, 1).dataset, Params::new(3).max_iter(5).tol(0.0));
     h.step();
     for f in files {
         h.input_mut().dropped_files.push(Arc::new(Dropped(f)));
     }
     h.step();
-    step_until(&mut h, "the dropped files to load", |a| {
+    common::step_until(&mut h, "the dropped files to load", |a| {
         !a.is_loading() && a.faces().is_some_and(|f| f.dataset.faces() == 6)
     });
 }
@@ -126,7 +93,7 @@ fn ctrl_o_without_a_portal_offers_the_path_field() {
         eprintln!("a desktop session bus is present: Ctrl+O would open the real dialog; skipped");
         return;
     }
-    let mut h = harness();
+    let mut h = common::harness(builtin::generate(20, 16, 1).dataset, Params::new(3).max_iter(5).tol(0.0));
     h.step();
     assert!(h.query_by_label("Folder path:").is_none());
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::O);

@@ -1,6 +1,7 @@
 //! `nmf::sweep`: NMF never beats the SVD's optimum, cancellation, checks.
 
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -8,16 +9,6 @@ use facenmf::dataset::{LoadOptions, load_folder};
 use facenmf::nmf::svd::randomized_svd;
 use facenmf::nmf::sweep::{SweepEvent, spectrum, sweep};
 use facenmf::nmf::{FaceMatrix, NmfError, Params};
-
-fn orl() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/orl_faces");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("ORL face database not found at {}; skipping", dir.display());
-        None
-    }
-}
 
 fn generated() -> Arc<FaceMatrix> {
     let ds = facenmf::dataset::builtin::generate(60, 24, 5).dataset;
@@ -69,7 +60,7 @@ fn nmf_is_never_below_the_svd_on_generated_faces() {
 
 #[test]
 fn nmf_is_never_below_the_svd_on_orl() {
-    let Some(dir) = orl() else { return };
+    let Some(dir) = common::orl() else { return };
     let ds = load_folder(&dir, &LoadOptions::default()).expect("ORL loads");
     let data = Arc::new(FaceMatrix::new(ds.matrix).expect("valid"));
     let ks = [2, 4, 8, 16, 32, 49];

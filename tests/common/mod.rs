@@ -1,0 +1,64 @@
+//! Helpers shared by the integration tests (each test file uses some).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use facenmf::app::{AppOptions, FaceNmfApp};
+use facenmf::dataset::Dataset;
+use facenmf::nmf::Params;
+use facenmf::worker::FitState;
+
+/// The ORL face database beside the project, or None (saying so) when it is
+/// absent.
+pub fn orl() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/orl_faces");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("ORL face database not found at {}; skipping", dir.display());
+        None
+    }
+}
+
+/// The app on `data` with `params`, not fitting until Run, no display.
+pub fn harness(data: Dataset, params: Params) -> Harness<'static, FaceNmfApp> {
+    Harness::builder().with_size([1280.0, 800.0]).with_max_steps(20).build_eframe(move |cc| {
+        FaceNmfApp::new(
+            cc,
+            AppOptions { dataset: Some(data), params: Some(params), auto_run: Some(false), ..Default::default() },
+        )
+    })
+}
+
+/// Steps frames (the worker and loads run on their own threads) until
+/// `done` or a timeout; returns the frames stepped.
+pub fn step_until(h: &mut Harness<'_, FaceNmfApp>, what: &str, mut done: impl FnMut(&FaceNmfApp) -> bool) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut frames = 0;
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what} (error: {:?})", h.state().error());
+        h.step();
+        frames += 1;
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+    frames
+}
+
+/// The fit has ended (finished or stopped) and nothing is fitting.
+pub fn finished(app: &FaceNmfApp) -> bool {
+    !app.is_fitting() && app.fit().is_some_and(|f| f.progress.state != FitState::Running)
+}
+
+/// Opens `path` through the typed-path window.
+pub fn type_path(h: &mut Harness<'_, FaceNmfApp>, path: &str) {
+    h.get_by_label("Type a path…").click();
+    h.run_ok();
+    h.get_by_label("Folder path:").set_text_value_accesskit(path);
+    h.run_ok();
+    h.get_by_label("Open").click();
+    h.run_ok();
+}
