@@ -1,13 +1,11 @@
 //! `facenmf fit`: factor a folder headlessly.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use super::{FitOptions, LoadArgs};
@@ -118,7 +116,7 @@ fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
         .map(|p| project::load_face(p, ds.width, ds.height, args.load.preprocess))
         .collect::<Result<Vec<_>, _>>()?;
     let data = Arc::new(FaceMatrix::new(ds.matrix.clone()).context("the faces cannot be factored")?);
-    let bar = progress_bar(params.max_iter, args.json);
+    let bar = super::progress_bar(params.max_iter, "iterations", args.json);
     bar.set_message("initialising");
     let mut nmf = Nmf::new(data, params.clone())?;
     let mut last_draw = Instant::now();
@@ -193,18 +191,6 @@ pub fn report_skipped(ds: &Dataset) {
     for s in &ds.skipped {
         eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
     }
-}
-
-fn progress_bar(len: usize, quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len as u64);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} iterations, {msg} ({elapsed})") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.enable_steady_tick(Duration::from_millis(100));
-    bar
 }
 
 fn print_summary(r: &FitReport) {

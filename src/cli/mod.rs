@@ -195,3 +195,19 @@ fn make_faces(dir: &std::path::Path) -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// A progress bar on stderr counting `unit`s, hidden when `quiet` or when
+/// stderr is not a terminal.
+pub(crate) fn progress_bar(len: usize, unit: &str, quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    let template = format!("{{spinner}} [{{bar:30}}] {{pos}}/{{len}} {unit}, {{msg}} ({{elapsed}})");
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.enable_steady_tick(std::time::Duration::from_millis(100));
+    bar
+}

@@ -1,6 +1,6 @@
 //! `facenmf sweep`: the rank explorer, headless.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use serde::Serialize;
 
 use super::fit::report_skipped;
@@ -133,7 +133,7 @@ fn sweep_in_pool(args: &SweepArgs, ks: &[usize]) -> anyhow::Result<()> {
     }
     let data = Arc::new(FaceMatrix::new(ds.matrix).context("the faces cannot be factored")?);
     let base = args.solve.params(1);
-    let bar = progress(ks.len(), args.json);
+    let bar = super::progress_bar(ks.len(), "ranks", args.json);
     bar.set_message("SVD");
     let mut stdout = std::io::stdout().lock();
     let mut svd_exact = false;
@@ -209,18 +209,6 @@ fn sweep_in_pool(args: &SweepArgs, ks: &[usize]) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-fn progress(len: usize, quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len as u64);
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{bar:20}] {pos}/{len} ranks, {msg} ({elapsed})") {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.enable_steady_tick(Duration::from_millis(100));
-    bar
 }
 
 #[cfg(test)]
