@@ -180,7 +180,7 @@ pub struct Nmf {
     history: Vec<Record>,
     init_secs: f64,
     step_secs: f64,
-    inner_sweeps: (usize, usize),
+    inner_sweeps: (f64, f64),
 }
 
 impl Nmf {
@@ -281,7 +281,7 @@ impl Nmf {
             history: Vec::new(),
             init_secs: 0.0,
             step_secs: 0.0,
-            inner_sweeps: (0, 0),
+            inner_sweeps: (0.0, 0.0),
         };
         if fit.params.solver == Solver::Kl {
             let approx = par_matmul(fit.w.view(), fit.ht.t());
@@ -484,7 +484,7 @@ impl Nmf {
     /// Average inner HALS sweeps per iteration on (W, H).
     pub fn mean_inner_sweeps(&self) -> (f64, f64) {
         let it = self.iteration.max(1) as f64;
-        (self.inner_sweeps.0 as f64 / it, self.inner_sweeps.1 as f64 / it)
+        (self.inner_sweeps.0 / it, self.inner_sweeps.1 / it)
     }
 
     /// A copy of the current state.

@@ -40,8 +40,8 @@ pub fn hals_max_inner(rows: usize, cols: usize, k: usize) -> usize {
 pub struct Products {
     /// `x · other` (rows × k).
     pub p: Array2<f32>,
-    /// Inner sweeps done (HALS), or 1.
-    pub sweeps: usize,
+    /// Inner sweeps done (HALS: the mean over blocks of rows), or 1.
+    pub sweeps: f64,
 }
 
 /// Accelerated HALS: `p = x·other` once, then up to `max_inner` exact
@@ -64,8 +64,16 @@ pub fn hals(
     Products { p, sweeps }
 }
 
-/// The sweeps of [`hals`] for given `p` and `q`; returns how many ran.
-/// Also the NNLS solver of `transform` (with a tight `epsilon`).
+/// The sweeps of [`hals`] for given `p` and `q`; returns the mean number
+/// of sweeps per block of rows. Also the NNLS solver of `transform` (with a
+/// tight `epsilon`).
+///
+/// Rows are independent given the products, so each block of [`LANES`]
+/// rows is swept on its own, in a buffer that stays in L1 cache, until its
+/// own sweeps stop paying: Gillis & Glineur's rule (stop once a sweep
+/// changes the block by less than ε times what its first sweep did)
+/// applied per block, so rows that converged early stop early. Blocks are
+/// fixed by the shape, so the result does not depend on the thread count.
 pub fn hals_with_products(
     p: ArrayView2<f32>,
     q: ArrayView2<f32>,
@@ -73,10 +81,10 @@ pub fn hals_with_products(
     pen: Penalty,
     max_inner: usize,
     epsilon: f64,
-) -> usize {
-    let k = f.ncols();
-    if k == 0 || f.nrows() == 0 {
-        return 0;
+) -> f64 {
+    let (rows, k) = f.dim();
+    if k == 0 || rows == 0 || max_inner == 0 {
+        return 0.0;
     }
     let q = q.as_standard_layout();
     let q = q.as_slice().unwrap_or(&[]);
@@ -87,76 +95,89 @@ pub fn hals_with_products(
             if hess > 0.0 { 1.0 / hess } else { 0.0 }
         })
         .collect();
-    // Rows are independent, so LANES rows are swept together, one per SIMD
-    // lane: F and G live in blocks of LANES rows, stored [block][j][lane].
-    let mut fb = to_blocks(f.view());
-    let pb = to_blocks(p);
     let sweep_block = sweep_block_fn();
-    let block_len = k * LANES;
-    let task_len = block_len * BLOCKS_PER_TASK;
-    let mut first = 0.0f64;
-    let mut sweeps = 0;
-    while sweeps < max_inner {
-        let partials: Vec<f64> = fb
-            .par_chunks_mut(task_len)
-            .zip(pb.par_chunks(task_len))
-            .map(|(ft, pt)| {
-                ft.chunks_mut(block_len)
-                    .zip(pt.chunks(block_len))
-                    .map(|(fblk, pblk)| f64::from(sweep_block(fblk, pblk, q, &inv_hess, pen)))
-                    .sum::<f64>()
-            })
-            .collect();
-        let change: f64 = partials.iter().sum();
-        sweeps += 1;
-        if sweeps == 1 {
-            first = change;
-        } else if change <= epsilon * epsilon * first {
-            break;
-        }
-        if change == 0.0 {
-            break;
-        }
-    }
-    from_blocks(&fb, f);
-    sweeps
+    let eps_sq = epsilon * epsilon;
+    let sweeps: usize = f
+        .axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK)
+        .into_par_iter()
+        .zip(p.axis_chunks_iter(Axis(0), ROWS_PER_TASK).into_par_iter())
+        .map(|(mut f_task, p_task)| {
+            // F and P of one block, stored [j][lane] (one row per lane).
+            let mut fb = vec![0.0f32; k * LANES];
+            let mut pb = vec![0.0f32; k * LANES];
+            let mut sweeps = 0;
+            for (mut f_rows, p_rows) in
+                f_task.axis_chunks_iter_mut(Axis(0), LANES).zip(p_task.axis_chunks_iter(Axis(0), LANES))
+            {
+                to_lanes(f_rows.view(), &mut fb);
+                to_lanes(p_rows, &mut pb);
+                let mut first = 0.0f64;
+                let mut done = 0;
+                while done < max_inner {
+                    let change = f64::from(sweep_block(&mut fb, &pb, q, &inv_hess, pen));
+                    done += 1;
+                    if done == 1 {
+                        first = change;
+                    } else if change <= eps_sq * first {
+                        break;
+                    }
+                    if change == 0.0 {
+                        break;
+                    }
+                }
+                from_lanes(&fb, &mut f_rows);
+                sweeps += done;
+            }
+            sweeps
+        })
+        .sum();
+    sweeps as f64 / rows.div_ceil(LANES) as f64
 }
 
 /// Rows swept together, one per SIMD lane (16 f32 = one AVX-512 vector).
 const LANES: usize = 16;
-/// Blocks of LANES rows per parallel task.
-const BLOCKS_PER_TASK: usize = 16;
 
-/// `x` (rows × k) as blocks of LANES rows, each stored [j][lane]; the last
-/// block is padded with zero rows (which a sweep leaves at zero).
-fn to_blocks(x: ArrayView2<f32>) -> Vec<f32> {
+/// Copies up to LANES rows of `x` (rows × k) into `out`, stored [j][lane];
+/// lanes past the last row are zero (a sweep leaves zero rows at zero).
+fn to_lanes(x: ArrayView2<f32>, out: &mut [f32]) {
     let (rows, k) = x.dim();
-    let blocks = rows.div_ceil(LANES);
-    let mut out = vec![0.0f32; blocks * k * LANES];
-    out.par_chunks_mut(k * LANES).enumerate().for_each(|(b, blk)| {
-        for r in 0..LANES.min(rows - b * LANES) {
-            let row = x.row(b * LANES + r);
-            for (j, &v) in row.iter().enumerate() {
-                blk[j * LANES + r] = v;
-            }
-        }
-    });
-    out
-}
-
-/// Writes blocks made by [`to_blocks`] back into `x`.
-fn from_blocks(blocks: &[f32], x: &mut Array2<f32>) {
-    let (rows, k) = x.dim();
-    x.axis_chunks_iter_mut(Axis(0), LANES).into_par_iter().zip(blocks.par_chunks(k * LANES)).for_each(
-        |(mut xb, blk)| {
-            for (r, mut row) in xb.rows_mut().into_iter().enumerate() {
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = blk[j * LANES + r];
+    if rows < LANES {
+        out.fill(0.0);
+    }
+    match x.as_slice() {
+        Some(xs) if rows == LANES && out.len() == k * LANES => {
+            for (j, lane) in out.chunks_exact_mut(LANES).enumerate() {
+                for (r, o) in lane.iter_mut().enumerate() {
+                    *o = xs[r * k + j];
                 }
             }
-        },
-    );
-    debug_assert_eq!(blocks.len(), rows.div_ceil(LANES) * k * LANES);
+        }
+        _ => {
+            for (r, row) in x.rows().into_iter().enumerate() {
+                for (o, &v) in out.iter_mut().skip(r).step_by(LANES).zip(row) {
+                    *o = v;
+                }
+            }
+        }
+    }
+}
+
+/// Writes lanes made by [`to_lanes`] back into the rows of `x`.
+fn from_lanes(lanes: &[f32], x: &mut ndarray::ArrayViewMut2<f32>) {
+    for (r, mut row) in x.rows_mut().into_iter().enumerate() {
+        match row.as_slice_mut() {
+            Some(row) => {
+                for (v, &l) in row.iter_mut().zip(lanes.iter().skip(r).step_by(LANES)) {
+                    *v = l;
+                }
+            }
+            None => {
+                for (v, &l) in row.iter_mut().zip(lanes.iter().skip(r).step_by(LANES)) {
+                    *v = l;
+                }
+            }
+        }
+    }
 }
 
 /// Factor entries (and changes) below this are flushed to zero, keeping all
@@ -195,6 +216,17 @@ fn sweep_block_fn() -> SweepBlock {
     sweep_block_portable
 }
 
+/// Columns whose gradients are accumulated together in the SIMD sweeps.
+///
+/// A coordinate's gradient depends on every column before it in the sweep,
+/// so computing them one by one is a chain of dependent reductions. Instead
+/// the gradients of COL_BLOCK columns are accumulated at once from the
+/// block's values at its start (independent FMA chains, each value of F
+/// loaded once for all of them), and the changes made within the block are
+/// added in afterwards: the same exact coordinate updates, in a different
+/// order of additions.
+const COL_BLOCK: usize = 8;
+
 /// [`sweep_block_portable`] with AVX-512: one 16-lane vector per column.
 ///
 /// # Safety
@@ -207,33 +239,76 @@ unsafe fn sweep_block_avx512(f: &mut [f32], p: &[f32], q: &[f32], inv_hess: &[f3
     if f.len() != k * LANES || p.len() != k * LANES || q.len() != k * k {
         return 0.0;
     }
+    let mut change = _mm512_setzero_ps();
+    let mut j0 = 0;
+    while j0 < k {
+        let cols = (k - j0).min(COL_BLOCK);
+        // SAFETY: j0 + cols ≤ k and the lengths were checked above.
+        change = unsafe {
+            match cols {
+                8 => cols_avx512::<8>(f, p, q, inv_hess, pen, j0, change),
+                7 => cols_avx512::<7>(f, p, q, inv_hess, pen, j0, change),
+                6 => cols_avx512::<6>(f, p, q, inv_hess, pen, j0, change),
+                5 => cols_avx512::<5>(f, p, q, inv_hess, pen, j0, change),
+                4 => cols_avx512::<4>(f, p, q, inv_hess, pen, j0, change),
+                3 => cols_avx512::<3>(f, p, q, inv_hess, pen, j0, change),
+                2 => cols_avx512::<2>(f, p, q, inv_hess, pen, j0, change),
+                _ => cols_avx512::<1>(f, p, q, inv_hess, pen, j0, change),
+            }
+        };
+        j0 += cols;
+    }
+    _mm512_reduce_add_ps(change)
+}
+
+/// Columns `j0..j0 + B` of [`sweep_block_avx512`]; returns `change` plus
+/// the squared changes made.
+///
+/// # Safety
+/// The CPU must support AVX-512F; `j0 + B ≤ k` with `f`, `p` of length
+/// k·LANES and `q` of length k².
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[inline]
+unsafe fn cols_avx512<const B: usize>(
+    f: &mut [f32],
+    p: &[f32],
+    q: &[f32],
+    inv_hess: &[f32],
+    pen: Penalty,
+    j0: usize,
+    mut change: std::arch::x86_64::__m512,
+) -> std::arch::x86_64::__m512 {
+    use std::arch::x86_64::*;
+    let k = inv_hess.len();
     let (fp, pp, qp) = (f.as_mut_ptr(), p.as_ptr(), q.as_ptr());
     let zero = _mm512_setzero_ps();
     let flush_v = _mm512_set1_ps(FLUSH);
     let (l1, l2) = (_mm512_set1_ps(pen.l1), _mm512_set1_ps(pen.l2));
-    let mut change = zero;
-    for (j, &inv) in inv_hess.iter().enumerate() {
-        if inv == 0.0 {
-            continue;
+    // SAFETY (all pointer arithmetic below): l < k, j0 + u < k, and the
+    // caller guarantees the lengths.
+    unsafe {
+        // (f·q)ⱼ for the B columns from the values at the block's start.
+        let mut acc = [zero; B];
+        for l in 0..k {
+            let fl = _mm512_loadu_ps(fp.add(l * LANES));
+            let ql = qp.add(l * k + j0);
+            for (u, a) in acc.iter_mut().enumerate() {
+                *a = _mm512_fmadd_ps(fl, _mm512_set1_ps(*ql.add(u)), *a);
+            }
         }
-        // SAFETY (all pointer arithmetic below): j, l < k and the lengths
-        // were checked above.
-        unsafe {
-            // (f·q)ⱼ for the 16 rows, with four accumulators for throughput.
-            let qj = qp.add(j * k);
-            let mut acc = [zero; 4];
-            let mut l = 0;
-            while l + 4 <= k {
-                for (u, a) in acc.iter_mut().enumerate() {
-                    *a = _mm512_fmadd_ps(_mm512_loadu_ps(fp.add((l + u) * LANES)), _mm512_set1_ps(*qj.add(l + u)), *a);
-                }
-                l += 4;
+        let mut moved_by = [zero; B];
+        for u in 0..B {
+            let j = j0 + u;
+            let inv = *inv_hess.get_unchecked(j);
+            if inv == 0.0 {
+                continue;
             }
-            while l < k {
-                acc[0] = _mm512_fmadd_ps(_mm512_loadu_ps(fp.add(l * LANES)), _mm512_set1_ps(*qj.add(l)), acc[0]);
-                l += 1;
+            // Add what the block's earlier columns changed.
+            let mut fq = acc[u];
+            for (v, d) in moved_by.iter().enumerate().take(u) {
+                fq = _mm512_fmadd_ps(*d, _mm512_set1_ps(*qp.add((j0 + v) * k + j)), fq);
             }
-            let fq = _mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3]));
             let old = _mm512_loadu_ps(fp.add(j * LANES));
             let grad = _mm512_add_ps(
                 _mm512_add_ps(_mm512_sub_ps(fq, _mm512_loadu_ps(pp.add(j * LANES))), l1),
@@ -246,12 +321,14 @@ unsafe fn sweep_block_avx512(f: &mut [f32], p: &[f32], q: &[f32], inv_hess: &[f3
             let d = _mm512_maskz_mov_ps(moved, d);
             _mm512_storeu_ps(fp.add(j * LANES), _mm512_mask_blend_ps(moved, old, new));
             change = _mm512_fmadd_ps(d, d, change);
+            moved_by[u] = d;
         }
     }
-    _mm512_reduce_add_ps(change)
+    change
 }
 
-/// [`sweep_block_portable`] with AVX2 and FMA: two 8-lane vectors per column.
+/// [`sweep_block_portable`] with AVX2 and FMA: two 8-lane vectors per
+/// column, columns in blocks as in [`sweep_block_avx512`].
 ///
 /// # Safety
 /// The CPU must support AVX2 and FMA.
@@ -263,56 +340,99 @@ unsafe fn sweep_block_avx2(f: &mut [f32], p: &[f32], q: &[f32], inv_hess: &[f32]
     if f.len() != k * LANES || p.len() != k * LANES || q.len() != k * k {
         return 0.0;
     }
-    let (fp, pp, qp) = (f.as_mut_ptr(), p.as_ptr(), q.as_ptr());
-    let zero = _mm256_setzero_ps();
-    let flush_v = _mm256_set1_ps(FLUSH);
-    let sign = _mm256_set1_ps(-0.0);
-    let (l1, l2) = (_mm256_set1_ps(pen.l1), _mm256_set1_ps(pen.l2));
-    let mut change = zero;
-    for (j, &inv) in inv_hess.iter().enumerate() {
-        if inv == 0.0 {
-            continue;
-        }
-        // SAFETY (all pointer arithmetic below): j, l < k and the lengths
-        // were checked above.
-        unsafe {
-            let qj = qp.add(j * k);
-            for h in 0..2 {
-                let mut acc = [zero; 4];
-                let mut l = 0;
-                while l + 4 <= k {
-                    for (u, a) in acc.iter_mut().enumerate() {
-                        let fl = _mm256_loadu_ps(fp.add((l + u) * LANES + h * 8));
-                        *a = _mm256_fmadd_ps(fl, _mm256_set1_ps(*qj.add(l + u)), *a);
-                    }
-                    l += 4;
+    let mut change = _mm256_setzero_ps();
+    let mut j0 = 0;
+    while j0 < k {
+        let cols = (k - j0).min(COL_BLOCK);
+        for half in 0..2 {
+            // SAFETY: j0 + cols ≤ k, half < 2, and the lengths were checked.
+            change = unsafe {
+                match cols {
+                    8 => cols_avx2::<8>(f, p, q, inv_hess, pen, j0, half, change),
+                    7 => cols_avx2::<7>(f, p, q, inv_hess, pen, j0, half, change),
+                    6 => cols_avx2::<6>(f, p, q, inv_hess, pen, j0, half, change),
+                    5 => cols_avx2::<5>(f, p, q, inv_hess, pen, j0, half, change),
+                    4 => cols_avx2::<4>(f, p, q, inv_hess, pen, j0, half, change),
+                    3 => cols_avx2::<3>(f, p, q, inv_hess, pen, j0, half, change),
+                    2 => cols_avx2::<2>(f, p, q, inv_hess, pen, j0, half, change),
+                    _ => cols_avx2::<1>(f, p, q, inv_hess, pen, j0, half, change),
                 }
-                while l < k {
-                    acc[0] =
-                        _mm256_fmadd_ps(_mm256_loadu_ps(fp.add(l * LANES + h * 8)), _mm256_set1_ps(*qj.add(l)), acc[0]);
-                    l += 1;
-                }
-                let fq = _mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3]));
-                let at = fp.add(j * LANES + h * 8);
-                let old = _mm256_loadu_ps(at);
-                let grad = _mm256_add_ps(
-                    _mm256_add_ps(_mm256_sub_ps(fq, _mm256_loadu_ps(pp.add(j * LANES + h * 8))), l1),
-                    _mm256_mul_ps(l2, old),
-                );
-                let new = _mm256_max_ps(zero, _mm256_sub_ps(old, _mm256_mul_ps(grad, _mm256_set1_ps(inv))));
-                let new = _mm256_blendv_ps(new, zero, _mm256_cmp_ps::<_CMP_LT_OQ>(new, flush_v));
-                let delta = _mm256_sub_ps(new, old);
-                let moved = _mm256_cmp_ps::<_CMP_GT_OQ>(_mm256_andnot_ps(sign, delta), flush_v);
-                let delta = _mm256_and_ps(delta, moved);
-                _mm256_storeu_ps(at, _mm256_blendv_ps(old, new, moved));
-                change = _mm256_fmadd_ps(delta, delta, change);
-            }
+            };
         }
+        j0 += cols;
     }
     let mut lanes = [0.0f32; 8];
     // SAFETY: `lanes` holds 8 f32.
     unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), change) };
     lanes.iter().sum()
+}
+
+/// Columns `j0..j0 + B` of [`sweep_block_avx2`] for lanes `8·half..8·half + 8`.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA; `j0 + B ≤ k`, `half < 2`, with `f`,
+/// `p` of length k·LANES and `q` of length k².
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn cols_avx2<const B: usize>(
+    f: &mut [f32],
+    p: &[f32],
+    q: &[f32],
+    inv_hess: &[f32],
+    pen: Penalty,
+    j0: usize,
+    half: usize,
+    mut change: std::arch::x86_64::__m256,
+) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    let k = inv_hess.len();
+    // SAFETY: half < 2, so the offsets stay inside `f` and `p`.
+    let (fp, pp, qp) = unsafe { (f.as_mut_ptr().add(half * 8), p.as_ptr().add(half * 8), q.as_ptr()) };
+    let zero = _mm256_setzero_ps();
+    let flush_v = _mm256_set1_ps(FLUSH);
+    let sign = _mm256_set1_ps(-0.0);
+    let (l1, l2) = (_mm256_set1_ps(pen.l1), _mm256_set1_ps(pen.l2));
+    // SAFETY (all pointer arithmetic below): l < k, j0 + u < k, half < 2,
+    // and the caller guarantees the lengths.
+    unsafe {
+        let mut acc = [zero; B];
+        for l in 0..k {
+            let fl = _mm256_loadu_ps(fp.add(l * LANES));
+            let ql = qp.add(l * k + j0);
+            for (u, a) in acc.iter_mut().enumerate() {
+                *a = _mm256_fmadd_ps(fl, _mm256_set1_ps(*ql.add(u)), *a);
+            }
+        }
+        let mut moved_by = [zero; B];
+        for u in 0..B {
+            let j = j0 + u;
+            let inv = *inv_hess.get_unchecked(j);
+            if inv == 0.0 {
+                continue;
+            }
+            let mut fq = acc[u];
+            for (v, d) in moved_by.iter().enumerate().take(u) {
+                fq = _mm256_fmadd_ps(*d, _mm256_set1_ps(*qp.add((j0 + v) * k + j)), fq);
+            }
+            let at = fp.add(j * LANES);
+            let old = _mm256_loadu_ps(at);
+            let grad = _mm256_add_ps(
+                _mm256_add_ps(_mm256_sub_ps(fq, _mm256_loadu_ps(pp.add(j * LANES))), l1),
+                _mm256_mul_ps(l2, old),
+            );
+            let new = _mm256_max_ps(zero, _mm256_sub_ps(old, _mm256_mul_ps(grad, _mm256_set1_ps(inv))));
+            let new = _mm256_blendv_ps(new, zero, _mm256_cmp_ps::<_CMP_LT_OQ>(new, flush_v));
+            let delta = _mm256_sub_ps(new, old);
+            let moved = _mm256_cmp_ps::<_CMP_GT_OQ>(_mm256_andnot_ps(sign, delta), flush_v);
+            let delta = _mm256_and_ps(delta, moved);
+            _mm256_storeu_ps(at, _mm256_blendv_ps(old, new, moved));
+            change = _mm256_fmadd_ps(delta, delta, change);
+            moved_by[u] = delta;
+        }
+    }
+    change
 }
 
 /// The sweep in portable code (the SIMD variants do the same per lane).
@@ -372,7 +492,7 @@ pub fn mu(
                 *fv = flush(*fv * (pv / d.max(MU_EPS)));
             });
         });
-    Products { p, sweeps: 1 }
+    Products { p, sweeps: 1.0 }
 }
 
 /// Smallest value of W·H used in a KL ratio A / (W·H).
@@ -498,7 +618,7 @@ mod tests {
     /// The SIMD sweep this CPU uses agrees with the portable one.
     #[test]
     fn simd_sweep_matches_portable_sweep() {
-        for k in [1usize, 3, 4, 7, 16, 49] {
+        for k in [1usize, 3, 4, 7, 8, 9, 16, 49] {
             let x = Array2::from_shape_fn((40, k), |(i, j)| ((i * 13 + j * 7) % 11) as f32 / 11.0 + 0.05);
             let q = x.t().dot(&x);
             let q = q.as_slice().expect("standard layout").to_vec();
@@ -506,14 +626,23 @@ mod tests {
             let p: Vec<f32> = (0..k * LANES).map(|i| ((i * 29) % 23) as f32 / 5.0).collect();
             let inv: Vec<f32> = (0..k).map(|j| 1.0 / q[j * k + j]).collect();
             for pen in [Penalty::default(), Penalty { l1: 0.1, l2: 0.2 }] {
-                let (mut a, mut b) = (f0.clone(), f0.clone());
-                let ca = sweep_block_fn()(&mut a, &p, &q, &inv, pen);
+                let mut b = f0.clone();
                 let cb = sweep_block_portable(&mut b, &p, &q, &inv, pen);
-                for (x, y) in a.iter().zip(&b) {
-                    assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "k={k}: {x} vs {y}");
+                let mut kernels: Vec<(&str, SweepBlock)> = vec![("fastest", sweep_block_fn())];
+                #[cfg(target_arch = "x86_64")]
+                if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked above).
+                    kernels.push(("avx2", |f, p, q, inv, pen| unsafe { sweep_block_avx2(f, p, q, inv, pen) }));
                 }
-                assert!((ca - cb).abs() <= 1e-3 * (1.0 + cb.abs()), "k={k}: change {ca} vs {cb}");
-                assert!(a.iter().all(|&v| v >= 0.0));
+                for (name, kernel) in kernels {
+                    let mut a = f0.clone();
+                    let ca = kernel(&mut a, &p, &q, &inv, pen);
+                    for (x, y) in a.iter().zip(&b) {
+                        assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{name}, k={k}: {x} vs {y}");
+                    }
+                    assert!((ca - cb).abs() <= 1e-3 * (1.0 + cb.abs()), "{name}, k={k}: change {ca} vs {cb}");
+                    assert!(a.iter().all(|&v| v >= 0.0));
+                }
             }
         }
     }
