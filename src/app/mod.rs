@@ -19,7 +19,7 @@ use crate::nmf::Params;
 use crate::worker::{Event, FitState, Worker};
 
 pub use loading::{LoadRequest, LoadedFaces};
-pub use settings::{Settings, ThemeChoice};
+pub use settings::{Settings, ThemeChoice, View};
 pub use state::{Curve, Edits, FitView, Profile};
 
 /// How the app starts.

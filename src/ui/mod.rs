@@ -6,16 +6,19 @@ use eframe::egui;
 
 mod basis_gallery;
 mod controls;
+mod eigenfaces;
 mod faces;
 mod inspector;
 mod loss_curve;
+mod rank_explorer;
+mod solver_race;
 mod status_bar;
 mod toolbar;
 mod weights_map;
 
 use egui::{Color32, Rect, Response, Sense, TextureHandle, Vec2, WidgetInfo};
 
-use crate::app::FaceNmfApp;
+use crate::app::{FaceNmfApp, View};
 
 /// Width of the controls panel.
 const CONTROLS_WIDTH: f32 = 236.0;
@@ -41,15 +44,25 @@ pub fn app_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         child_ui(ui, map, "weights", |ui| weights_map::weights_map_ui(app, ui));
         child_ui(ui, loss, "loss", |ui| loss_curve::loss_curve_ui(app, ui));
     });
-    egui::CentralPanel::default().show(ui, |ui| {
+    egui::CentralPanel::default().show(ui, |ui| match app.settings.view {
+        View::Explorer => explorer_ui(app, ui),
+        View::Eigenfaces => eigenfaces::eigenfaces_ui(app, ui),
+        View::Ranks => rank_explorer::rank_explorer_ui(app, ui),
+        View::Race => solver_race::solver_race_ui(app, ui),
+    });
+    toolbar::windows_ui(app, ui);
+}
+
+/// The explorer's middle: the basis gallery above the faces.
+fn explorer_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    {
         let total = ui.available_height();
         let avail_width = ui.available_width();
         let gallery_height = basis_gallery::gallery_height(app, avail_width - 8.0, total * 0.5);
         let (gallery, faces) = split_vertical(ui, gallery_height);
         child_ui(ui, gallery, "gallery", |ui| basis_gallery::basis_gallery_ui(app, ui));
         child_ui(ui, faces, "faces", |ui| faces::faces_ui(app, ui));
-    });
-    toolbar::windows_ui(app, ui);
+    }
 }
 
 /// Splits the remaining space of `ui` at `height` from the top.

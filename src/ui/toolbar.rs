@@ -3,7 +3,7 @@
 
 use eframe::egui;
 
-use crate::app::{FaceNmfApp, LoadRequest, ThemeChoice};
+use crate::app::{FaceNmfApp, LoadRequest, ThemeChoice, View};
 
 pub fn toolbar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
@@ -43,6 +43,13 @@ pub fn toolbar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             .clicked()
         {
             app.load(LoadRequest::BuiltIn);
+        }
+        ui.separator();
+        for view in View::ALL {
+            let selected = app.settings.view == view;
+            if ui.selectable_label(selected, view.name()).on_hover_text(view.help()).clicked() {
+                app.settings.view = view;
+            }
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             for theme in ThemeChoice::ALL.into_iter().rev() {
