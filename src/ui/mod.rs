@@ -7,9 +7,11 @@ use eframe::egui;
 mod basis_gallery;
 mod controls;
 mod eigenfaces;
+mod export_dialog;
 mod faces;
 mod inspector;
 mod loss_curve;
+mod new_face;
 mod rank_explorer;
 mod solver_race;
 mod status_bar;
@@ -35,7 +37,12 @@ pub fn app_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         .show(ui, |ui| controls::controls_ui(app, ui));
     egui::Panel::right("inspect").resizable(false).exact_size(RIGHT_WIDTH).show(ui, |ui| {
         let total = ui.available_height();
-        let inspector_height = inspector::inspector_height(app, RIGHT_WIDTH).min(total * 0.6);
+        let inspector_height = if app.new_face.current.is_some() {
+            new_face::new_face_height(app, RIGHT_WIDTH)
+        } else {
+            inspector::inspector_height(app, RIGHT_WIDTH)
+        }
+        .min(total * 0.6);
         let (upper, lower) = split_vertical(ui, inspector_height);
         let map_height = (lower.height() * 0.42).max(80.0);
         let map = Rect::from_min_size(lower.min, Vec2::new(lower.width(), map_height));
@@ -51,6 +58,8 @@ pub fn app_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         View::Race => solver_race::solver_race_ui(app, ui),
     });
     toolbar::windows_ui(app, ui);
+    new_face::project_window_ui(app, ui.ctx());
+    export_dialog::export_window_ui(app, ui.ctx());
 }
 
 /// The explorer's middle: the basis gallery above the faces.

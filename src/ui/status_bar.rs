@@ -58,6 +58,10 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
                 app.show_skipped = true;
             }
         }
+        if let Some(notice) = &app.export.notice {
+            ui.separator();
+            ui.label(notice.as_str()).on_hover_text("The last export");
+        }
         if let Some(err) = app.error().map(str::to_string) {
             ui.separator();
             ui.colored_label(ui.visuals().error_fg_color, err.as_str()).on_hover_text(err.as_str());

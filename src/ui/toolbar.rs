@@ -45,6 +45,27 @@ pub fn toolbar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             app.load(LoadRequest::BuiltIn);
         }
         ui.separator();
+        let has_fit = app.fit().is_some();
+        if ui
+            .add_enabled(has_fit, egui::Button::new("Project a face…"))
+            .on_hover_text(
+                "Project an image that is not in the set onto the parts (weights with W fixed) and inspect it. \
+                 Dropping one image on the window does the same.",
+            )
+            .on_disabled_hover_text("Run a fit first: a new face is described with its parts.")
+            .clicked()
+        {
+            app.open_project_window();
+        }
+        if ui
+            .add_enabled(has_fit, egui::Button::new("Export…"))
+            .on_hover_text("Write the current fit to a folder: W, H, basis images, reconstructions, report.json.")
+            .on_disabled_hover_text("Run a fit first.")
+            .clicked()
+        {
+            app.open_export_window();
+        }
+        ui.separator();
         for view in View::ALL {
             let selected = app.settings.view == view;
             if ui.selectable_label(selected, view.name()).on_hover_text(view.help()).clicked() {
