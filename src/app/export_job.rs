@@ -226,3 +226,15 @@ impl FaceNmfApp {
         }
     }
 }
+
+impl FaceNmfApp {
+    /// True while an export is writing files.
+    pub fn is_exporting(&self) -> bool {
+        self.export.is_running()
+    }
+
+    /// The last export's outcome ("Exported N files to DIR"), if any.
+    pub fn export_notice(&self) -> Option<&str> {
+        self.export.notice.as_deref()
+    }
+}

@@ -12,7 +12,7 @@
 //!   cores) and resumed afterwards if it was running.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, TryRecvError, TrySendError};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -24,6 +24,14 @@ use super::{FaceNmfApp, View};
 
 /// Capacity of the sweep's channel.
 const CHANNEL_CAPACITY: usize = 8;
+
+/// Sweep threads alive in this process (for tests and diagnostics).
+static LIVE_SWEEPS: AtomicUsize = AtomicUsize::new(0);
+
+/// Number of sweep threads currently running in this process.
+pub fn live_sweep_threads() -> usize {
+    LIVE_SWEEPS.load(Ordering::SeqCst)
+}
 
 /// What the sweep thread reports.
 enum Message {
@@ -56,11 +64,13 @@ impl SweepJob {
         let cancel = Arc::new(AtomicBool::new(false));
         let alive = Arc::new(AtomicBool::new(true));
         let (flag, alive_flag) = (Arc::clone(&cancel), Arc::clone(&alive));
+        LIVE_SWEEPS.fetch_add(1, Ordering::SeqCst);
         let thread = std::thread::Builder::new().name("facenmf-sweep".into()).spawn(move || {
             struct Alive(Arc<AtomicBool>);
             impl Drop for Alive {
                 fn drop(&mut self) {
                     self.0.store(false, Ordering::SeqCst);
+                    LIVE_SWEEPS.fetch_sub(1, Ordering::SeqCst);
                 }
             }
             let _alive = Alive(alive_flag);
@@ -89,6 +99,7 @@ impl SweepJob {
             Ok(t) => t,
             Err(e) => {
                 alive.store(false, Ordering::SeqCst);
+                LIVE_SWEEPS.fetch_sub(1, Ordering::SeqCst);
                 return Err(e);
             }
         };
@@ -216,7 +227,7 @@ pub fn parse_ranks(spec: &str, step: usize) -> Result<Vec<usize>, String> {
         match t.parse::<usize>() {
             Ok(v) if v >= 1 => Ok(v),
             Ok(_) => Err("k = 0 is invalid: every k must be at least 1".into()),
-            Err(_) => Err(format!("{t:?} is not a whole number ≥ 1 (type e.g. 2..62 or 2, 4, 8)")),
+            Err(_) => Err(format!("{t:?} is not a whole number >= 1 (type e.g. 2..62 or 2, 4, 8)")),
         }
     };
     let mut ks = if let Some((a, b)) = spec.split_once("..") {

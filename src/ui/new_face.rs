@@ -75,7 +75,7 @@ pub fn new_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         return;
     };
     ui.label(format!("relative error of the new face: {:.3}", projection.rel_err))
-        .on_hover_text("‖face − W·h‖ / ‖face‖ with h ≥ 0 the best weights for the current parts");
+        .on_hover_text("||face - W·h|| / ||face|| with h >= 0 the best weights for the current parts");
     let k = fit.k().min(projection.weights.len());
     if k == 0 {
         return;

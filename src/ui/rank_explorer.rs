@@ -15,7 +15,7 @@ const HELP: &str = "Fit NMF at every k of a range (each from its own initialisat
      and tol set on the left) and compare its error with the SVD's: the best any rank-k factorisation can do. Click a \
      k, or its Open button, to open that fit in the explorer.";
 
-const RANKS_HELP: &str = "The ranks to fit: a range such as 2..62 (every step from the first while ≤ the last) or a \
+const RANKS_HELP: &str = "The ranks to fit: a range such as 2..62 (every step from the first while <= the last) or a \
      list such as 2, 4, 8, 16.";
 
 /// Colours of the series (readable on light and dark backgrounds).
@@ -40,7 +40,7 @@ pub fn rank_explorer_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     ui.label(
         egui::RichText::new(
             "SVD: the best any rank-k factorisation can do (Eckart–Young), so NMF's error is never below it; the gap \
-             is the price of W, H ≥ 0. Click a k to open that fit.",
+             is the price of W, H >= 0. Click a k to open that fit.",
         )
         .small(),
     );
@@ -202,7 +202,7 @@ fn error_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32) -> Option<usi
     let plot = Plot::new("rank errors")
         .height(height)
         .x_axis_label("k")
-        .y_axis_label("‖A − WH‖ / ‖A‖")
+        .y_axis_label("||A - WH|| / ||A||")
         .include_y(0.0)
         .y_axis_min_width(40.0);
     plot_with_click(app, ui, plot, |plot_ui| {
@@ -234,9 +234,9 @@ fn table_ui(app: &FaceNmfApp, ui: &mut egui::Ui) -> Option<usize> {
         egui::Grid::new("ranks grid").striped(true).spacing(Vec2::new(14.0, 2.0)).show(ui, |ui| {
             for (title, tip) in [
                 ("k", "Number of parts"),
-                ("rel_err", "NMF's ‖A − WH‖ / ‖A‖, computed exactly at the end of the fit"),
+                ("rel_err", "NMF's ||A - WH|| / ||A||, computed exactly at the end of the fit"),
                 ("svd_rel_err", "The SVD's error at this k: the optimum for any rank-k factorisation"),
-                ("explained", "Share of ‖A‖² captured by the best rank-k approximation (uncentred)"),
+                ("explained", "Share of ||A||² captured by the best rank-k approximation (uncentred)"),
                 ("sparseness_w", "Mean Hoyer sparseness of the basis images: 0 dense, 1 a single pixel"),
                 ("fit_secs", "Seconds of this fit, initialisation included"),
             ] {
