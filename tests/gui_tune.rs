@@ -89,6 +89,9 @@ fn cancel_ends_a_sweep_at_once_and_dropping_the_app_stops_one() {
         h.get_by_label("Rank explorer").click();
         h.run_ok();
         set_text(&mut h, "Ranks:", "2..12");
+        h.get_by_label("iterations per k").set_value_accesskit(1_000_000.0);
+        h.run_ok();
+        assert_eq!(h.state().sweep_iterations_per_k(), 1_000_000);
         h.get_by_label("Start").click();
         h.run_ok();
         assert!(h.state().is_sweeping());

@@ -150,11 +150,16 @@ pub struct SweepState {
     /// Whether the singular values are exact, and their seconds.
     pub spectrum: Option<(bool, f64)>,
     pub progress: SweepProgress,
-    /// The iteration limit of each rank (for the progress bar).
+    /// The iteration limit of the running sweep's ranks.
     max_iter: usize,
+    /// max_iter of each rank in the next sweep (the rest of the parameters
+    /// are the app's).
+    pub max_iter_per_k: usize,
     pub started: Option<Instant>,
     /// Seconds the last sweep took, and whether it was cancelled.
     pub last_run: Option<(f64, bool)>,
+    /// The k last opened from the sweep (for the status line).
+    pub opened_k: Option<usize>,
     /// The live fit was running when the sweep started: resume it after.
     resume_fit: bool,
     job: Option<SweepJob>,
@@ -171,8 +176,10 @@ impl Default for SweepState {
             spectrum: None,
             progress: SweepProgress::default(),
             max_iter: 1,
+            max_iter_per_k: 200,
             started: None,
             last_run: None,
+            opened_k: None,
             resume_fit: false,
             job: None,
         }
@@ -183,6 +190,27 @@ impl SweepState {
     /// True while a sweep thread is working (or winding down).
     pub fn is_running(&self) -> bool {
         self.job.is_some()
+    }
+
+    /// The iteration limit of the running sweep's ranks.
+    pub fn max_iter(&self) -> usize {
+        self.max_iter
+    }
+
+    /// The k axis of the plots: the ranks asked for (or found).
+    pub fn x_range(&self, max_k: usize) -> (f64, f64) {
+        let asked = self.ranks(max_k).ok().and_then(|ks| Some((*ks.first()?, *ks.last()?)));
+        let found = self
+            .points
+            .iter()
+            .map(|p| p.k)
+            .fold(None, |r: Option<(usize, usize)>, k| Some(r.map_or((k, k), |(a, b)| (a.min(k), b.max(k)))));
+        let (lo, hi) = match (asked, found) {
+            (Some(a), Some(f)) => (a.0.min(f.0), a.1.max(f.1)),
+            (Some(r), None) | (None, Some(r)) => r,
+            (None, None) => (1, 2),
+        };
+        (lo as f64 - 0.5, hi as f64 + 0.5)
     }
 
     /// Fraction of the sweep done, counting the current rank's iterations.
@@ -264,7 +292,7 @@ impl FaceNmfApp {
         };
         let data = Arc::clone(&faces.matrix);
         self.cancel_sweep();
-        let base = self.settings.params.clone();
+        let base = Params { max_iter: self.sweep.max_iter_per_k.max(1), ..self.settings.params.clone() };
         let ctx = self.ctx.clone();
         match SweepJob::spawn(data, ks.clone(), base.clone(), move || ctx.request_repaint()) {
             Ok(job) => {
@@ -301,6 +329,11 @@ impl FaceNmfApp {
         self.sweep.job.as_ref().is_some_and(|j| j.alive.load(Ordering::SeqCst))
     }
 
+    /// max_iter of each rank in the next sweep.
+    pub fn sweep_iterations_per_k(&self) -> usize {
+        self.sweep.max_iter_per_k
+    }
+
     /// The sweep's finished ranks.
     pub fn sweep_points(&self) -> &[SweepPoint] {
         &self.sweep.points
@@ -326,6 +359,7 @@ impl FaceNmfApp {
         // Fitting on while the sweep still runs would halve both.
         let run = self.settings.auto_run && self.sweep.job.is_none();
         worker.adopt(params.clone(), w, h, run);
+        self.sweep.opened_k = Some(params.k);
         self.settings.params = params;
         self.settings.view = View::Explorer;
         self.sweep.resume_fit = false;

@@ -36,7 +36,8 @@ pub fn rank_explorer_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     let total = ui.available_height();
     let table_height = (total * 0.28).clamp(90.0, 220.0);
     let plots = (total - table_height - 40.0).max(160.0);
-    let clicked_err = error_plot_ui(app, ui, plots * 0.6);
+    let x_range = app.sweep.x_range(app.max_k());
+    let clicked_err = error_plot_ui(app, ui, plots * 0.6, x_range);
     ui.label(
         egui::RichText::new(
             "SVD: the best any rank-k factorisation can do (Eckart–Young), so NMF's error is never below it; the gap \
@@ -44,7 +45,7 @@ pub fn rank_explorer_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         )
         .small(),
     );
-    let clicked_unit = unit_plot_ui(app, ui, plots * 0.4);
+    let clicked_unit = unit_plot_ui(app, ui, plots * 0.4, x_range);
     let clicked_row = table_ui(app, ui);
     if let Some(i) = clicked_err.or(clicked_unit).or(clicked_row) {
         app.open_sweep_point(i);
@@ -65,6 +66,13 @@ fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         .labelled_by(label.id)
         .on_hover_text(RANKS_HELP);
         let is_range = app.sweep.spec.contains("..");
+        let iters = ui.label("iterations per k");
+        ui.add_enabled(!running, egui::DragValue::new(&mut app.sweep.max_iter_per_k).range(1..=1_000_000))
+            .labelled_by(iters.id)
+            .on_hover_text(
+                "Iterations of each k (tol and the rest as set on the left). Fewer make a quicker sweep; opening a k \
+                 lets you go on fitting it.",
+            );
         let step = ui.label("step");
         ui.add_enabled(!running && is_range, egui::DragValue::new(&mut app.sweep.step).range(1..=64))
             .labelled_by(step.id)
@@ -87,8 +95,8 @@ fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         }
         match &parsed {
             Ok(ks) => {
-                ui.label(format!("{} rank{}, up to k = {}", ks.len(), if ks.len() == 1 { "" } else { "s" }, max_k))
-                    .on_hover_text(list_text(ks));
+                ui.label(format!("{} rank{}", ks.len(), if ks.len() == 1 { "" } else { "s" }))
+                    .on_hover_text(format!("{}\nThese faces allow k up to {max_k}.", list_text(ks)));
             }
             Err(e) => {
                 ui.colored_label(ui.visuals().error_fg_color, e.as_str());
@@ -110,13 +118,16 @@ fn progress_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     if s.is_running() {
         let p = s.progress;
         let text = match p.current {
-            Some((k, it, err)) => {
-                format!("k = {k} ({} of {}): iteration {it}, rel_err {err:.4}", (p.done + 1).min(p.total), p.total)
-            }
+            Some((k, it, err)) => format!(
+                "{} of {} ranks done; fitting k = {k}: iteration {it} of {}, rel_err {err:.4}",
+                p.done,
+                p.total,
+                s.max_iter()
+            ),
             None if s.spectrum.is_none() => "computing the SVD…".to_string(),
             None => format!("{} of {} ranks done", p.done, p.total),
         };
-        ui.add(egui::ProgressBar::new(s.fraction()).text(format!("{} of {} done · {text}", p.done, p.total)))
+        ui.add(egui::ProgressBar::new(s.fraction()).text(text))
             .on_hover_text("The live fit is paused while the sweep runs; it resumes when the sweep ends.");
     } else if let Some((secs, cancelled)) = s.last_run {
         let done = s.points.len();
@@ -167,6 +178,7 @@ fn plot_with_click(
     app: &FaceNmfApp,
     ui: &mut egui::Ui,
     plot: Plot<'_>,
+    legend: Corner,
     build: impl FnOnce(&mut egui_plot::PlotUi<'_>),
 ) -> Option<usize> {
     let ks: Vec<(usize, String)> = app.sweep.points.iter().map(|p| (p.k, describe(p))).collect();
@@ -178,7 +190,8 @@ fn plot_with_click(
         .allow_scroll(false)
         .allow_boxed_zoom(false)
         .link_axis(link, [true, false])
-        .legend(Legend::default().position(Corner::RightTop))
+        .legend(Legend::default().position(legend))
+        .x_axis_formatter(|mark, _| if mark.value.fract() == 0.0 { format!("{}", mark.value) } else { String::new() })
         .label_formatter(move |pos| match pos {
             egui_plot::HoverPosition::NearDataPoint { position, .. } => {
                 nearest(&hover, position.x).map(|i| format!("{}\nclick to open", hover[i].1))
@@ -195,7 +208,7 @@ fn plot_with_click(
 }
 
 /// rel_err of NMF and of the SVD against k.
-fn error_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32) -> Option<usize> {
+fn error_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32, x_range: (f64, f64)) -> Option<usize> {
     let pts = &app.sweep.points;
     let nmf: Vec<[f64; 2]> = pts.iter().map(|p| [p.k as f64, p.rel_err]).collect();
     let svd: Vec<[f64; 2]> = pts.iter().map(|p| [p.k as f64, p.svd_rel_err]).collect();
@@ -203,22 +216,31 @@ fn error_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32) -> Option<usi
         .height(height)
         .x_axis_label("k")
         .y_axis_label("||A - WH|| / ||A||")
-        .include_y(0.0)
+        .include_x(x_range.0)
+        .include_x(x_range.1)
+        .include_y(if pts.is_empty() { 0.5 } else { 0.0 })
         .y_axis_min_width(40.0);
-    plot_with_click(app, ui, plot, |plot_ui| {
+    plot_with_click(app, ui, plot, Corner::RightTop, |plot_ui| {
         series(plot_ui, "NMF rel_err", nmf, NMF_COLOR, MarkerShape::Circle);
         series(plot_ui, "SVD rel_err (optimum)", svd, SVD_COLOR, MarkerShape::Square);
     })
 }
 
 /// Explained variance and sparseness of W (both in [0, 1]) against k.
-fn unit_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32) -> Option<usize> {
+fn unit_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32, x_range: (f64, f64)) -> Option<usize> {
     let pts = &app.sweep.points;
     let explained: Vec<[f64; 2]> = pts.iter().map(|p| [p.k as f64, p.explained_variance]).collect();
     let sparse: Vec<[f64; 2]> = pts.iter().map(|p| [p.k as f64, f64::from(p.sparseness_w)]).collect();
-    let plot =
-        Plot::new("rank unit").height(height).x_axis_label("k").include_y(0.0).include_y(1.0).y_axis_min_width(40.0);
-    plot_with_click(app, ui, plot, |plot_ui| {
+    let plot = Plot::new("rank unit")
+        .height(height)
+        .x_axis_label("k")
+        .y_axis_label("0 to 1")
+        .include_x(x_range.0)
+        .include_x(x_range.1)
+        .include_y(0.0)
+        .include_y(1.0)
+        .y_axis_min_width(40.0);
+    plot_with_click(app, ui, plot, Corner::RightBottom, |plot_ui| {
         series(plot_ui, "explained variance (SVD)", explained, EXPLAINED_COLOR, MarkerShape::Diamond);
         series(plot_ui, "sparseness of W (Hoyer)", sparse, SPARSE_COLOR, MarkerShape::Up);
     })

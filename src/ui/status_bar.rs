@@ -27,7 +27,14 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             None => "idle".to_string(),
             Some(f) => {
                 let p = &f.progress;
+                let opened = app.sweep.opened_k == Some(p.params.k) && p.snapshot.iteration == 0;
                 match p.state {
+                    FitState::Stopped(crate::nmf::StopReason::Cancelled) if opened => {
+                        format!(
+                            "opened from the rank sweep ({}, k = {}); Run goes on fitting",
+                            p.params.solver, p.params.k
+                        )
+                    }
                     FitState::Running => format!("running {} (k = {})", p.params.solver, p.params.k),
                     FitState::Stopped(r) => {
                         format!("stopped: {} ({}, k = {})", describe(r), p.params.solver, p.params.k)
@@ -48,6 +55,18 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
                 ui.separator();
                 ui.label(format!("{:.0} it/s", p.snapshot.iteration as f64 / work))
                     .on_hover_text("Solver iterations per second in this fit");
+            }
+        }
+        if app.sweep.is_running() {
+            ui.separator();
+            ui.spinner();
+            let p = app.sweep.progress;
+            if ui
+                .link(format!("rank sweep: {} of {} ranks", p.done, p.total))
+                .on_hover_text("A sweep over k runs in the background: show it")
+                .clicked()
+            {
+                app.settings.view = crate::app::View::Ranks;
             }
         }
         let skipped = app.faces().map_or(0, |f| f.dataset.skipped.len());
