@@ -66,6 +66,10 @@ fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         .labelled_by(label.id)
         .on_hover_text(RANKS_HELP);
         let is_range = app.sweep.spec.contains("..");
+        let step = ui.label("step");
+        ui.add_enabled(!running && is_range, egui::DragValue::new(&mut app.sweep.step).range(1..=64))
+            .labelled_by(step.id)
+            .on_hover_text("Step of a range (a list takes every k as typed)");
         let iters = ui.label("iterations per k");
         ui.add_enabled(!running, egui::DragValue::new(&mut app.sweep.max_iter_per_k).range(1..=1_000_000))
             .labelled_by(iters.id)
@@ -73,10 +77,6 @@ fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
                 "Iterations of each k (tol and the rest as set on the left). Fewer make a quicker sweep; opening a k \
                  lets you go on fitting it.",
             );
-        let step = ui.label("step");
-        ui.add_enabled(!running && is_range, egui::DragValue::new(&mut app.sweep.step).range(1..=64))
-            .labelled_by(step.id)
-            .on_hover_text("Step of a range (a list takes every k as typed)");
         if running {
             if ui.button("Cancel").on_hover_text("Stop the sweep now; the ranks done so far stay.").clicked() {
                 app.cancel_sweep();
@@ -218,7 +218,8 @@ fn error_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32, x_range: (f64
         .y_axis_label("||A - WH|| / ||A||")
         .include_x(x_range.0)
         .include_x(x_range.1)
-        .include_y(if pts.is_empty() { 0.5 } else { 0.0 })
+        .include_y(if pts.is_empty() { 0.4 } else { pts[0].svd_rel_err })
+        .include_y(if pts.is_empty() { 0.0 } else { pts[0].rel_err })
         .y_axis_min_width(40.0);
     plot_with_click(app, ui, plot, Corner::RightTop, |plot_ui| {
         series(plot_ui, "NMF rel_err", nmf, NMF_COLOR, MarkerShape::Circle);
@@ -250,6 +251,10 @@ fn unit_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32, x_range: (f64,
 fn table_ui(app: &FaceNmfApp, ui: &mut egui::Ui) -> Option<usize> {
     let mut open = None;
     if app.sweep.points.is_empty() {
+        super::hint_ui(
+            ui,
+            "Each k finished appears here: its errors, explained variance, sparseness, seconds, and an Open button.",
+        );
         return None;
     }
     egui::ScrollArea::vertical().id_salt("ranks table").auto_shrink([false, true]).show(ui, |ui| {
