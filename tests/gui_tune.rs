@@ -192,7 +192,8 @@ fn export_writes_the_folder_and_asks_before_overwriting() {
     assert_eq!(w, h.state().fit().unwrap().progress.snapshot.w);
     let report = std::fs::read_to_string(out.join("report.json")).unwrap();
     assert!(report.contains("\"history\""), "{report}");
-    h.get_by_label_contains("Exported");
+    // In the status line and in the window.
+    assert_eq!(h.query_all_by_label_contains("Exported").count(), 2);
 
     // Again to the same folder: asked first; Cancel leaves it alone.
     std::fs::write(out.join("W.npy"), "stale").unwrap();

@@ -218,7 +218,8 @@ impl FaceNmfApp {
             self.export.progress = None;
             match result {
                 Ok(files) => {
-                    self.export.window_open = false;
+                    // The window stays open with the outcome (the status
+                    // line may be too narrow for a long path).
                     self.export.notice = Some(format!("Exported {files} files to {}", dir.display()));
                 }
                 Err(e) => self.report_error(&anyhow::anyhow!("export to {} failed: {e}", dir.display())),

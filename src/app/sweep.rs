@@ -161,7 +161,7 @@ pub struct SweepState {
     /// The k last opened from the sweep (for the status line).
     pub opened_k: Option<usize>,
     /// The live fit was running when the sweep started: resume it after.
-    resume_fit: bool,
+    pub(crate) resume_fit: bool,
     job: Option<SweepJob>,
 }
 

@@ -54,6 +54,10 @@ pub fn export_window_ui(app: &mut FaceNmfApp, ctx: &egui::Context) {
                 cancel = ui.button("Cancel").clicked();
             });
         }
+        if let Some(notice) = app.export.notice.as_deref().filter(|_| !running && app.export.confirm.is_none()) {
+            ui.separator();
+            ui.label(format!("Done. {notice}."));
+        }
         if let Some((done, total)) = app.export.progress {
             let fraction = done as f32 / total.max(1) as f32;
             ui.add(egui::ProgressBar::new(fraction).text(format!("{done} of {total} files")));

@@ -29,6 +29,11 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
                 let p = &f.progress;
                 let opened = app.sweep.opened_k == Some(p.params.k) && p.snapshot.iteration == 0;
                 match p.state {
+                    FitState::Stopped(crate::nmf::StopReason::Cancelled)
+                        if app.sweep.is_running() && app.sweep.resume_fit =>
+                    {
+                        format!("paused while the rank sweep runs ({}, k = {})", p.params.solver, p.params.k)
+                    }
                     FitState::Stopped(crate::nmf::StopReason::Cancelled) if opened => {
                         format!(
                             "opened from the rank sweep ({}, k = {}); Run goes on fitting",
