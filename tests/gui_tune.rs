@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
@@ -108,7 +108,15 @@ fn cancel_ends_a_sweep_at_once_and_dropping_the_app_stops_one() {
         assert!(!h.state().is_sweeping());
         assert_eq!(live_sweep_threads(), 0, "the sweep thread is still alive after Cancel");
         assert!(h.state().sweep_points().is_empty());
-        h.get_by_label("Start");
+        // New faces stop a running sweep too.
+        h.get_by_label("Start").click();
+        h.run_ok();
+        assert_eq!(live_sweep_threads(), 1);
+        h.get_by_label("Built-in faces").click();
+        h.run_ok();
+        common::step_until(&mut h, "the built-in faces", |a| !a.is_loading() && !a.is_sweeping());
+        assert_eq!(live_sweep_threads(), 0, "new faces left the sweep thread running");
+        assert_ne!(h.state().faces().map(|f| f.dataset.faces()), Some(40));
         // Start again, then drop the app mid-sweep.
         h.get_by_label("Start").click();
         h.run_ok();
@@ -141,6 +149,14 @@ fn a_projected_face_shows_in_the_inspector() {
     assert!(p.weights.iter().all(|&v| v >= 0.0) && p.weights.iter().any(|&v| v > 0.0));
     assert!(h.query_by_label("Inspector: reconstruction of face 1").is_none());
 
+    // A new fit (k changed): the face is projected again onto the new W.
+    h.state_mut().set_k(4);
+    common::step_until(&mut h, "the k = 4 fit", |a| common::finished(a) && a.fit().is_some_and(|f| f.k() == 4));
+    h.run_ok();
+    let p4 = h.state().new_face().and_then(|f| f.projection.clone()).expect("a projection");
+    assert_eq!(p4.weights.len(), 4);
+    h.get_by_label(&format!("relative error of the new face: {:.3}", p4.rel_err));
+
     // Selecting a face of the set leaves the new face.
     h.get_by_label("Face 3").click();
     h.run_ok();
@@ -171,6 +187,26 @@ fn a_projected_face_shows_in_the_inspector() {
     assert!(err.contains("notes.txt"), "{err}");
     h.get_by_label_contains("notes.txt");
     assert_eq!(h.state().new_face().map(|f| f.name.as_str()), Some("big.png"));
+
+    // Dropping one image on the window projects it (the faces stay).
+    h.input_mut().dropped_files.push(Arc::new(Dropped(png.clone())));
+    h.step();
+    h.run_ok();
+    assert_eq!(h.state().new_face().map(|f| f.name.as_str()), Some("stranger.png"));
+    assert_eq!(h.state().faces().map(|f| f.dataset.faces()), Some(40));
+    h.get_by_label("Inspector: reconstruction of new face");
+}
+
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl eframe::egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
 }
 
 #[test]
