@@ -218,6 +218,7 @@ fn error_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32, x_range: (f64
         .y_axis_label("||A - WH|| / ||A||")
         // Errors span a few hundredths to a few tenths: label every 0.05.
         .y_grid_spacer(egui_plot::uniform_grid_spacer(|_| [0.01, 0.05, 0.1]))
+        .y_axis_formatter(|mark, _| format!("{:.2}", mark.value))
         .include_x(x_range.0)
         .include_x(x_range.1)
         .include_y(if pts.is_empty() { 0.4 } else { pts[0].svd_rel_err })

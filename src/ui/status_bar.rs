@@ -32,7 +32,7 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
                     FitState::Stopped(crate::nmf::StopReason::Cancelled)
                         if app.sweep.is_running() && app.sweep.resume_fit =>
                     {
-                        format!("paused while the rank sweep runs ({}, k = {})", p.params.solver, p.params.k)
+                        format!("paused for the sweep ({}, k = {})", p.params.solver, p.params.k)
                     }
                     FitState::Stopped(crate::nmf::StopReason::Cancelled) if opened => {
                         format!(
@@ -67,8 +67,8 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             ui.spinner();
             let p = app.sweep.progress;
             if ui
-                .link(format!("rank sweep: {} of {} ranks", p.done, p.total))
-                .on_hover_text("A sweep over k runs in the background: show it")
+                .link(format!("sweep {}/{}", p.done, p.total))
+                .on_hover_text("A sweep over k runs in the background (ranks done of all): show it")
                 .clicked()
             {
                 app.settings.view = crate::app::View::Ranks;
