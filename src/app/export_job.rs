@@ -46,6 +46,19 @@ impl ExportState {
     }
 }
 
+impl Drop for ExportState {
+    /// Waits for an export in progress (files are written atomically; it
+    /// ends within seconds), so no thread outlives the app.
+    fn drop(&mut self) {
+        if let Some((_, rx, handle)) = self.job.take() {
+            drop(rx);
+            if handle.join().is_err() {
+                log::warn!("the export thread panicked");
+            }
+        }
+    }
+}
+
 /// What the thread needs, owned.
 struct Owned {
     dataset: Dataset,

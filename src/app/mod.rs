@@ -250,6 +250,7 @@ impl FaceNmfApp {
             self.settings.remember_folder(folder);
         }
         // The sweep and a new face belong to the old faces.
+        self.sweep.resume_fit = false;
         self.cancel_sweep();
         self.sweep.points.clear();
         self.new_face.current = None;

@@ -234,7 +234,8 @@ impl FaceNmfApp {
             return;
         };
         let key = (fit.progress.fit_id, fit.progress.snapshot.iteration);
-        let due = !fit.is_running() || current.projected_at.elapsed() >= REPROJECT_INTERVAL;
+        let k_changed = current.projection.as_ref().is_none_or(|p| p.weights.len() != fit.k());
+        let due = k_changed || !fit.is_running() || current.projected_at.elapsed() >= REPROJECT_INTERVAL;
         if current.projected_for == Some(key) || !due {
             if current.projected_for != Some(key) {
                 self.ctx.request_repaint_after(REPROJECT_INTERVAL);

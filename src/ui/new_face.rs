@@ -76,8 +76,8 @@ pub fn new_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     };
     ui.label(format!("relative error of the new face: {:.3}", projection.rel_err))
         .on_hover_text("||face - W·h|| / ||face|| with h >= 0 the best weights for the current parts");
-    let k = fit.k().min(projection.weights.len());
-    if k == 0 {
+    let k = fit.k();
+    if k == 0 || projection.weights.len() != k || fit.order.len() != k {
         return;
     }
     let weights = &projection.weights;
