@@ -162,6 +162,8 @@ pub struct SweepState {
     pub opened_k: Option<usize>,
     /// The live fit was running when the sweep started: resume it after.
     pub(crate) resume_fit: bool,
+    /// The last sweep paused the live fit.
+    pub paused_live_fit: bool,
     job: Option<SweepJob>,
 }
 
@@ -181,6 +183,7 @@ impl Default for SweepState {
             last_run: None,
             opened_k: None,
             resume_fit: false,
+            paused_live_fit: false,
             job: None,
         }
     }
@@ -298,6 +301,7 @@ impl FaceNmfApp {
             Ok(job) => {
                 self.error = None;
                 self.sweep.resume_fit = self.is_fitting();
+                self.sweep.paused_live_fit = self.sweep.resume_fit;
                 self.stop_fit();
                 self.sweep.job = Some(job);
                 self.sweep.points.clear();

@@ -141,7 +141,8 @@ fn progress_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             Some((false, secs)) => format!(" SVD randomized ({secs:.2} s)."),
             None => String::new(),
         };
-        super::hint_ui(ui, &format!("{what}{svd} The live fit was paused meanwhile."));
+        let paused = if s.paused_live_fit { " The live fit was paused meanwhile." } else { "" };
+        super::hint_ui(ui, &format!("{what}{svd}{paused}"));
     } else {
         super::hint_ui(
             ui,
