@@ -11,9 +11,9 @@ use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 use crate::app::FaceNmfApp;
 use crate::nmf::sweep::SweepPoint;
 
-const HELP: &str = "Fit NMF at every k of a range (each from its own initialisation, with the solver, init, max_iter \
-     and tol set on the left) and compare its error with the SVD's: the best any rank-k factorisation can do. Click a \
-     k, or its Open button, to open that fit in the explorer.";
+const HELP: &str = "Fit NMF at every k of a range (each from its own initialisation, with the solver, init, tol and \
+     penalties set on the left and the iterations per k set here) and compare its error with the SVD's: the best any \
+     rank-k factorisation can do. Click a k, or its Open button, to open that fit in the explorer.";
 
 const RANKS_HELP: &str = "The ranks to fit: a range such as 2..62 (every step from the first while <= the last) or a \
      list such as 2, 4, 8, 16.";
@@ -146,7 +146,7 @@ fn progress_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     } else {
         super::hint_ui(
             ui,
-            "Each k is fitted from scratch with the settings on the left; the live fit is paused while the sweep runs.",
+            "Each k is fitted from scratch (solver, init, tol as on the left); the live fit is paused while the sweep runs.",
         );
     }
 }
@@ -284,7 +284,10 @@ fn table_ui(app: &FaceNmfApp, ui: &mut egui::Ui) -> Option<usize> {
                 ui.label(format!("{:.2}", p.fit_secs));
                 if ui
                     .small_button(format!("Open k = {}", p.k))
-                    .on_hover_text("Open this fit in the explorer (its W and H, as fitted)")
+                    .on_hover_text(
+                        "Open this fit in the explorer (its W and H, as fitted); k and max_iter on the left become this \
+                         sweep's",
+                    )
                     .clicked()
                 {
                     open = Some(i);
