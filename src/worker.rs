@@ -54,6 +54,22 @@ pub enum Command {
     SetK(Params),
     /// Replace the data; forgets the fit.
     SetData(Arc<FaceMatrix>),
+    /// Take over a finished fit made elsewhere (a rank sweep's point): W
+    /// (pixels × k) and H (k × faces) with `params.k` = k are installed as
+    /// they are ([`Nmf::warm_start`] with k unchanged keeps them exactly),
+    /// and a snapshot is sent at once. With `run`, the fit then goes on;
+    /// without, it waits stopped, and `Run` with the same parameters
+    /// resumes it.
+    Adopt {
+        /// The parameters the factors were fitted with (k = their rank).
+        params: Params,
+        /// W (pixels × k).
+        w: ndarray::Array2<f32>,
+        /// H (k × faces).
+        h: ndarray::Array2<f32>,
+        /// Go on fitting after installing them.
+        run: bool,
+    },
     /// End the thread.
     Shutdown,
 }
@@ -175,6 +191,11 @@ impl Worker {
 
     pub fn set_data(&self, data: Arc<FaceMatrix>) {
         self.send(Command::SetData(data));
+    }
+
+    /// See [`Command::Adopt`].
+    pub fn adopt(&self, params: Params, w: ndarray::Array2<f32>, h: ndarray::Array2<f32>, run: bool) {
+        self.send(Command::Adopt { params, w, h, run });
     }
 
     /// The next event, if one is waiting.
@@ -327,6 +348,26 @@ impl Thread {
                 self.fit_state = None;
                 self.send_event(Event::Cleared);
             }
+            Command::Adopt { params, w, h, run } => {
+                self.started = Instant::now();
+                if w.ncols() != params.k {
+                    let message = format!("cannot open a fit of rank {} as k = {}", w.ncols(), params.k);
+                    self.send_event(Event::Error(message));
+                } else {
+                    match Nmf::warm_start(Arc::clone(&self.data), params, w, h) {
+                        Ok(fit) => {
+                            self.fit = Some(fit);
+                            self.fit_state = if run { None } else { Some(FitState::Stopped(StopReason::Cancelled)) };
+                            self.fit_id += 1;
+                            self.warm_started = false;
+                            self.send_progress(true);
+                        }
+                        Err(e) => {
+                            self.send_event(Event::Error(format!("{:#}", anyhow::Error::new(e))));
+                        }
+                    }
+                }
+            }
             Command::Shutdown => return Flow::Exit,
         }
         Flow::Continue
@@ -475,5 +516,46 @@ mod tests {
             assert_eq!(p.state, FitState::Stopped(StopReason::Cancelled));
             drop(w);
         }
+    }
+
+    #[test]
+    fn adopt_installs_factors_exactly_then_runs_or_waits() {
+        let d = data();
+        let params = Params::new(4).solver(Solver::Hals).max_iter(15).tol(0.0).seed(9);
+        let mut headless = Nmf::new(Arc::clone(&d), params.clone()).unwrap();
+        headless.run(None, |_| {});
+        let (w0, h0) = headless.into_factors();
+        let worker = Worker::spawn(Arc::clone(&d), Box::new(|| {})).unwrap();
+        // Another fit of a different k is running: adopting replaces it.
+        worker.run(Params::new(6).max_iter(1_000_000).tol(0.0));
+        std::thread::sleep(Duration::from_millis(30));
+        worker.adopt(params.clone(), w0.clone(), h0.clone(), false);
+        let p = wait_final(&worker);
+        assert_eq!(p.state, FitState::Stopped(StopReason::Cancelled));
+        assert_eq!(p.params.k, 4);
+        assert_eq!(p.snapshot.w, w0);
+        assert_eq!(p.snapshot.h, h0);
+        assert_eq!(p.snapshot.iteration, 0);
+        assert!(!p.warm_started);
+        assert!(!worker.is_running());
+        // Run with the same parameters resumes from the adopted factors.
+        worker.run(params.clone());
+        let p = wait_final(&worker);
+        assert_eq!(p.state, FitState::Stopped(StopReason::MaxIter));
+        assert_eq!(p.snapshot.iteration, 15);
+        assert!(p.snapshot.rel_err <= d.rel_err(w0.view(), h0.view()) + 1e-6);
+        // With `run`, it goes on at once; a rank mismatch is an error.
+        worker.adopt(params.clone(), w0.clone(), h0.clone(), true);
+        let p = wait_final(&worker);
+        assert_eq!(p.state, FitState::Stopped(StopReason::MaxIter));
+        worker.adopt(Params::new(5), w0, h0, false);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut error = None;
+        while error.is_none() && Instant::now() < deadline {
+            if let Some(Event::Error(e)) = worker.recv_timeout(Duration::from_millis(100)) {
+                error = Some(e);
+            }
+        }
+        assert!(error.is_some_and(|e| e.contains("rank 4")));
     }
 }

@@ -288,7 +288,8 @@ impl FaceNmfApp {
         }
     }
 
-    /// Ctrl+O, and folders or images dropped on the window.
+    /// Ctrl+O, and folders or images dropped on the window (one image, with a
+    /// fit, is projected as a new face).
     pub(crate) fn handle_input(&mut self, ctx: &egui::Context) {
         let open = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
         if ctx.input_mut(|i| i.consume_shortcut(&open)) {
@@ -305,6 +306,8 @@ impl FaceNmfApp {
         match paths.as_slice() {
             [] => {}
             [one] if one.is_dir() => self.load(LoadRequest::Folder(one.clone())),
+            // One image while a fit exists: project it onto the basis.
+            [one] if one.is_file() && self.fit.is_some() => self.project_new_face(one),
             many => {
                 let files: Vec<PathBuf> = many.iter().filter(|p| p.is_file()).cloned().collect();
                 if let Some(dir) = many.iter().find(|p| p.is_dir()) {

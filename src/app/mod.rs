@@ -6,9 +6,12 @@
 use eframe::egui;
 
 pub mod atlas;
+mod export_job;
 mod loading;
+mod new_face;
 pub mod settings;
 mod state;
+pub mod sweep;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,7 +22,7 @@ use crate::nmf::Params;
 use crate::worker::{Event, FitState, Worker};
 
 pub use loading::{LoadRequest, LoadedFaces};
-pub use settings::{Settings, ThemeChoice};
+pub use settings::{Settings, ThemeChoice, View};
 pub use state::{Curve, Edits, FitView, Profile};
 
 /// How the app starts.
@@ -68,6 +71,12 @@ pub struct FaceNmfApp {
     /// New data was sent to the worker: its events are about the old data
     /// until it confirms with `Cleared`.
     pub(crate) awaiting_clear: bool,
+    /// The rank explorer's sweep.
+    pub(crate) sweep: sweep::SweepState,
+    /// An image outside the set, projected onto the basis.
+    pub(crate) new_face: new_face::NewFaceState,
+    /// The Export… window and its job.
+    pub(crate) export: export_job::ExportState,
 }
 
 impl FaceNmfApp {
@@ -110,6 +119,9 @@ impl FaceNmfApp {
             profile: Profile::from_env(),
             fit_requested: false,
             awaiting_clear: false,
+            sweep: sweep::SweepState::default(),
+            new_face: new_face::NewFaceState::default(),
+            export: export_job::ExportState::default(),
         };
         match (options.dataset, options.folder) {
             (Some(d), _) => app.install_dataset(d, None),
@@ -206,6 +218,9 @@ impl FaceNmfApp {
 
     /// Selects face `j` for the inspector.
     pub fn select_face(&mut self, j: usize) {
+        if self.new_face.current.take().is_some() {
+            self.inspector_dirty = true;
+        }
         if self.selected_face != Some(j) {
             self.selected_face = Some(j);
             self.edits = None;
@@ -234,6 +249,11 @@ impl FaceNmfApp {
         if let Some(folder) = &folder {
             self.settings.remember_folder(folder);
         }
+        // The sweep and a new face belong to the old faces.
+        self.sweep.resume_fit = false;
+        self.cancel_sweep();
+        self.sweep.points.clear();
+        self.new_face.current = None;
         let max_k = faces.matrix.pixels().min(faces.matrix.faces());
         self.settings.params.k = self.settings.params.k.clamp(1, max_k.max(1));
         let data = Arc::clone(&faces.matrix);
@@ -359,6 +379,9 @@ impl eframe::App for FaceNmfApp {
         let started = Instant::now();
         self.poll_loading();
         self.drain_events();
+        self.poll_sweep();
+        self.refresh_new_face();
+        self.poll_export();
         self.refresh_inspector();
         self.refresh_faces_view();
         self.handle_input(ctx);

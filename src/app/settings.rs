@@ -41,6 +41,49 @@ impl ThemeChoice {
     }
 }
 
+/// The view shown in the middle of the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum View {
+    /// Basis images and every face with its reconstruction, live.
+    #[default]
+    Explorer,
+    /// NMF's parts beside PCA's eigenfaces at the same k.
+    Eigenfaces,
+    /// A sweep over k: NMF's error beside the SVD's optimum.
+    Ranks,
+    /// MU, KL-MU and HALS from the same start, error against time.
+    Race,
+}
+
+impl View {
+    pub const ALL: [View; 4] = [View::Explorer, View::Eigenfaces, View::Ranks, View::Race];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            View::Explorer => "Explorer",
+            View::Eigenfaces => "Parts vs eigenfaces",
+            View::Ranks => "Rank explorer",
+            View::Race => "Solver race",
+        }
+    }
+
+    pub fn help(self) -> &'static str {
+        match self {
+            View::Explorer => "Watch NMF learn: the basis images (parts) and every face beside its reconstruction.",
+            View::Eigenfaces => {
+                "NMF's parts beside PCA's eigenfaces at the same k (Lee & Seung 1999): additive parts versus \
+                 holistic images that cancel."
+            }
+            View::Ranks => {
+                "Fit NMF for a range of k and compare its error with the SVD's, the best any rank-k \
+                            factorisation can do. Click a k to open that fit."
+            }
+            View::Race => "MU, KL-MU and HALS from the same start: relative error against time.",
+        }
+    }
+}
+
 /// The persisted settings. Unknown or missing fields fall back to defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -57,6 +100,8 @@ pub struct Settings {
     pub last_folder: Option<PathBuf>,
     /// Per-face preprocessing applied when faces are loaded.
     pub preprocess: crate::dataset::Preprocess,
+    /// The view in the middle of the window.
+    pub view: View,
 }
 
 impl Default for Settings {
@@ -69,6 +114,7 @@ impl Default for Settings {
             recent_folders: Vec::new(),
             last_folder: None,
             preprocess: crate::dataset::Preprocess::None,
+            view: View::Explorer,
         }
     }
 }

@@ -29,7 +29,7 @@ pub fn inspector_height(app: &FaceNmfApp, width: f32) -> f32 {
 const CHART_HEIGHT: f32 = 64.0;
 
 /// Size of each of the three images.
-fn image_size(width: usize, height: usize, avail_width: f32) -> Vec2 {
+pub(super) fn image_size(width: usize, height: usize, avail_width: f32) -> Vec2 {
     let (fw, fh) = (width as f32, height as f32);
     let w = ((avail_width - 16.0) / 3.0).max(20.0);
     let h = (w * fh / fw).min(150.0);
@@ -37,6 +37,10 @@ fn image_size(width: usize, height: usize, avail_width: f32) -> Vec2 {
 }
 
 pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    if app.new_face.current.is_some() {
+        super::new_face::new_face_ui(app, ui);
+        return;
+    }
     let (Some(faces), Some(j)) = (app.faces.as_ref(), app.selected_face) else {
         super::heading_ui(ui, "Face inspector", HELP);
         super::hint_ui(ui, "Click a face to inspect it.");

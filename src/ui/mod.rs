@@ -6,16 +6,21 @@ use eframe::egui;
 
 mod basis_gallery;
 mod controls;
+mod eigenfaces;
+mod export_dialog;
 mod faces;
 mod inspector;
 mod loss_curve;
+mod new_face;
+mod rank_explorer;
+mod solver_race;
 mod status_bar;
 mod toolbar;
 mod weights_map;
 
 use egui::{Color32, Rect, Response, Sense, TextureHandle, Vec2, WidgetInfo};
 
-use crate::app::FaceNmfApp;
+use crate::app::{FaceNmfApp, View};
 
 /// Width of the controls panel.
 const CONTROLS_WIDTH: f32 = 236.0;
@@ -32,7 +37,12 @@ pub fn app_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         .show(ui, |ui| controls::controls_ui(app, ui));
     egui::Panel::right("inspect").resizable(false).exact_size(RIGHT_WIDTH).show(ui, |ui| {
         let total = ui.available_height();
-        let inspector_height = inspector::inspector_height(app, RIGHT_WIDTH).min(total * 0.6);
+        let inspector_height = if app.new_face.current.is_some() {
+            new_face::new_face_height(app, RIGHT_WIDTH)
+        } else {
+            inspector::inspector_height(app, RIGHT_WIDTH)
+        }
+        .min(total * 0.6);
         let (upper, lower) = split_vertical(ui, inspector_height);
         let map_height = (lower.height() * 0.42).max(80.0);
         let map = Rect::from_min_size(lower.min, Vec2::new(lower.width(), map_height));
@@ -41,15 +51,27 @@ pub fn app_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         child_ui(ui, map, "weights", |ui| weights_map::weights_map_ui(app, ui));
         child_ui(ui, loss, "loss", |ui| loss_curve::loss_curve_ui(app, ui));
     });
-    egui::CentralPanel::default().show(ui, |ui| {
+    egui::CentralPanel::default().show(ui, |ui| match app.settings.view {
+        View::Explorer => explorer_ui(app, ui),
+        View::Eigenfaces => eigenfaces::eigenfaces_ui(app, ui),
+        View::Ranks => rank_explorer::rank_explorer_ui(app, ui),
+        View::Race => solver_race::solver_race_ui(app, ui),
+    });
+    toolbar::windows_ui(app, ui);
+    new_face::project_window_ui(app, ui.ctx());
+    export_dialog::export_window_ui(app, ui.ctx());
+}
+
+/// The explorer's middle: the basis gallery above the faces.
+fn explorer_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    {
         let total = ui.available_height();
         let avail_width = ui.available_width();
         let gallery_height = basis_gallery::gallery_height(app, avail_width - 8.0, total * 0.5);
         let (gallery, faces) = split_vertical(ui, gallery_height);
         child_ui(ui, gallery, "gallery", |ui| basis_gallery::basis_gallery_ui(app, ui));
         child_ui(ui, faces, "faces", |ui| faces::faces_ui(app, ui));
-    });
-    toolbar::windows_ui(app, ui);
+    }
 }
 
 /// Splits the remaining space of `ui` at `height` from the top.

@@ -27,7 +27,19 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             None => "idle".to_string(),
             Some(f) => {
                 let p = &f.progress;
+                let opened = app.sweep.opened_k == Some(p.params.k) && p.snapshot.iteration == 0;
                 match p.state {
+                    FitState::Stopped(crate::nmf::StopReason::Cancelled)
+                        if app.sweep.is_running() && app.sweep.resume_fit =>
+                    {
+                        format!("paused for the sweep ({}, k = {})", p.params.solver, p.params.k)
+                    }
+                    FitState::Stopped(crate::nmf::StopReason::Cancelled) if opened => {
+                        format!(
+                            "opened from the rank sweep ({}, k = {}); Run goes on fitting",
+                            p.params.solver, p.params.k
+                        )
+                    }
                     FitState::Running => format!("running {} (k = {})", p.params.solver, p.params.k),
                     FitState::Stopped(r) => {
                         format!("stopped: {} ({}, k = {})", describe(r), p.params.solver, p.params.k)
@@ -50,6 +62,18 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
                     .on_hover_text("Solver iterations per second in this fit");
             }
         }
+        if app.sweep.is_running() {
+            ui.separator();
+            ui.spinner();
+            let p = app.sweep.progress;
+            if ui
+                .link(format!("sweep {}/{}", p.done, p.total))
+                .on_hover_text("A sweep over k runs in the background (ranks done of all): show it")
+                .clicked()
+            {
+                app.settings.view = crate::app::View::Ranks;
+            }
+        }
         let skipped = app.faces().map_or(0, |f| f.dataset.skipped.len());
         if skipped > 0 {
             ui.separator();
@@ -57,6 +81,10 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             if ui.link(text).on_hover_text("Show which files were not loaded, and why").clicked() {
                 app.show_skipped = true;
             }
+        }
+        if let Some(notice) = &app.export.notice {
+            ui.separator();
+            ui.label(notice.as_str()).on_hover_text("The last export");
         }
         if let Some(err) = app.error().map(str::to_string) {
             ui.separator();

@@ -3,7 +3,7 @@
 
 use eframe::egui;
 
-use crate::app::{FaceNmfApp, LoadRequest, ThemeChoice};
+use crate::app::{FaceNmfApp, LoadRequest, ThemeChoice, View};
 
 pub fn toolbar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
@@ -43,6 +43,34 @@ pub fn toolbar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             .clicked()
         {
             app.load(LoadRequest::BuiltIn);
+        }
+        ui.separator();
+        let has_fit = app.fit().is_some();
+        if ui
+            .add_enabled(has_fit, egui::Button::new("Project a face…"))
+            .on_hover_text(
+                "Project an image that is not in the set onto the parts (weights with W fixed) and inspect it. \
+                 Dropping one image on the window does the same.",
+            )
+            .on_disabled_hover_text("Run a fit first: a new face is described with its parts.")
+            .clicked()
+        {
+            app.open_project_window();
+        }
+        if ui
+            .add_enabled(has_fit, egui::Button::new("Export…"))
+            .on_hover_text("Write the current fit to a folder: W, H, basis images, reconstructions, report.json.")
+            .on_disabled_hover_text("Run a fit first.")
+            .clicked()
+        {
+            app.open_export_window();
+        }
+        ui.separator();
+        for view in View::ALL {
+            let selected = app.settings.view == view;
+            if ui.selectable_label(selected, view.name()).on_hover_text(view.help()).clicked() {
+                app.settings.view = view;
+            }
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             for theme in ThemeChoice::ALL.into_iter().rev() {

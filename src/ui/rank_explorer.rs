@@ -1,0 +1,300 @@
+//! The rank explorer: NMF fitted at a range of k in the background, its
+//! error beside the SVD's optimum (Eckart–Young), the explained variance and
+//! the sparseness of the parts, per k; click a k (or its Open button) to
+//! open that fit in the explorer.
+
+use eframe::egui;
+
+use egui::{Color32, Vec2};
+use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
+
+use crate::app::FaceNmfApp;
+use crate::nmf::sweep::SweepPoint;
+
+const HELP: &str = "Fit NMF at every k of a range (each from its own initialisation, with the solver, init, tol and \
+     penalties set on the left and the iterations per k set here) and compare its error with the SVD's: the best any \
+     rank-k factorisation can do. Click a k, or its Open button, to open that fit in the explorer.";
+
+const RANKS_HELP: &str = "The ranks to fit: a range such as 2..62 (every step from the first while <= the last) or a \
+     list such as 2, 4, 8, 16.";
+
+/// Colours of the series (readable on light and dark backgrounds).
+const NMF_COLOR: Color32 = Color32::from_rgb(230, 120, 20);
+const SVD_COLOR: Color32 = Color32::from_rgb(60, 130, 220);
+const EXPLAINED_COLOR: Color32 = Color32::from_rgb(60, 170, 90);
+const SPARSE_COLOR: Color32 = Color32::from_rgb(190, 80, 190);
+
+pub fn rank_explorer_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    super::heading_ui(ui, "Rank explorer: how does the error fall with k?", HELP);
+    if app.faces.is_none() {
+        super::hint_ui(ui, "Open faces to sweep over k.");
+        return;
+    }
+    controls_ui(app, ui);
+    progress_ui(app, ui);
+    ui.add_space(2.0);
+    let total = ui.available_height();
+    let table_height = (total * 0.28).clamp(90.0, 220.0);
+    let plots = (total - table_height - 40.0).max(160.0);
+    let x_range = app.sweep.x_range(app.max_k());
+    let clicked_err = error_plot_ui(app, ui, plots * 0.6, x_range);
+    ui.label(
+        egui::RichText::new(
+            "SVD: the best any rank-k factorisation can do (Eckart–Young), so NMF's error is never below it; the gap \
+             is the price of W, H >= 0. Click a k to open that fit.",
+        )
+        .small(),
+    );
+    let clicked_unit = unit_plot_ui(app, ui, plots * 0.4, x_range);
+    let clicked_row = table_ui(app, ui);
+    if let Some(i) = clicked_err.or(clicked_unit).or(clicked_row) {
+        app.open_sweep_point(i);
+    }
+}
+
+/// The ranks field, step, Start / Cancel.
+fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    let max_k = app.max_k();
+    let running = app.sweep.is_running();
+    let parsed = app.sweep.ranks(max_k);
+    ui.horizontal(|ui| {
+        let label = ui.label("Ranks:");
+        ui.add_enabled(
+            !running,
+            egui::TextEdit::singleline(&mut app.sweep.spec).desired_width(110.0).hint_text("2..62 or 2, 4, 8"),
+        )
+        .labelled_by(label.id)
+        .on_hover_text(RANKS_HELP);
+        let is_range = app.sweep.spec.contains("..");
+        let step = ui.label("step");
+        ui.add_enabled(!running && is_range, egui::DragValue::new(&mut app.sweep.step).range(1..=64))
+            .labelled_by(step.id)
+            .on_hover_text("Step of a range (a list takes every k as typed)");
+        let iters = ui.label("iterations per k");
+        ui.add_enabled(!running, egui::DragValue::new(&mut app.sweep.max_iter_per_k).range(1..=1_000_000))
+            .labelled_by(iters.id)
+            .on_hover_text(
+                "Iterations of each k (tol and the rest as set on the left). Fewer make a quicker sweep; opening a k \
+                 lets you go on fitting it.",
+            );
+        if running {
+            if ui.button("Cancel").on_hover_text("Stop the sweep now; the ranks done so far stay.").clicked() {
+                app.cancel_sweep();
+            }
+        } else {
+            let ok = matches!(&parsed, Ok(ks) if !ks.is_empty());
+            if ui
+                .add_enabled(ok, egui::Button::new("Start"))
+                .on_hover_text(
+                    "Fit every k in the background. The live fit is paused meanwhile (they share the cores).",
+                )
+                .clicked()
+            {
+                app.start_sweep();
+            }
+        }
+        match &parsed {
+            Ok(ks) => {
+                ui.label(format!("{} rank{}", ks.len(), if ks.len() == 1 { "" } else { "s" }))
+                    .on_hover_text(format!("{}\nThese faces allow k up to {max_k}.", list_text(ks)));
+            }
+            Err(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e.as_str());
+            }
+        }
+    });
+}
+
+/// "2, 6, 10, …, 62".
+fn list_text(ks: &[usize]) -> String {
+    let shown: Vec<String> = ks.iter().take(12).map(ToString::to_string).collect();
+    let more = if ks.len() > 12 { ", …" } else { "" };
+    format!("k = {}{more}", shown.join(", "))
+}
+
+/// Progress bar while running; a summary after.
+fn progress_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    let s = &app.sweep;
+    if s.is_running() {
+        let p = s.progress;
+        let text = match p.current {
+            Some((k, it, err)) => format!(
+                "{} of {} ranks done; fitting k = {k}: iteration {it} of {}, rel_err {err:.4}",
+                p.done,
+                p.total,
+                s.max_iter()
+            ),
+            None if s.spectrum.is_none() => "computing the SVD…".to_string(),
+            None => format!("{} of {} ranks done", p.done, p.total),
+        };
+        ui.add(egui::ProgressBar::new(s.fraction()).text(text))
+            .on_hover_text("The live fit is paused while the sweep runs; it resumes when the sweep ends.");
+    } else if let Some((secs, cancelled)) = s.last_run {
+        let done = s.points.len();
+        let what = if cancelled {
+            format!("Cancelled after {secs:.1} s: {done} of {} ranks done.", s.progress.total)
+        } else {
+            format!("{done} ranks in {secs:.1} s.")
+        };
+        let svd = match s.spectrum {
+            Some((true, secs)) => format!(" SVD exact ({secs:.2} s)."),
+            Some((false, secs)) => format!(" SVD randomized ({secs:.2} s)."),
+            None => String::new(),
+        };
+        let paused = if s.paused_live_fit { " The live fit was paused meanwhile." } else { "" };
+        super::hint_ui(ui, &format!("{what}{svd}{paused}"));
+    } else {
+        super::hint_ui(
+            ui,
+            "Each k is fitted from scratch (solver, init, tol as on the left); the live fit is paused while the sweep runs.",
+        );
+    }
+}
+
+/// Points and a line through them.
+fn series<'a>(plot_ui: &mut egui_plot::PlotUi<'a>, name: &str, pts: Vec<[f64; 2]>, color: Color32, shape: MarkerShape) {
+    plot_ui.line(Line::new(name, PlotPoints::from(pts.clone())).color(color).width(1.5));
+    plot_ui.points(Points::new(name, PlotPoints::from(pts)).color(color).radius(3.5).shape(shape).filled(true));
+}
+
+/// Summary of rank `p` for hover labels.
+fn describe(p: &SweepPoint) -> String {
+    format!(
+        "k = {}\nrel_err {:.4} (SVD {:.4})\nexplained variance {:.3}\nsparseness of W {:.3}\n{:.2} s, {} iterations",
+        p.k, p.rel_err, p.svd_rel_err, p.explained_variance, p.sparseness_w, p.fit_secs, p.iterations
+    )
+}
+
+/// Hover text near a k, and the sweep index nearest to a clicked x.
+fn nearest(points: &[(usize, String)], x: f64) -> Option<usize> {
+    points
+        .iter()
+        .enumerate()
+        .min_by(|(_, a), (_, b)| (a.0 as f64 - x).abs().total_cmp(&(b.0 as f64 - x).abs()))
+        .map(|(i, _)| i)
+}
+
+/// Runs `plot` and returns the sweep index clicked on it, if any.
+fn plot_with_click(
+    app: &FaceNmfApp,
+    ui: &mut egui::Ui,
+    plot: Plot<'_>,
+    legend: Corner,
+    build: impl FnOnce(&mut egui_plot::PlotUi<'_>),
+) -> Option<usize> {
+    let ks: Vec<(usize, String)> = app.sweep.points.iter().map(|p| (p.k, describe(p))).collect();
+    let hover = ks.clone();
+    let link = ui.make_persistent_id("ranks x");
+    let response = plot
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .link_axis(link, [true, false])
+        .legend(Legend::default().position(legend))
+        .x_axis_formatter(|mark, _| if mark.value.fract() == 0.0 { format!("{}", mark.value) } else { String::new() })
+        .label_formatter(move |pos| match pos {
+            egui_plot::HoverPosition::NearDataPoint { position, .. } => {
+                nearest(&hover, position.x).map(|i| format!("{}\nclick to open", hover[i].1))
+            }
+            egui_plot::HoverPosition::Elsewhere { .. } => None,
+        })
+        .show(ui, build);
+    if !response.response.clicked() {
+        return None;
+    }
+    let pos = response.response.interact_pointer_pos()?;
+    let x = response.transform.value_from_position(pos).x;
+    nearest(&ks, x)
+}
+
+/// rel_err of NMF and of the SVD against k.
+fn error_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32, x_range: (f64, f64)) -> Option<usize> {
+    let pts = &app.sweep.points;
+    let nmf: Vec<[f64; 2]> = pts.iter().map(|p| [p.k as f64, p.rel_err]).collect();
+    let svd: Vec<[f64; 2]> = pts.iter().map(|p| [p.k as f64, p.svd_rel_err]).collect();
+    let plot = Plot::new("rank errors")
+        .height(height)
+        .x_axis_label("k")
+        .y_axis_label("||A - WH|| / ||A||")
+        // Errors span a few hundredths to a few tenths: label every 0.05.
+        .y_grid_spacer(egui_plot::uniform_grid_spacer(|_| [0.01, 0.05, 0.1]))
+        .y_axis_formatter(|mark, _| format!("{:.2}", mark.value))
+        .include_x(x_range.0)
+        .include_x(x_range.1)
+        .include_y(if pts.is_empty() { 0.4 } else { pts[0].svd_rel_err })
+        .include_y(if pts.is_empty() { 0.0 } else { pts[0].rel_err })
+        .y_axis_min_width(40.0);
+    plot_with_click(app, ui, plot, Corner::RightTop, |plot_ui| {
+        series(plot_ui, "NMF rel_err", nmf, NMF_COLOR, MarkerShape::Circle);
+        series(plot_ui, "SVD rel_err (optimum)", svd, SVD_COLOR, MarkerShape::Square);
+    })
+}
+
+/// Explained variance and sparseness of W (both in [0, 1]) against k.
+fn unit_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32, x_range: (f64, f64)) -> Option<usize> {
+    let pts = &app.sweep.points;
+    let explained: Vec<[f64; 2]> = pts.iter().map(|p| [p.k as f64, p.explained_variance]).collect();
+    let sparse: Vec<[f64; 2]> = pts.iter().map(|p| [p.k as f64, f64::from(p.sparseness_w)]).collect();
+    let plot = Plot::new("rank unit")
+        .height(height)
+        .x_axis_label("k")
+        .y_axis_label("0 to 1")
+        .include_x(x_range.0)
+        .include_x(x_range.1)
+        .include_y(0.0)
+        .include_y(1.0)
+        .y_axis_min_width(40.0);
+    plot_with_click(app, ui, plot, Corner::RightBottom, |plot_ui| {
+        series(plot_ui, "explained variance (SVD)", explained, EXPLAINED_COLOR, MarkerShape::Diamond);
+        series(plot_ui, "sparseness of W (Hoyer)", sparse, SPARSE_COLOR, MarkerShape::Up);
+    })
+}
+
+/// One row per rank, with an Open button; returns the row opened.
+fn table_ui(app: &FaceNmfApp, ui: &mut egui::Ui) -> Option<usize> {
+    let mut open = None;
+    if app.sweep.points.is_empty() {
+        super::hint_ui(
+            ui,
+            "Each k finished appears here: its errors, explained variance, sparseness, seconds, and an Open button.",
+        );
+        return None;
+    }
+    egui::ScrollArea::vertical().id_salt("ranks table").auto_shrink([false, true]).show(ui, |ui| {
+        egui::Grid::new("ranks grid").striped(true).spacing(Vec2::new(14.0, 2.0)).show(ui, |ui| {
+            for (title, tip) in [
+                ("k", "Number of parts"),
+                ("rel_err", "NMF's ||A - WH|| / ||A||, computed exactly at the end of the fit"),
+                ("svd_rel_err", "The SVD's error at this k: the optimum for any rank-k factorisation"),
+                ("explained", "Share of ||A||² captured by the best rank-k approximation (uncentred)"),
+                ("sparseness_w", "Mean Hoyer sparseness of the basis images: 0 dense, 1 a single pixel"),
+                ("fit_secs", "Seconds of this fit, initialisation included"),
+            ] {
+                ui.label(egui::RichText::new(title).strong()).on_hover_text(tip);
+            }
+            ui.label("");
+            ui.end_row();
+            for (i, p) in app.sweep.points.iter().enumerate() {
+                ui.label(p.k.to_string());
+                ui.label(format!("{:.4}", p.rel_err));
+                ui.label(format!("{:.4}", p.svd_rel_err));
+                ui.label(format!("{:.3}", p.explained_variance));
+                ui.label(format!("{:.3}", p.sparseness_w));
+                ui.label(format!("{:.2}", p.fit_secs));
+                if ui
+                    .small_button(format!("Open k = {}", p.k))
+                    .on_hover_text(
+                        "Open this fit in the explorer (its W and H, as fitted); k and max_iter on the left become this \
+                         sweep's",
+                    )
+                    .clicked()
+                {
+                    open = Some(i);
+                }
+                ui.end_row();
+            }
+        });
+    });
+    open
+}
