@@ -9,6 +9,7 @@ pub mod atlas;
 mod loading;
 pub mod settings;
 mod state;
+pub mod teach;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -68,6 +69,8 @@ pub struct FaceNmfApp {
     /// New data was sent to the worker: its events are about the old data
     /// until it confirms with `Cleared`.
     pub(crate) awaiting_clear: bool,
+    /// The eigenfaces view's PCA and the solver race.
+    pub(crate) teach: teach::Teach,
 }
 
 impl FaceNmfApp {
@@ -110,6 +113,7 @@ impl FaceNmfApp {
             profile: Profile::from_env(),
             fit_requested: false,
             awaiting_clear: false,
+            teach: teach::Teach::default(),
         };
         match (options.dataset, options.folder) {
             (Some(d), _) => app.install_dataset(d, None),
@@ -361,6 +365,7 @@ impl eframe::App for FaceNmfApp {
         self.drain_events();
         self.refresh_inspector();
         self.refresh_faces_view();
+        self.poll_teach();
         self.handle_input(ctx);
         self.profile.logic_done(started.elapsed());
         if self.loading.is_busy() {
