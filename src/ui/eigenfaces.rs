@@ -122,7 +122,7 @@ fn parts_grid_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             });
         } else {
             super::hint_ui(ui, "No NMF fit yet.");
-            if ui.button("Run").on_hover_text("Fit NMF with the current settings to see its parts.").clicked() {
+            if ui.button("Run NMF").on_hover_text("Fit NMF with the current settings to see its parts.").clicked() {
                 app.run_fit();
             }
         }
@@ -160,7 +160,7 @@ fn selected_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     let mut chosen = j;
     ui.horizontal(|ui| {
         ui.label(egui::RichText::new("Selected face").strong());
-        if ui.add_enabled(j > 0, egui::Button::new("◀")).on_hover_text("Previous face").clicked() {
+        if ui.add_enabled(j > 0, egui::Button::new("‹ Prev")).on_hover_text("Previous face").clicked() {
             chosen = j - 1;
         }
         let mut number = j + 1;
@@ -169,7 +169,7 @@ fn selected_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             .labelled_by(name.id)
             .on_hover_text("Which face to reconstruct (also chosen by clicking a face in the explorer).");
         chosen = if number != j + 1 { number - 1 } else { chosen };
-        if ui.add_enabled(j + 1 < count, egui::Button::new("▶")).on_hover_text("Next face").clicked() {
+        if ui.add_enabled(j + 1 < count, egui::Button::new("Next ›")).on_hover_text("Next face").clicked() {
             chosen = j + 1;
         }
         if !label.is_empty() {
@@ -215,8 +215,9 @@ fn selected_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
 
 /// Both methods' relative errors: this face's and the whole set's.
 fn errors_ui(app: &FaceNmfApp, ui: &mut egui::Ui, j: usize, ready: bool) {
-    ui.label(egui::RichText::new("Relative error ‖a − â‖ / ‖a‖").strong())
-        .on_hover_text("For a face: ‖face − reconstruction‖ / ‖face‖. For the whole set: ‖A − Â‖_F / ‖A‖_F.");
+    ui.label(egui::RichText::new("Relative error").strong()).on_hover_text(
+        "For a face: ||face − reconstruction|| / ||face||. For the whole set: ||A − Â||_F / ||A||_F (Frobenius norms).",
+    );
     let Some(key) = app.pca_key() else {
         return;
     };

@@ -15,7 +15,7 @@ use crate::nmf::Solver;
 use crate::nmf::race::{Lane, RACE_SOLVERS, common_target};
 
 const HELP: &str = "The three solvers start from the same initialisation (the current init and seed, at the current \
-     k) and run one after another, each alone for the same time. The plot shows the relative error ‖A − WH‖ / ‖A‖ \
+     k) and run one after another, each alone for the same time. The plot shows the relative error ||A − WH|| / ||A|| \
      against each solver's own time.";
 
 const CAPTION: &str = "HALS updates one part at a time exactly (a least-squares step, clipped at 0), so every \
@@ -25,6 +25,14 @@ const CAPTION: &str = "HALS updates one part at a time exactly (a least-squares 
 
 /// Height of the table and caption under the plot.
 const BELOW_PLOT_HEIGHT: f32 = 215.0;
+
+/// The loss a solver minimises, in words (the font has no ‖).
+fn loss_name(solver: Solver) -> &'static str {
+    match solver {
+        Solver::Hals | Solver::Mu => "squared error",
+        Solver::Kl => "KL divergence",
+    }
+}
 
 /// Each solver's colour in the plot and the table.
 fn colour(solver: Solver) -> Color32 {
@@ -112,7 +120,7 @@ fn status_ui(app: &FaceNmfApp, ui: &mut egui::Ui) {
     } else {
         match &race.outcome {
             Some(Outcome::Finished) => ui.label("Finished."),
-            Some(Outcome::Stopped(why)) => ui.label(format!("Stopped ({why}).")),
+            Some(Outcome::Stopped(why)) => ui.label(format!("Stopped: {why}.")),
             Some(Outcome::Failed(e)) => ui.label(egui::RichText::new(e).color(ui.visuals().error_fg_color)),
             None => ui.label(egui::RichText::new("Press Start race.").weak()),
         };
@@ -205,7 +213,7 @@ fn table_ui(app: &FaceNmfApp, ui: &mut egui::Ui) {
 fn row_ui(ui: &mut egui::Ui, lane: &Lane, target: Option<f64>, running: bool) {
     let name = race_name(lane.solver);
     ui.label(egui::RichText::new(name).color(colour(lane.solver)).strong()).on_hover_text(lane.solver.description());
-    ui.label(lane.solver.loss_name());
+    ui.label(loss_name(lane.solver));
     ui.label(format!("{}", lane.iterations()));
     let time = format!("{:.2} s{}", lane.secs(), if running { " …" } else { "" });
     ui.label(time).on_hover_text(format!("of which initialisation {:.2} s", lane.init_secs));

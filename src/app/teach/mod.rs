@@ -86,7 +86,7 @@ impl FaceNmfApp {
 
     /// Stops the race after the current iteration.
     pub fn stop_race(&mut self) {
-        self.teach.race.stop("stopped");
+        self.teach.race.stop("Stop pressed");
     }
 
     /// Called from `logic()`: the PCA and the race.
