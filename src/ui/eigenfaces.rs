@@ -27,8 +27,10 @@ const PARTS_HELP: &str = "NMF's parts: the columns of W, most important first, e
 const ERROR_NOTE: &str = "PCA's error is the lowest that the mean plus k components can reach (Eckart–Young, for \
      centred data), so it is usually below NMF's: NMF gives up some accuracy for parts that only add.";
 
-/// Height of the selected-face row at the bottom.
+/// Least height of the selected-face row at the bottom.
 const FACE_ROW_HEIGHT: f32 = 200.0;
+/// Height of a grid's heading line.
+const GRID_HEADER_HEIGHT: f32 = 22.0;
 /// Space between tiles.
 const GAP: f32 = 3.0;
 
@@ -39,16 +41,32 @@ pub fn eigenfaces_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         super::hint_ui(ui, "Open some faces to compare NMF's parts with PCA's eigenfaces.");
         return;
     }
-    ui.label(egui::RichText::new(CAPTION).small());
+    ui.label(CAPTION);
     ui.add_space(2.0);
     let total = ui.available_rect_before_wrap();
-    let (grids, bottom) = super::split_vertical(ui, (total.height() - FACE_ROW_HEIGHT).max(120.0));
+    let (grids, bottom) = super::split_vertical(ui, grids_height(app, total.size()));
     let mid = grids.center().x;
     let left = Rect::from_min_max(grids.min, pos2(mid, grids.max.y));
     let right = Rect::from_min_max(pos2(mid, grids.min.y), grids.max);
     super::child_ui(ui, left, "eigenfaces", |ui| eigenface_grid_ui(app, ui));
     super::child_ui(ui, right, "nmf parts", |ui| parts_grid_ui(app, ui));
     super::child_ui(ui, bottom, "selected face", |ui| selected_face_ui(app, ui));
+}
+
+/// Height of the two grids: what k tiles need at the largest size that fits
+/// half the width, leaving at least [`FACE_ROW_HEIGHT`] for the face row.
+fn grids_height(app: &FaceNmfApp, avail: Vec2) -> f32 {
+    let max = (avail.y - FACE_ROW_HEIGHT).max(120.0);
+    let Some(faces) = app.faces() else {
+        return max;
+    };
+    let aspect = faces.dataset.width as f32 / faces.dataset.height.max(1) as f32;
+    // Each grid sits in half the width, inside a child's margins, under a heading.
+    let (header, margins) = (GRID_HEADER_HEIGHT, 10.0);
+    let k = app.eigen_k();
+    let (cols, size) = super::grid_fit(k, aspect, Vec2::new(avail.x / 2.0 - margins, max - header - margins), GAP);
+    let rows = k.div_ceil(cols.max(1)) as f32;
+    (header + margins + rows * (size.y + GAP)).min(max)
 }
 
 /// The k eigenfaces, or a spinner while the PCA computes.
@@ -181,7 +199,7 @@ fn selected_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         ui.ctx().request_repaint();
     }
     let n = j + 1;
-    let image_h = (ui.available_height() - 24.0).clamp(40.0, 140.0);
+    let image_h = (ui.available_height() - 44.0).clamp(40.0, 190.0);
     let size = Vec2::new(image_h * fw / fh, image_h);
     let Some(key) = app.pca_key() else {
         return;

@@ -53,28 +53,37 @@ pub fn solver_race_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     let race = &app.teach().race;
     let params = race.params.clone().unwrap_or_else(|| app.settings.params.clone());
     let budget = if race.params.is_some() { race.raced_budget_secs } else { race.budget_secs };
-    super::hint_ui(
-        ui,
-        &format!(
+    ui.label(
+        egui::RichText::new(format!(
             "k = {}, init {}, seed {}, no penalties. Each solver runs alone for {budget:.1} s of its own time, \
              initialisation included (the error evaluations for the plot are not counted).",
             params.k, params.init, params.seed
-        ),
+        ))
+        .weak(),
     );
     if race.resume_fit && race.is_active() {
         ui.label(
             egui::RichText::new(
                 "The live fit is paused while the race runs (it would share the CPU); it goes on after.",
             )
-            .small()
             .color(ui.visuals().warn_fg_color),
         );
+    }
+    if race.lanes.is_empty() && !race.is_active() {
+        ui.add_space(12.0);
+        ui.label(
+            "Press Start race: MU, then KL-MU, then HALS fit the faces from the same initialisation, each for the \
+             same time. Their errors appear here as they run, then a table compares them.",
+        );
+        ui.add_space(8.0);
+        ui.label(CAPTION);
+        return;
     }
     let plot_height = (ui.available_height() - BELOW_PLOT_HEIGHT).max(120.0);
     plot_ui(app, ui, plot_height);
     table_ui(app, ui);
     ui.add_space(4.0);
-    ui.label(egui::RichText::new(CAPTION).small());
+    ui.label(CAPTION);
 }
 
 /// Start, Stop, the budget, and the race's state.
