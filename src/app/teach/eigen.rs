@@ -113,8 +113,11 @@ pub struct Eigen {
     generation: u64,
     /// The eigenfaces, each in the diverging map scaled by its max |value|.
     pub atlas: Atlas,
+    /// The selected face (full size, grey).
     pub original: Picture,
+    /// Its PCA reconstruction: the mean plus k eigenfaces.
     pub pca_recon: Picture,
+    /// Its NMF reconstruction: W times its weights.
     pub nmf_recon: Picture,
     shown: Option<ShownFace>,
     pub face_errors: Option<FaceErrors>,
@@ -290,7 +293,8 @@ impl Eigen {
         key: &PcaKey,
         face: usize,
     ) {
-        let Some(result) = self.result_for(key) else {
+        // A field borrow (not `result_for`), so the pictures can be set.
+        let Some(result) = self.result.as_ref().filter(|r| r.key == *key) else {
             return;
         };
         let j = face.min(faces.dataset.faces().saturating_sub(1));
@@ -304,13 +308,24 @@ impl Eigen {
             return;
         }
         let (width, height) = (faces.dataset.width, faces.dataset.height);
-        let original = key.data.a().column(j).to_owned();
-        let pca_recon = result.pca.reconstruct(j);
-        let pca_err = rel_err(original.view(), pca_recon.view());
+        let a = key.data.a();
+        let original = a.column(j);
+        // The face and its PCA reconstruction change only with the face or
+        // the PCA; the NMF reconstruction with every snapshot of the fit.
+        let previous =
+            self.face_errors.filter(|_| self.shown.is_some_and(|s| s.face == j && s.pca_generation == self.generation));
+        let pca_err = match previous {
+            Some(e) => e.pca,
+            None => {
+                let pca_recon = result.pca.reconstruct(j);
+                let err = rel_err(original, pca_recon.view());
+                self.original.set(ctx, gray_image(original, width, height), TextureOptions::LINEAR);
+                self.pca_recon.set(ctx, gray_image(pca_recon.view(), width, height), TextureOptions::LINEAR);
+                err
+            }
+        };
         let nmf = fit.map(|f| crate::nmf::reconstruct(f.progress.snapshot.w.view(), f.progress.snapshot.h.column(j)));
-        let nmf_err = nmf.as_ref().map(|r: &Array1<f32>| rel_err(original.view(), r.view()));
-        self.original.set(ctx, gray_image(original.view(), width, height), TextureOptions::LINEAR);
-        self.pca_recon.set(ctx, gray_image(pca_recon.view(), width, height), TextureOptions::LINEAR);
+        let nmf_err = nmf.as_ref().map(|r: &Array1<f32>| rel_err(original, r.view()));
         match &nmf {
             Some(r) => self.nmf_recon.set(ctx, gray_image(r.view(), width, height), TextureOptions::LINEAR),
             None => self.nmf_recon.clear(),

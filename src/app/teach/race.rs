@@ -140,8 +140,9 @@ pub struct Race {
     pub(crate) waiting_for_fit: bool,
     /// The live fit was running when the race started: run it again after.
     pub(crate) resume_fit: bool,
-    /// The parameters (k, init, seed) and budget of the race shown.
+    /// The parameters (k, init, seed) of the race shown.
     pub params: Option<Params>,
+    /// The budget per solver of the race shown.
     pub raced_budget_secs: f64,
     /// One per solver started, in race order; the last may be in progress.
     pub lanes: Vec<Lane>,
