@@ -12,7 +12,8 @@ use crate::app::teach::eigen::diverging;
 
 const HELP: &str = "Lee & Seung (1999), Fig. 1: the same faces factored two ways at the same k. PCA's eigenfaces \
      are orthogonal images with positive (red) and negative (blue) values; a face is the mean face plus a signed \
-     sum of them. NMF's parts and weights are non-negative, so a face is a sum of parts.";
+     sum of them. NMF's parts and weights are non-negative, so a face is a sum of parts. Lee & Seung normalised \
+     each face first: choose preprocessing lee-seung for parts closer to theirs.";
 
 const CAPTION: &str = "NMF's parts are additive: with only non-negative weights, a face is a sum of localised parts \
      (eyes, brows, nose, mouth). Eigenfaces are holistic: whole faces with positive and negative values that \

@@ -125,6 +125,8 @@ impl FaceNmfApp {
         {
             race.abandon("the faces changed");
             race.lanes.clear();
+            // The paused fit was on the old faces: nothing to resume.
+            race.resume_fit = false;
         }
         if race.waiting_for_fit && !self.is_fitting() {
             let Some(data) = self.faces.as_ref().map(|f| Arc::clone(&f.matrix)) else {
