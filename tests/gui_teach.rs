@@ -52,6 +52,7 @@ fn eigenfaces_beside_parts_with_reconstructions_and_errors() {
         h.get_by_label(&format!("Eigenface {i}"));
     }
     assert!(h.query_by_label(&format!("Eigenface {}", k + 1)).is_none());
+    h.get_by_label_contains("Eigenface colour scale");
     assert!(h.query_by_label("Part 1").is_none());
     h.get_by_label_contains("No NMF fit yet");
     h.get_by_label("PCA reconstruction of face 1");

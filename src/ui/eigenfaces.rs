@@ -127,6 +127,9 @@ fn colour_bar_ui(ui: &mut egui::Ui) {
     }
     ui.painter().rect_stroke(rect, 0.0, (1.0, Color32::GRAY), egui::StrokeKind::Outside);
     ui.label(egui::RichText::new("+").small());
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::accesskit::Role::Image, true, "Eigenface colour scale: blue −, white 0, red +")
+    });
     response.on_hover_text("Eigenface colours: blue negative, white 0, red positive (each image to its own scale).");
 }
 
