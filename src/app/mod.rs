@@ -12,6 +12,7 @@ mod new_face;
 pub mod settings;
 mod state;
 pub mod sweep;
+pub mod teach;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -77,6 +78,8 @@ pub struct FaceNmfApp {
     pub(crate) new_face: new_face::NewFaceState,
     /// The Export… window and its job.
     pub(crate) export: export_job::ExportState,
+    /// The eigenfaces view's PCA and the solver race.
+    pub(crate) teach: teach::Teach,
 }
 
 impl FaceNmfApp {
@@ -122,6 +125,7 @@ impl FaceNmfApp {
             sweep: sweep::SweepState::default(),
             new_face: new_face::NewFaceState::default(),
             export: export_job::ExportState::default(),
+            teach: teach::Teach::default(),
         };
         match (options.dataset, options.folder) {
             (Some(d), _) => app.install_dataset(d, None),
@@ -384,6 +388,7 @@ impl eframe::App for FaceNmfApp {
         self.poll_export();
         self.refresh_inspector();
         self.refresh_faces_view();
+        self.poll_teach();
         self.handle_input(ctx);
         self.profile.logic_done(started.elapsed());
         if self.loading.is_busy() {

@@ -286,6 +286,10 @@ impl FaceNmfApp {
             self.report_error(&anyhow::anyhow!("open faces before sweeping over k"));
             return;
         };
+        if self.teach.race.is_active() {
+            self.report_error(&anyhow::anyhow!("a solver race is running: stop it before sweeping over k"));
+            return;
+        }
         let ks = match self.sweep.ranks(self.max_k()) {
             Ok(ks) => ks,
             Err(e) => {
@@ -381,6 +385,13 @@ impl FaceNmfApp {
         let Some(rx) = self.sweep.job.as_ref().and_then(|j| j.messages.as_ref()) else {
             return;
         };
+        if self.fit_requested {
+            // Run was pressed during the sweep: hold the live fit until after.
+            self.sweep.resume_fit = true;
+            if let Some(w) = &self.worker {
+                w.stop();
+            }
+        }
         let mut end = None;
         loop {
             match rx.try_recv() {

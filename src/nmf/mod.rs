@@ -22,6 +22,7 @@ pub mod init;
 pub mod linalg;
 pub mod metrics;
 mod params;
+pub mod race;
 pub mod svd;
 pub mod sweep;
 pub(crate) mod update;

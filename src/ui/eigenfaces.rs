@@ -1,9 +1,267 @@
-//! SKELETON: to be replaced by the view.
+//! Parts versus eigenfaces (Lee & Seung 1999, Fig. 1): PCA of the same faces
+//! at the same k beside NMF. The eigenfaces are signed (a diverging colour
+//! map, each scaled by its own max |value|), the NMF parts are grey; below,
+//! the selected face, its PCA and NMF reconstructions and both errors.
 
 use eframe::egui;
 
-use crate::app::FaceNmfApp;
+use egui::{Color32, Rect, Sense, Vec2, pos2};
 
-pub fn eigenfaces_ui(_app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    super::hint_ui(ui, "not built yet");
+use crate::app::FaceNmfApp;
+use crate::app::teach::eigen::diverging;
+
+const HELP: &str = "Lee & Seung (1999), Fig. 1: the same faces factored two ways at the same k. PCA's eigenfaces \
+     are orthogonal images with positive (red) and negative (blue) values; a face is the mean face plus a signed \
+     sum of them. NMF's parts and weights are non-negative, so a face is a sum of parts. Lee & Seung normalised \
+     each face first: choose preprocessing lee-seung for parts closer to theirs.";
+
+const CAPTION: &str = "NMF's parts are additive: with only non-negative weights, a face is a sum of localised parts \
+     (eyes, brows, nose, mouth). Eigenfaces are holistic: whole faces with positive and negative values that \
+     cancel each other out.";
+
+const EIGEN_HELP: &str = "Eigenfaces: the principal components of the faces (PCA), most variance first. Red is \
+     positive, blue negative, white zero; each image is scaled to its own largest |value|.";
+
+const PARTS_HELP: &str = "NMF's parts: the columns of W, most important first, each with its own contrast (as in \
+     the explorer).";
+
+const ERROR_NOTE: &str = "PCA's error is the lowest that the mean plus k components can reach (Eckart–Young, for \
+     centred data), so it is usually below NMF's: NMF gives up some accuracy for parts that only add.";
+
+/// Least height of the selected-face row at the bottom.
+const FACE_ROW_HEIGHT: f32 = 200.0;
+/// Height of a grid's heading line.
+const GRID_HEADER_HEIGHT: f32 = 22.0;
+/// Space between tiles.
+const GAP: f32 = 3.0;
+
+pub fn eigenfaces_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    let k = app.eigen_k();
+    super::heading_ui(ui, &format!("Parts (NMF) versus eigenfaces (PCA) at k = {k}"), HELP);
+    if app.faces().is_none() {
+        super::hint_ui(ui, "Open some faces to compare NMF's parts with PCA's eigenfaces.");
+        return;
+    }
+    ui.label(CAPTION);
+    ui.add_space(2.0);
+    let total = ui.available_rect_before_wrap();
+    let (grids, bottom) = super::split_vertical(ui, grids_height(app, total.size()));
+    let mid = grids.center().x;
+    let left = Rect::from_min_max(grids.min, pos2(mid, grids.max.y));
+    let right = Rect::from_min_max(pos2(mid, grids.min.y), grids.max);
+    super::child_ui(ui, left, "eigenfaces", |ui| eigenface_grid_ui(app, ui));
+    super::child_ui(ui, right, "nmf parts", |ui| parts_grid_ui(app, ui));
+    super::child_ui(ui, bottom, "selected face", |ui| selected_face_ui(app, ui));
+}
+
+/// Height of the two grids: what k tiles need at the largest size that fits
+/// half the width, leaving at least [`FACE_ROW_HEIGHT`] for the face row.
+fn grids_height(app: &FaceNmfApp, avail: Vec2) -> f32 {
+    let max = (avail.y - FACE_ROW_HEIGHT).max(120.0);
+    let Some(faces) = app.faces() else {
+        return max;
+    };
+    let aspect = faces.dataset.width as f32 / faces.dataset.height.max(1) as f32;
+    // Each grid sits in half the width, inside a child's margins, under a heading.
+    let (header, margins) = (GRID_HEADER_HEIGHT, 10.0);
+    let k = app.eigen_k();
+    let (cols, size) = super::grid_fit(k, aspect, Vec2::new(avail.x / 2.0 - margins, max - header - margins), GAP);
+    let rows = k.div_ceil(cols.max(1)) as f32;
+    (header + margins + rows * (size.y + GAP)).min(max)
+}
+
+/// The k eigenfaces, or a spinner while the PCA computes.
+fn eigenface_grid_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        super::heading_ui(ui, "PCA: eigenfaces", EIGEN_HELP);
+        colour_bar_ui(ui);
+    });
+    let Some(key) = app.pca_key() else {
+        return;
+    };
+    let eigen = &app.teach().eigen;
+    let Some(result) = eigen.result_for(&key) else {
+        ui.horizontal(|ui| {
+            if eigen.is_computing() {
+                ui.spinner();
+                ui.label(format!("Computing PCA (k = {})…", key.k));
+            } else {
+                super::hint_ui(ui, "PCA could not be computed (see the status line).");
+            }
+        });
+        return;
+    };
+    let Some(texture) = eigen.atlas.texture().cloned() else {
+        return;
+    };
+    let atlas = &eigen.atlas;
+    let ratios = &result.pca.explained_variance_ratio;
+    let count = atlas.count;
+    let aspect = atlas.tile[0] as f32 / atlas.tile[1] as f32;
+    let (cols, size) = super::grid_fit(count, aspect, ui.available_size() - Vec2::new(0.0, 2.0), GAP);
+    ui.spacing_mut().item_spacing = Vec2::splat(GAP);
+    for row_start in (0..count).step_by(cols.max(1)) {
+        ui.horizontal(|ui| {
+            for i in row_start..(row_start + cols).min(count) {
+                super::image_ui(ui, &texture, atlas.uv(i), size, || format!("Eigenface {}", i + 1), None)
+                    .on_hover_text(format!(
+                        "Eigenface {}: {:.1} % of the variance\nred +, blue −, white 0 (scaled to its own max |value|)",
+                        i + 1,
+                        ratios.get(i).copied().unwrap_or(0.0) * 100.0
+                    ));
+            }
+        });
+    }
+}
+
+/// A small blue–white–red legend for the eigenfaces' colours.
+fn colour_bar_ui(ui: &mut egui::Ui) {
+    ui.label(egui::RichText::new("−").small());
+    let (rect, response) = ui.allocate_exact_size(Vec2::new(72.0, 10.0), Sense::hover());
+    let steps = 36;
+    let w = rect.width() / steps as f32;
+    for s in 0..steps {
+        let t = (s as f32 + 0.5) / steps as f32 * 2.0 - 1.0;
+        let r = Rect::from_min_size(pos2(rect.min.x + s as f32 * w, rect.min.y), Vec2::new(w + 0.5, rect.height()));
+        ui.painter().rect_filled(r, 0.0, diverging(t));
+    }
+    ui.painter().rect_stroke(rect, 0.0, (1.0, Color32::GRAY), egui::StrokeKind::Outside);
+    ui.label(egui::RichText::new("+").small());
+    response.widget_info(|| {
+        egui::WidgetInfo::labeled(egui::accesskit::Role::Image, true, "Eigenface colour scale: blue −, white 0, red +")
+    });
+    response.on_hover_text("Eigenface colours: blue negative, white 0, red positive (each image to its own scale).");
+}
+
+/// The k NMF parts (the explorer's basis images), or an offer to run.
+fn parts_grid_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    super::heading_ui(ui, "NMF: parts (columns of W)", PARTS_HELP);
+    let Some(fit) = app.fit() else {
+        if app.is_fitting() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Initialising…");
+            });
+        } else {
+            super::hint_ui(ui, "No NMF fit yet.");
+            if ui.button("Run NMF").on_hover_text("Fit NMF with the current settings to see its parts.").clicked() {
+                app.run_fit();
+            }
+        }
+        return;
+    };
+    let importance: Vec<f32> = fit.order.iter().map(|&c| fit.importance[c]).collect();
+    let Some(texture) = app.textures.basis.texture().cloned() else {
+        return;
+    };
+    let atlas = &app.textures.basis;
+    let count = atlas.count;
+    let aspect = atlas.tile[0] as f32 / atlas.tile[1] as f32;
+    let (cols, size) = super::grid_fit(count, aspect, ui.available_size() - Vec2::new(0.0, 2.0), GAP);
+    ui.spacing_mut().item_spacing = Vec2::splat(GAP);
+    for row_start in (0..count).step_by(cols.max(1)) {
+        ui.horizontal(|ui| {
+            for r in row_start..(row_start + cols).min(count) {
+                super::image_ui(ui, &texture, atlas.uv(r), size, || format!("Part {}", r + 1), None).on_hover_text(
+                    format!("Part {}: {:.1} % of all weight", r + 1, importance.get(r).copied().unwrap_or(0.0) * 100.0),
+                );
+            }
+        });
+    }
+}
+
+/// The selected face three ways, with the errors of both methods.
+fn selected_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+    let Some(faces) = app.faces() else {
+        return;
+    };
+    let count = faces.dataset.faces();
+    let (fw, fh) = (faces.dataset.width as f32, faces.dataset.height as f32);
+    let j = app.selected_face().unwrap_or(0).min(count.saturating_sub(1));
+    let label = faces.dataset.labels.get(j).cloned().unwrap_or_default();
+    let mut chosen = j;
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new("Selected face").strong());
+        if ui.add_enabled(j > 0, egui::Button::new("‹ Prev")).on_hover_text("Previous face").clicked() {
+            chosen = j - 1;
+        }
+        let mut number = j + 1;
+        let name = ui.label("number");
+        ui.add(egui::DragValue::new(&mut number).range(1..=count.max(1)))
+            .labelled_by(name.id)
+            .on_hover_text("Which face to reconstruct (also chosen by clicking a face in the explorer).");
+        chosen = if number != j + 1 { number - 1 } else { chosen };
+        if ui.add_enabled(j + 1 < count, egui::Button::new("Next ›")).on_hover_text("Next face").clicked() {
+            chosen = j + 1;
+        }
+        if !label.is_empty() {
+            ui.label(egui::RichText::new(format!("({label})")).weak());
+        }
+    });
+    if chosen != j {
+        app.select_face(chosen);
+        ui.ctx().request_repaint();
+    }
+    let n = j + 1;
+    let image_h = (ui.available_height() - 44.0).clamp(40.0, 190.0);
+    let size = Vec2::new(image_h * fw / fh, image_h);
+    let Some(key) = app.pca_key() else {
+        return;
+    };
+    let eigen = &app.teach().eigen;
+    let ready = eigen.result_for(&key).is_some() && eigen.face_errors.is_some_and(|e| e.face == j);
+    ui.horizontal_top(|ui| {
+        let pictures = [
+            (&eigen.original, format!("Original face {n}"), "original"),
+            (&eigen.pca_recon, format!("PCA reconstruction of face {n}"), "PCA: mean + k eigenfaces"),
+            (&eigen.nmf_recon, format!("NMF reconstruction of face {n}"), "NMF: W·h (k parts)"),
+        ];
+        for (picture, alt, caption) in pictures {
+            ui.vertical(|ui| {
+                ui.set_width(size.x.max(60.0));
+                match picture.texture().filter(|_| ready) {
+                    Some(t) => {
+                        super::image_ui(ui, t, super::full_uv(), size, || alt.clone(), None).on_hover_text(&alt);
+                    }
+                    None => {
+                        ui.allocate_exact_size(size, Sense::hover());
+                    }
+                }
+                ui.label(egui::RichText::new(caption).small());
+            });
+        }
+        ui.add_space(6.0);
+        ui.vertical(|ui| errors_ui(app, ui, j, ready));
+    });
+}
+
+/// Both methods' relative errors: this face's and the whole set's.
+fn errors_ui(app: &FaceNmfApp, ui: &mut egui::Ui, j: usize, ready: bool) {
+    ui.label(egui::RichText::new("Relative error").strong()).on_hover_text(
+        "For a face: ||face − reconstruction|| / ||face||. For the whole set: ||A − Â||_F / ||A||_F (Frobenius norms).",
+    );
+    let Some(key) = app.pca_key() else {
+        return;
+    };
+    let eigen = &app.teach().eigen;
+    match (eigen.result_for(&key), eigen.face_errors.filter(|e| ready && e.face == j)) {
+        (Some(result), Some(errors)) => {
+            ui.label(format!("PCA: this face {:.4}, whole set {:.4}", errors.pca, result.set_rel_err));
+            match (app.fit(), errors.nmf) {
+                (Some(fit), Some(face_err)) => {
+                    let iteration = fit.progress.snapshot.iteration;
+                    ui.label(format!("NMF: this face {face_err:.4}, whole set {:.4}", fit.progress.snapshot.rel_err))
+                        .on_hover_text(format!("After {iteration} iterations of the current fit."));
+                }
+                _ => {
+                    super::hint_ui(ui, "NMF: no fit at this k yet.");
+                }
+            }
+        }
+        _ => {
+            super::hint_ui(ui, "Waiting for the PCA…");
+        }
+    }
+    ui.add_space(2.0);
+    ui.label(egui::RichText::new(ERROR_NOTE).small().weak());
 }

@@ -2,7 +2,7 @@
 
 use eframe::egui;
 
-use egui_plot::{Line, Plot, PlotPoints, VLine};
+use egui_plot::{Line, Plot, PlotPoints, Points, VLine};
 
 use crate::app::FaceNmfApp;
 
@@ -21,7 +21,7 @@ pub fn loss_curve_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     let x = usize::from(by_time);
     // The initialisation (iteration 0 of the first fit) is left out: its
     // error can be far above the rest and would squash the curve.
-    let points: Vec<[f64; 2]> = app
+    let mut points: Vec<[f64; 2]> = app
         .curve
         .points
         .iter()
@@ -30,12 +30,24 @@ pub fn loss_curve_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         .map(|p| [p[x], p[2].log10()])
         .collect();
     let init = app.curve.points.first().map(|p| p[2]);
+    // A fit that has not iterated yet (e.g. one opened from the rank
+    // explorer): show where it starts.
+    let start_only = points.is_empty() && init.is_some_and(|e| e > 0.0 && e.is_finite());
+    if start_only && let Some(p) = app.curve.points.first() {
+        points.push([p[x], p[2].log10()]);
+    }
     let marks: Vec<(f64, usize)> = if by_time { Vec::new() } else { app.curve.k_marks.clone() };
     let last = app.curve.points.last().map(|p| p[2]);
     Plot::new("loss")
         .x_axis_label(if by_time { "seconds" } else { "iteration" })
         .y_axis_label("rel_err")
-        .y_axis_formatter(|mark, _| format!("{:.3}", 10f64.powf(mark.value)))
+        .y_axis_formatter(|mark, _| {
+            // Enough decimals that neighbouring labels differ.
+            let value = 10f64.powf(mark.value);
+            let spacing = value * (10f64.powf(mark.step_size) - 1.0);
+            let decimals = if spacing > 0.0 { (-spacing.log10()).ceil().clamp(3.0, 6.0) as usize } else { 3 };
+            format!("{value:.decimals$}")
+        })
         .label_formatter(move |pos| {
             let (name, p) = match pos {
                 egui_plot::HoverPosition::NearDataPoint { position, .. } => ("", *position),
@@ -50,7 +62,11 @@ pub fn loss_curve_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         })
         .allow_scroll(false)
         .show(ui, |plot_ui| {
-            plot_ui.line(Line::new("rel_err", PlotPoints::from(points)));
+            if start_only {
+                plot_ui.points(Points::new("rel_err", PlotPoints::from(points)).radius(3.0));
+            } else {
+                plot_ui.line(Line::new("rel_err", PlotPoints::from(points)));
+            }
             for (at, k) in marks {
                 plot_ui.vline(VLine::new(format!("k = {k}"), at));
             }

@@ -82,12 +82,18 @@ fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
                 app.cancel_sweep();
             }
         } else {
-            let ok = matches!(&parsed, Ok(ks) if !ks.is_empty());
+            let racing = app.teach().race.is_active();
+            let ok = matches!(&parsed, Ok(ks) if !ks.is_empty()) && !racing;
             if ui
                 .add_enabled(ok, egui::Button::new("Start"))
                 .on_hover_text(
                     "Fit every k in the background. The live fit is paused meanwhile (they share the cores).",
                 )
+                .on_disabled_hover_text(if racing {
+                    "A solver race is running: stop it or let it finish first (they would share the cores)."
+                } else {
+                    "Give the ranks to fit, e.g. 2..64 or 2, 4, 8."
+                })
                 .clicked()
             {
                 app.start_sweep();
