@@ -268,7 +268,10 @@ impl FaceNmfApp {
             }
             None => {
                 let ctx = self.ctx.clone();
-                match Worker::spawn(data, Box::new(move || ctx.request_repaint())) {
+                // A snapshot needs one frame: egui turns a request with no
+                // delay into two frames, one with a delay into one.
+                let wake = move || ctx.request_repaint_after(Duration::from_millis(1));
+                match Worker::spawn(data, Box::new(wake)) {
                     Ok(w) => self.worker = Some(w),
                     Err(e) => {
                         self.report_error(&anyhow::Error::new(e).context("could not start the NMF worker thread"));
@@ -415,7 +418,10 @@ pub fn run(dir: Option<PathBuf>, k: Option<usize>) -> anyhow::Result<()> {
         .with_min_inner_size([800.0, 500.0])
         .with_title("facenmf")
         .with_drag_and_drop(true);
-    let native = eframe::NativeOptions { viewport, ..Default::default() };
+    // OpenGL rather than eframe's default wgpu: on a machine without a GPU
+    // (Mesa's software rasteriser) a frame of this window costs about a sixth
+    // of the CPU time with glow, time the solver keeps (README, Performance).
+    let native = eframe::NativeOptions { viewport, renderer: eframe::Renderer::Glow, ..Default::default() };
     let options = AppOptions { folder: dir, k, restore_settings: true, ..Default::default() };
     eframe::run_native("facenmf", native, Box::new(move |cc| Ok(Box::new(FaceNmfApp::new(cc, options)))))
         .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
