@@ -94,8 +94,31 @@ fn eigenface_grid_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     let Some(texture) = eigen.atlas.texture().cloned() else {
         return;
     };
-    let atlas = &eigen.atlas;
     let ratios = &result.pca.explained_variance_ratio;
+    atlas_grid_ui(
+        ui,
+        &eigen.atlas,
+        &texture,
+        |i| format!("Eigenface {}", i + 1),
+        |i| {
+            format!(
+                "Eigenface {}: {:.1} % of the variance\nred +, blue −, white 0 (scaled to its own max |value|)",
+                i + 1,
+                ratios.get(i).copied().unwrap_or(0.0) * 100.0
+            )
+        },
+    );
+}
+
+/// Every tile of `atlas` in a grid as large as the space allows, each with
+/// its alt text and tooltip.
+fn atlas_grid_ui(
+    ui: &mut egui::Ui,
+    atlas: &crate::app::atlas::Atlas,
+    texture: &egui::TextureHandle,
+    alt: impl Fn(usize) -> String,
+    hover: impl Fn(usize) -> String,
+) {
     let count = atlas.count;
     let aspect = atlas.tile[0] as f32 / atlas.tile[1] as f32;
     let (cols, size) = super::grid_fit(count, aspect, ui.available_size() - Vec2::new(0.0, 2.0), GAP);
@@ -103,12 +126,7 @@ fn eigenface_grid_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     for row_start in (0..count).step_by(cols.max(1)) {
         ui.horizontal(|ui| {
             for i in row_start..(row_start + cols).min(count) {
-                super::image_ui(ui, &texture, atlas.uv(i), size, || format!("Eigenface {}", i + 1), None)
-                    .on_hover_text(format!(
-                        "Eigenface {}: {:.1} % of the variance\nred +, blue −, white 0 (scaled to its own max |value|)",
-                        i + 1,
-                        ratios.get(i).copied().unwrap_or(0.0) * 100.0
-                    ));
+                super::image_ui(ui, texture, atlas.uv(i), size, || alt(i), None).on_hover_text(hover(i));
             }
         });
     }
@@ -154,20 +172,13 @@ fn parts_grid_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     let Some(texture) = app.textures.basis.texture().cloned() else {
         return;
     };
-    let atlas = &app.textures.basis;
-    let count = atlas.count;
-    let aspect = atlas.tile[0] as f32 / atlas.tile[1] as f32;
-    let (cols, size) = super::grid_fit(count, aspect, ui.available_size() - Vec2::new(0.0, 2.0), GAP);
-    ui.spacing_mut().item_spacing = Vec2::splat(GAP);
-    for row_start in (0..count).step_by(cols.max(1)) {
-        ui.horizontal(|ui| {
-            for r in row_start..(row_start + cols).min(count) {
-                super::image_ui(ui, &texture, atlas.uv(r), size, || format!("Part {}", r + 1), None).on_hover_text(
-                    format!("Part {}: {:.1} % of all weight", r + 1, importance.get(r).copied().unwrap_or(0.0) * 100.0),
-                );
-            }
-        });
-    }
+    atlas_grid_ui(
+        ui,
+        &app.textures.basis,
+        &texture,
+        |r| format!("Part {}", r + 1),
+        |r| format!("Part {}: {:.1} % of all weight", r + 1, importance.get(r).copied().unwrap_or(0.0) * 100.0),
+    );
 }
 
 /// The selected face three ways, with the errors of both methods.

@@ -6,7 +6,7 @@ use eframe::egui;
 
 use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2, WidgetInfo};
 
-use crate::app::{Edits, FaceNmfApp};
+use crate::app::{Edits, FaceNmfApp, FitView};
 
 const HELP: &str = "The selected face, its reconstruction from the parts (W·h) and the residual (face - \
      reconstruction). Below: how much of each part the face uses. Drag a bar or a weight to change it and watch \
@@ -92,7 +92,6 @@ pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         _ => fitted.to_vec(),
     };
     let before = weights.clone();
-    let w = &fit.progress.snapshot.w;
     if let Some(err) = app.textures.inspected_rel_err {
         ui.label(format!("relative error of this face: {err:.3}"));
     }
@@ -143,45 +142,63 @@ pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     }
 
     // face ≈ w₁·part + w₂·part + … for the largest contributions.
-    let basis = app.textures.basis.texture().cloned();
-    let mut terms: Vec<usize> = (0..k).collect();
-    let mass: Vec<f32> = (0..k).map(|c| fitted[c] * w.column(c).sum()).collect();
-    terms.sort_by(|&a, &b| mass[b].total_cmp(&mass[a]).then(a.cmp(&b)));
-    terms.truncate(STRIP_TERMS.min(k));
-    ui.add_space(4.0);
-    ui.horizontal(|ui| {
-        ui.label("face ≈");
-        let thumb = Vec2::new(34.0 * fw / fh, 34.0);
-        for (i, &c) in terms.iter().enumerate() {
-            let r = fit.rank[c];
-            ui.vertical(|ui| {
-                let label = ui.label(egui::RichText::new(format!("w{}", r + 1)).small());
-                ui.add(egui::DragValue::new(&mut weights[c]).speed(max / 200.0).range(0.0..=f32::MAX).max_decimals(2))
-                    .labelled_by(label.id)
-                    .on_hover_text(format!("Weight of basis {} in this face: drag to change it", r + 1));
-            });
-            if let Some(t) = &basis {
-                super::image_ui(
-                    ui,
-                    t,
-                    app.textures.basis.uv(r),
-                    thumb,
-                    || format!("Basis {} in face {n}", r + 1),
-                    None,
-                )
-                .on_hover_text(format!("Basis {}", r + 1));
-            }
-            if i + 1 < terms.len() {
-                ui.label("+");
-            }
-        }
-        if k > terms.len() {
-            ui.label("+ …");
-        }
+    let terms = top_terms(fit, fitted.view());
+    let thumb = Vec2::new(34.0 * fw / fh, 34.0);
+    strip_ui(ui, &app.textures.basis, fit, &terms, thumb, &format!("face {n}"), |ui, c, r| {
+        ui.vertical(|ui| {
+            let label = ui.label(egui::RichText::new(format!("w{}", r + 1)).small());
+            ui.add(egui::DragValue::new(&mut weights[c]).speed(max / 200.0).range(0.0..=f32::MAX).max_decimals(2))
+                .labelled_by(label.id)
+                .on_hover_text(format!("Weight of basis {} in this face: drag to change it", r + 1));
+        });
     });
     if weights != before {
         app.edits = Some(Edits { face: j, weights });
         app.inspector_dirty = true;
         ui.ctx().request_repaint();
     }
+}
+
+/// The components with the largest contributions to a face with these
+/// weights (weight × the part's total intensity), largest first.
+pub(super) fn top_terms(fit: &FitView, weights: ndarray::ArrayView1<f32>) -> Vec<usize> {
+    let w = &fit.progress.snapshot.w;
+    let k = fit.k().min(weights.len());
+    let mut terms: Vec<usize> = (0..k).collect();
+    let mass: Vec<f32> = (0..k).map(|c| weights[c] * w.column(c).sum()).collect();
+    terms.sort_by(|&a, &b| mass[b].total_cmp(&mass[a]).then(a.cmp(&b)));
+    terms.truncate(STRIP_TERMS.min(k));
+    terms
+}
+
+/// The strip "face ≈ w·part + w·part + …" for `terms`; `weight_ui` draws
+/// the weight of component c (basis image r).
+pub(super) fn strip_ui(
+    ui: &mut egui::Ui,
+    basis: &crate::app::atlas::Atlas,
+    fit: &FitView,
+    terms: &[usize],
+    thumb: Vec2,
+    face: &str,
+    mut weight_ui: impl FnMut(&mut egui::Ui, usize, usize),
+) {
+    let texture = basis.texture().cloned();
+    ui.add_space(4.0);
+    ui.horizontal(|ui| {
+        ui.label("face ≈");
+        for (i, &c) in terms.iter().enumerate() {
+            let r = fit.rank[c];
+            weight_ui(ui, c, r);
+            if let Some(t) = &texture {
+                super::image_ui(ui, t, basis.uv(r), thumb, || format!("Basis {} in {face}", r + 1), None)
+                    .on_hover_text(format!("Basis {}", r + 1));
+            }
+            if i + 1 < terms.len() {
+                ui.label("+");
+            }
+        }
+        if fit.k() > terms.len() {
+            ui.label("+ …");
+        }
+    });
 }

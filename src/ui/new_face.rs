@@ -106,37 +106,10 @@ pub fn new_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     }
 
     // face ≈ w₁·part + w₂·part + … for the largest contributions.
-    let wm = &fit.progress.snapshot.w;
-    let mut terms: Vec<usize> = (0..k).collect();
-    let mass: Vec<f32> = (0..k).map(|c| weights[c] * wm.column(c).sum()).collect();
-    terms.sort_by(|&a, &b| mass[b].total_cmp(&mass[a]).then(a.cmp(&b)));
-    terms.truncate(3.min(k));
-    let basis = app.textures.basis.texture().cloned();
-    ui.add_space(4.0);
-    ui.horizontal(|ui| {
-        ui.label("face ≈");
-        let thumb = Vec2::new(34.0 * w as f32 / h as f32, 34.0);
-        for (i, &c) in terms.iter().enumerate() {
-            let r = fit.rank[c];
-            ui.label(format!("{:.2}·", weights[c])).on_hover_text(format!("Weight of basis {} in the new face", r + 1));
-            if let Some(t) = &basis {
-                super::image_ui(
-                    ui,
-                    t,
-                    app.textures.basis.uv(r),
-                    thumb,
-                    || format!("Basis {} in new face", r + 1),
-                    None,
-                )
-                .on_hover_text(format!("Basis {}", r + 1));
-            }
-            if i + 1 < terms.len() {
-                ui.label("+");
-            }
-        }
-        if k > terms.len() {
-            ui.label("+ …");
-        }
+    let terms = super::inspector::top_terms(fit, weights.view());
+    let thumb = Vec2::new(34.0 * w as f32 / h as f32, 34.0);
+    super::inspector::strip_ui(ui, &app.textures.basis, fit, &terms, thumb, "new face", |ui, c, r| {
+        ui.label(format!("{:.2}·", weights[c])).on_hover_text(format!("Weight of basis {} in the new face", r + 1));
     });
     if back {
         app.close_new_face();
