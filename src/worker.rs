@@ -453,6 +453,8 @@ impl Thread {
     /// Delivers an event, waiting for room: a final state must arrive. The
     /// owner drains every frame, and dropping its receiver ends the wait.
     fn send_event(&self, event: Event) {
+        // Whoever sees this event sees the running flag that goes with it.
+        self.set_running(self.is_running());
         if self.events.send(event).is_ok() {
             (self.wake)();
         }
