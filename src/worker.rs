@@ -268,6 +268,17 @@ impl Thread {
             let first = if self.is_running() {
                 match self.commands.try_recv() {
                     Ok(c) => Some(c),
+                    // The owner bumps the epoch before it queues the
+                    // command: one announced but not queued yet is waited
+                    // for, or the fit would go on as if it was never sent.
+                    Err(TryRecvError::Empty)
+                        if self.epoch.load(Ordering::SeqCst) != self.processed.load(Ordering::SeqCst) =>
+                    {
+                        match self.commands.recv() {
+                            Ok(c) => Some(c),
+                            Err(_) => return,
+                        }
+                    }
                     Err(TryRecvError::Empty) => None,
                     Err(TryRecvError::Disconnected) => return,
                 }

@@ -163,6 +163,8 @@ fn race_finishes_stops_and_leaves_no_thread() {
         h.get_by_label("seconds per solver").set_value_accesskit(30.0);
         h.step();
         h.get_by_label("Start race").click();
+        // (The finished race's lanes stay until the click is handled.)
+        common::step_until(&mut h, "the second race to start", |a| a.teach().race.is_running());
         common::step_until(&mut h, "streamed points", |a| {
             a.teach().race.lanes.first().is_some_and(|l| l.points.len() > 3)
         });
