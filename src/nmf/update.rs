@@ -227,6 +227,23 @@ fn sweep_block_fn() -> SweepBlock {
 /// order of additions.
 const COL_BLOCK: usize = 8;
 
+/// `f::<B>(args)` with the const generic B = `cols` (1 to [`COL_BLOCK`]).
+#[cfg(target_arch = "x86_64")]
+macro_rules! with_cols {
+    ($cols:expr, $f:ident($($arg:expr),*)) => {
+        match $cols {
+            8 => $f::<8>($($arg),*),
+            7 => $f::<7>($($arg),*),
+            6 => $f::<6>($($arg),*),
+            5 => $f::<5>($($arg),*),
+            4 => $f::<4>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            _ => $f::<1>($($arg),*),
+        }
+    };
+}
+
 /// [`sweep_block_portable`] with AVX-512: one 16-lane vector per column.
 ///
 /// # Safety
@@ -244,18 +261,7 @@ unsafe fn sweep_block_avx512(f: &mut [f32], p: &[f32], q: &[f32], inv_hess: &[f3
     while j0 < k {
         let cols = (k - j0).min(COL_BLOCK);
         // SAFETY: j0 + cols ≤ k and the lengths were checked above.
-        change = unsafe {
-            match cols {
-                8 => cols_avx512::<8>(f, p, q, inv_hess, pen, j0, change),
-                7 => cols_avx512::<7>(f, p, q, inv_hess, pen, j0, change),
-                6 => cols_avx512::<6>(f, p, q, inv_hess, pen, j0, change),
-                5 => cols_avx512::<5>(f, p, q, inv_hess, pen, j0, change),
-                4 => cols_avx512::<4>(f, p, q, inv_hess, pen, j0, change),
-                3 => cols_avx512::<3>(f, p, q, inv_hess, pen, j0, change),
-                2 => cols_avx512::<2>(f, p, q, inv_hess, pen, j0, change),
-                _ => cols_avx512::<1>(f, p, q, inv_hess, pen, j0, change),
-            }
-        };
+        change = unsafe { with_cols!(cols, cols_avx512(f, p, q, inv_hess, pen, j0, change)) };
         j0 += cols;
     }
     _mm512_reduce_add_ps(change)
@@ -346,18 +352,7 @@ unsafe fn sweep_block_avx2(f: &mut [f32], p: &[f32], q: &[f32], inv_hess: &[f32]
         let cols = (k - j0).min(COL_BLOCK);
         for half in 0..2 {
             // SAFETY: j0 + cols ≤ k, half < 2, and the lengths were checked.
-            change = unsafe {
-                match cols {
-                    8 => cols_avx2::<8>(f, p, q, inv_hess, pen, j0, half, change),
-                    7 => cols_avx2::<7>(f, p, q, inv_hess, pen, j0, half, change),
-                    6 => cols_avx2::<6>(f, p, q, inv_hess, pen, j0, half, change),
-                    5 => cols_avx2::<5>(f, p, q, inv_hess, pen, j0, half, change),
-                    4 => cols_avx2::<4>(f, p, q, inv_hess, pen, j0, half, change),
-                    3 => cols_avx2::<3>(f, p, q, inv_hess, pen, j0, half, change),
-                    2 => cols_avx2::<2>(f, p, q, inv_hess, pen, j0, half, change),
-                    _ => cols_avx2::<1>(f, p, q, inv_hess, pen, j0, half, change),
-                }
-            };
+            change = unsafe { with_cols!(cols, cols_avx2(f, p, q, inv_hess, pen, j0, half, change)) };
         }
         j0 += cols;
     }
