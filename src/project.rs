@@ -97,12 +97,7 @@ pub fn project_face(
     let h = nmf::transform(w, x).map_err(|error| ProjectError::Nmf { path: label.to_path_buf(), error })?;
     let weights = h.index_axis_move(Axis(1), 0);
     let reconstruction = nmf::reconstruct(w, weights.view());
-    let (mut diff_sq, mut norm_sq) = (0.0f64, 0.0f64);
-    for (&a, &b) in face.iter().zip(reconstruction.iter()) {
-        diff_sq += f64::from(a - b).powi(2);
-        norm_sq += f64::from(a).powi(2);
-    }
-    let rel_err = if norm_sq > 0.0 { (diff_sq / norm_sq).sqrt() } else { 0.0 };
+    let rel_err = nmf::metrics::rel_err(face, reconstruction.view());
     Ok(Projection { face: face.to_owned(), weights, reconstruction, rel_err, resized_from: None })
 }
 

@@ -149,9 +149,16 @@ pub fn viridis(t: f32) -> Color32 {
         [122.0, 209.0, 81.0],
         [253.0, 231.0, 37.0],
     ];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 } * (STOPS.len() - 1) as f32;
-    let i = (t.floor() as usize).min(STOPS.len() - 2);
-    let f = t - i as f32;
-    let c = |j: usize| STOPS[i][j] + (STOPS[i + 1][j] - STOPS[i][j]) * f;
-    Color32::from_rgb(c(0) as u8, c(1) as u8, c(2) as u8)
+    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    let [r, g, b] = lerp_stops(&STOPS, t);
+    Color32::from_rgb(r as u8, g as u8, b as u8)
+}
+
+/// The colour at `t` in 0..1 of a map given by evenly spaced RGB stops,
+/// interpolated linearly.
+pub fn lerp_stops(stops: &[[f32; 3]], t: f32) -> [f32; 3] {
+    let x = t * (stops.len() - 1) as f32;
+    let i = (x.floor() as usize).min(stops.len() - 2);
+    let f = x - i as f32;
+    std::array::from_fn(|j| stops[i][j] + (stops[i + 1][j] - stops[i][j]) * f)
 }

@@ -59,6 +59,17 @@ pub fn best_matches(truth: ArrayView2<f32>, found: ArrayView2<f32>) -> Vec<f32> 
         .collect()
 }
 
+/// ‖x − y‖ / ‖x‖ for one face and its reconstruction, in f64 (‖y‖ when x
+/// is all zero).
+pub fn rel_err(x: ArrayView1<f32>, y: ArrayView1<f32>) -> f64 {
+    let (mut d, mut n) = (0.0f64, 0.0f64);
+    for (&a, &b) in x.iter().zip(y.iter()) {
+        d += f64::from(a - b).powi(2);
+        n += f64::from(a).powi(2);
+    }
+    if n > 0.0 { (d / n).sqrt() } else { d.sqrt() }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

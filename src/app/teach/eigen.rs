@@ -248,11 +248,8 @@ pub fn diverging(t: f32) -> Color32 {
     ];
     let t = if t.is_finite() { t.clamp(-1.0, 1.0) } else { 0.0 };
     let stops = if t >= 0.0 { &RED } else { &BLUE };
-    let x = t.abs() * (stops.len() - 1) as f32;
-    let i = (x.floor() as usize).min(stops.len() - 2);
-    let f = x - i as f32;
-    let c = |j: usize| (stops[i][j] + (stops[i + 1][j] - stops[i][j]) * f).round() as u8;
-    Color32::from_rgb(c(0), c(1), c(2))
+    let [r, g, b] = crate::app::atlas::lerp_stops(stops, t.abs());
+    Color32::from_rgb(r.round() as u8, g.round() as u8, b.round() as u8)
 }
 
 /// Writes a signed image into `out` with [`diverging`], scaled by its own
@@ -263,16 +260,6 @@ pub fn diverging_into(col: ArrayView1<f32>, out: &mut [Color32]) {
     for (o, &v) in out.iter_mut().zip(col.iter()) {
         *o = diverging(v * scale);
     }
-}
-
-/// ‖x − y‖ / ‖x‖ (0 for an all-zero x equal to y).
-fn rel_err(x: ArrayView1<f32>, y: ArrayView1<f32>) -> f64 {
-    let (mut d, mut n) = (0.0f64, 0.0f64);
-    for (&a, &b) in x.iter().zip(y.iter()) {
-        d += f64::from(a - b).powi(2);
-        n += f64::from(a).powi(2);
-    }
-    if n > 0.0 { (d / n).sqrt() } else { d.sqrt() }
 }
 
 /// A full-size grey image of a face-shaped column (0..1 as black..white).
@@ -318,14 +305,14 @@ impl Eigen {
             Some(e) => e.pca,
             None => {
                 let pca_recon = result.pca.reconstruct(j);
-                let err = rel_err(original, pca_recon.view());
+                let err = crate::nmf::metrics::rel_err(original, pca_recon.view());
                 self.original.set(ctx, gray_image(original, width, height), TextureOptions::LINEAR);
                 self.pca_recon.set(ctx, gray_image(pca_recon.view(), width, height), TextureOptions::LINEAR);
                 err
             }
         };
         let nmf = fit.map(|f| crate::nmf::reconstruct(f.progress.snapshot.w.view(), f.progress.snapshot.h.column(j)));
-        let nmf_err = nmf.as_ref().map(|r: &Array1<f32>| rel_err(original, r.view()));
+        let nmf_err = nmf.as_ref().map(|r: &Array1<f32>| crate::nmf::metrics::rel_err(original, r.view()));
         match &nmf {
             Some(r) => self.nmf_recon.set(ctx, gray_image(r.view(), width, height), TextureOptions::LINEAR),
             None => self.nmf_recon.clear(),
