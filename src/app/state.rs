@@ -23,6 +23,8 @@ pub struct FitView {
     pub importance: Vec<f32>,
     /// Hoyer sparseness of each basis image.
     pub sparseness: Vec<f32>,
+    /// Each basis image's total intensity (column sums of W).
+    pub w_sums: Vec<f32>,
     /// Reconstructions of all faces at thumbnail size (thumb pixels × faces).
     pub recon_small: Array2<f32>,
     /// W at the gallery's size (gallery pixels × k).
@@ -69,7 +71,8 @@ impl FitView {
         let w_small = faces.thumb.downsample(w);
         let recon_small = w_small.dot(&h);
         let w_gallery = faces.gallery_thumb.downsample(w);
-        FitView { progress, order, rank, importance, sparseness, recon_small, w_gallery }
+        let w_sums = l1.iter().map(|&v| v as f32).collect();
+        FitView { progress, order, rank, importance, sparseness, w_sums, recon_small, w_gallery }
     }
 
     pub fn k(&self) -> usize {

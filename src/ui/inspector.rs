@@ -162,10 +162,9 @@ pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
 /// The components with the largest contributions to a face with these
 /// weights (weight × the part's total intensity), largest first.
 pub(super) fn top_terms(fit: &FitView, weights: ndarray::ArrayView1<f32>) -> Vec<usize> {
-    let w = &fit.progress.snapshot.w;
-    let k = fit.k().min(weights.len());
+    let k = fit.k().min(weights.len()).min(fit.w_sums.len());
     let mut terms: Vec<usize> = (0..k).collect();
-    let mass: Vec<f32> = (0..k).map(|c| weights[c] * w.column(c).sum()).collect();
+    let mass: Vec<f32> = (0..k).map(|c| weights[c] * fit.w_sums[c]).collect();
     terms.sort_by(|&a, &b| mass[b].total_cmp(&mass[a]).then(a.cmp(&b)));
     terms.truncate(STRIP_TERMS.min(k));
     terms
