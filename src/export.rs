@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
 
-use crate::dataset::{self, Dataset, LoadOptions, Source};
+use crate::dataset::{self, DatasetMeta, LoadOptions, Source};
 use crate::nmf::{self, Params, Record, StopReason, metrics};
 
 /// Version of the `report.json` layout.
@@ -106,7 +106,7 @@ pub enum ExportError {
 #[derive(Debug, Clone)]
 pub struct ExportInput<'a> {
     /// The faces that were fitted (for the folder, file names, sizes).
-    pub dataset: &'a Dataset,
+    pub dataset: &'a DatasetMeta,
     /// How the faces were loaded, when known.
     pub load_options: Option<&'a LoadOptions>,
     /// W (pixels × k).

@@ -10,7 +10,7 @@ use facenmf::dataset::{Preprocess, builtin};
 use facenmf::nmf::Params;
 
 fn size(app: &FaceNmfApp) -> Option<(usize, usize, usize)> {
-    app.faces().map(|f| (f.dataset.width, f.dataset.height, f.dataset.faces()))
+    app.faces().map(|f| (f.meta.width, f.meta.height, f.count()))
 }
 
 #[test]
@@ -44,17 +44,17 @@ fn preprocessing_loads_the_faces_again() {
     h.step();
     common::type_path(&mut h, dir.path().to_str().expect("utf-8"));
     common::step_until(&mut h, "the folder", |app| size(app) == Some((20, 20, 6)));
-    let raw = h.state().faces().expect("faces").dataset.matrix.clone();
+    let raw = h.state().faces().expect("faces").matrix.a().to_owned();
 
     h.get_by_label("preprocessing").click();
     h.run_ok();
     h.get_by_label("lee-seung").click();
     h.run_ok();
-    assert_eq!(h.state().settings.preprocess, Preprocess::LeeSeung);
-    common::step_until(&mut h, "the preprocessed faces", |app| app.faces().is_some_and(|f| f.dataset.matrix != raw));
+    assert_eq!(h.state().settings().preprocess, Preprocess::LeeSeung);
+    common::step_until(&mut h, "the preprocessed faces", |app| app.faces().is_some_and(|f| f.matrix.a() != raw));
     // Lee & Seung's normalisation: every face's mean near 0.25 (clipping
     // to [0, 1] moves it a little).
-    let m = h.state().faces().expect("faces").dataset.matrix.clone();
+    let m = h.state().faces().expect("faces").matrix.a().to_owned();
     for col in m.columns() {
         let mean = col.mean().unwrap_or(0.0);
         assert!((mean - 0.25).abs() < 0.05, "face mean {mean}");

@@ -30,10 +30,10 @@ fn typed_paths_and_skipped_files() {
     h.run_ok();
     common::type_path(&mut h, &dir.path().display().to_string());
     common::step_until(&mut h, "the folder to load", |a| {
-        !a.is_loading() && a.faces().is_some_and(|f| f.dataset.faces() == 12)
+        !a.is_loading() && a.faces().is_some_and(|f| f.count() == 12)
     });
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
-    assert_eq!(h.state().settings.recent_folders.first().map(|p| p.as_path()), Some(dir.path()));
+    assert_eq!(h.state().settings().recent_folders.first().map(|p| p.as_path()), Some(dir.path()));
     h.get_by_label("1 file skipped").click();
     h.run_ok();
     h.get_by_label_contains("notes.txt");
@@ -64,7 +64,7 @@ fn dropped_image_files_open_as_one_set() {
     }
     h.step();
     common::step_until(&mut h, "the dropped files to load", |a| {
-        !a.is_loading() && a.faces().is_some_and(|f| f.dataset.faces() == 6)
+        !a.is_loading() && a.faces().is_some_and(|f| f.count() == 6)
     });
 }
 

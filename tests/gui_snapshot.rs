@@ -22,8 +22,8 @@ fn finished_app(theme: ThemeChoice) -> Harness<'static, FaceNmfApp> {
                 cc,
                 AppOptions { dataset: Some(data), params: Some(params), auto_run: Some(false), ..Default::default() },
             );
-            app.settings = Settings { theme, ..app.settings.clone() };
-            cc.egui_ctx.set_theme(theme.preference());
+            app.model.settings = Settings { theme, ..app.model.settings.clone() };
+            cc.egui_ctx.set_theme(facenmf::ui::theme_preference(theme));
             app
         });
     h.step();

@@ -11,7 +11,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use egui_kittest::kittest::{NodeT, Queryable};
-use facenmf::app::teach::{Outcome, live_threads};
+use facenmf::jobs::live_threads;
+use facenmf::model::Outcome;
 use facenmf::app::{FaceNmfApp, LoadRequest};
 use facenmf::dataset::builtin;
 use facenmf::nmf::race::RACE_SOLVERS;
@@ -35,7 +36,7 @@ fn number_in_label(h: &egui_kittest::Harness<'_, FaceNmfApp>, prefix: &str, afte
 }
 
 fn pca_ready(app: &FaceNmfApp) -> bool {
-    app.pca_key().is_some_and(|key| app.teach().eigen.result_for(&key).is_some())
+    app.model.pca_key().is_some_and(|key| app.model.pca.result_for(&key).is_some())
 }
 
 #[test]
@@ -61,7 +62,7 @@ fn eigenfaces_beside_parts_with_reconstructions_and_errors() {
     h.get_by_label("Run NMF").click();
     common::step_until(&mut h, "the fit to finish", common::finished);
     common::step_until(&mut h, "the NMF reconstruction", |a| {
-        a.teach().eigen.face_errors.is_some_and(|e| e.nmf.is_some())
+        a.views.eigenfaces.face_errors.is_some_and(|e| e.nmf.is_some())
     });
     for i in 1..=k {
         h.get_by_label(&format!("Part {i}"));
@@ -87,7 +88,7 @@ fn eigenfaces_beside_parts_with_reconstructions_and_errors() {
 
     // Step to the next face: its three images replace face 1's.
     h.get_by_label("Next ›").click();
-    common::step_until(&mut h, "face 2", |a| a.teach().eigen.face_errors.is_some_and(|e| e.face == 1));
+    common::step_until(&mut h, "face 2", |a| a.views.eigenfaces.face_errors.is_some_and(|e| e.face == 1));
     assert_eq!(h.state().selected_face(), Some(1));
     h.get_by_label("PCA reconstruction of face 2");
     h.get_by_label("NMF reconstruction of face 2");
@@ -106,13 +107,13 @@ fn eigenfaces_follow_k() {
     common::step_until(&mut h, "the PCA at k = 4", pca_ready);
     h.get_by_label("Eigenface 4");
     h.state_mut().set_k(7);
-    common::step_until(&mut h, "the PCA at k = 7", |a| pca_ready(a) && a.eigen_k() == 7);
+    common::step_until(&mut h, "the PCA at k = 7", |a| pca_ready(a) && a.model.eigen_k() == 7);
     h.get_by_label("Eigenface 7");
     assert!(h.query_by_label("Eigenface 8").is_none());
 }
 
 fn race_over(app: &FaceNmfApp) -> bool {
-    !app.teach().race.is_active() && app.teach().race.outcome.is_some()
+    !app.model.race.is_active() && app.model.race.outcome.is_some()
 }
 
 #[test]
@@ -130,14 +131,14 @@ fn race_finishes_stops_and_leaves_no_thread() {
         h.step();
         h.get_by_label("seconds per solver").set_value_accesskit(0.5);
         h.step();
-        assert_eq!(h.state().teach().race.budget_secs, 0.5);
+        assert_eq!(h.state().views.race.budget_secs, 0.5);
         h.get_by_label("Start race").click();
-        common::step_until(&mut h, "the race to start", |a| a.teach().race.is_running());
+        common::step_until(&mut h, "the race to start", |a| a.model.race.is_active());
         assert!(!h.state().is_fitting(), "the live fit is paused during the race");
         h.get_by_label_contains("The live fit is paused");
         common::step_until(&mut h, "the race to finish", race_over);
 
-        let race = &h.state().teach().race;
+        let race = &h.state().model.race;
         assert_eq!(race.outcome, Some(Outcome::Finished));
         assert_eq!(race.lanes.len(), RACE_SOLVERS.len());
         for (lane, solver) in race.lanes.iter().zip(RACE_SOLVERS) {
@@ -164,15 +165,15 @@ fn race_finishes_stops_and_leaves_no_thread() {
         h.step();
         h.get_by_label("Start race").click();
         // (The finished race's lanes stay until the click is handled.)
-        common::step_until(&mut h, "the second race to start", |a| a.teach().race.is_running());
+        common::step_until(&mut h, "the second race to start", |a| a.model.race.is_active());
         common::step_until(&mut h, "streamed points", |a| {
-            a.teach().race.lanes.first().is_some_and(|l| l.points.len() > 3)
+            a.model.race.lanes.first().is_some_and(|l| l.points.len() > 3)
         });
         let asked = Instant::now();
         h.get_by_label("Stop race").click();
         common::step_until(&mut h, "the stop", race_over);
         assert!(asked.elapsed() < Duration::from_secs(3), "stopping took {:?}", asked.elapsed());
-        let race = &h.state().teach().race;
+        let race = &h.state().model.race;
         assert_eq!(race.outcome, Some(Outcome::Stopped("Stop pressed".into())));
         assert_eq!(race.lanes.last().map(|l| l.stop), Some(StopReason::Cancelled));
         assert!(race.lanes.len() < RACE_SOLVERS.len());
@@ -180,18 +181,18 @@ fn race_finishes_stops_and_leaves_no_thread() {
 
         // New faces cancel a running race.
         h.get_by_label("Start race").click();
-        common::step_until(&mut h, "the race to start again", |a| a.teach().race.is_running());
+        common::step_until(&mut h, "the race to start again", |a| a.model.race.is_active());
         h.state_mut().load(LoadRequest::BuiltIn);
         common::step_until(&mut h, "the new faces", |a| !a.is_loading());
         common::step_until(&mut h, "the race to be cancelled", race_over);
-        assert_eq!(h.state().teach().race.outcome, Some(Outcome::Stopped("the faces changed".into())));
-        assert!(h.state().teach().race.lanes.is_empty());
+        assert_eq!(h.state().model.race.outcome, Some(Outcome::Stopped("the faces changed".into())));
+        assert!(h.state().model.race.lanes.is_empty());
 
         // And a race left running when the app closes is stopped by the drop.
         h.get_by_label("Start race").click();
-        common::step_until(&mut h, "a last race", |a| a.teach().race.is_running());
+        common::step_until(&mut h, "a last race", |a| a.model.race.is_active());
         assert!(live_threads() >= 1);
     }
     assert_eq!(live_threads(), 0, "a race or PCA thread is still running");
-    assert_eq!(facenmf::worker::live_workers(), 0);
+    assert_eq!(facenmf::jobs::live_threads(), 0);
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use facenmf::app::sweep::live_sweep_threads;
+use facenmf::jobs::live_threads as live_sweep_threads;
 use facenmf::app::{FaceNmfApp, View};
 use facenmf::dataset::builtin;
 use facenmf::nmf::Params;
@@ -43,14 +43,14 @@ fn sweep_fills_the_plot_and_opening_a_k_loads_its_fit() {
     h.step();
     h.get_by_label("Rank explorer").click();
     h.run_ok();
-    assert_eq!(h.state().settings.view, View::Ranks);
+    assert_eq!(h.state().settings().view, View::Ranks);
     set_text(&mut h, "Ranks:", "2, 3, 5");
     h.get_by_label("Start").click();
     h.run_ok();
-    common::step_until(&mut h, "the sweep to end", |a| !a.is_sweeping() && a.sweep_points().len() == 3);
-    let ks: Vec<usize> = h.state().sweep_points().iter().map(|p| p.k).collect();
+    common::step_until(&mut h, "the sweep to end", |a| !a.model.sweep.is_running() && a.model.sweep.points.len() == 3);
+    let ks: Vec<usize> = h.state().model.sweep.points.iter().map(|p| p.k).collect();
     assert_eq!(ks, vec![2, 3, 5]);
-    for p in h.state().sweep_points() {
+    for p in &h.state().model.sweep.points {
         assert!(p.rel_err >= p.svd_rel_err - 1e-4, "k = {}: NMF {} below the SVD's {}", p.k, p.rel_err, p.svd_rel_err);
         assert!(p.rel_err < 1.0 && p.svd_rel_err > 0.0, "k = {}: {} / {}", p.k, p.rel_err, p.svd_rel_err);
         assert!((0.0..=1.0).contains(&p.explained_variance) && (0.0..=1.0).contains(&p.sparseness_w));
@@ -60,14 +60,14 @@ fn sweep_fills_the_plot_and_opening_a_k_loads_its_fit() {
         h.get_by_label(&format!("Open k = {k}"));
     }
     assert!(h.query_by_label("Open k = 4").is_none());
-    let w5 = h.state().sweep_points()[2].w.clone();
-    let h5 = h.state().sweep_points()[2].h.clone();
+    let w5 = h.state().model.sweep.points[2].w.clone();
+    let h5 = h.state().model.sweep.points[2].h.clone();
     h.get_by_label("Open k = 5").click();
     h.run_ok();
     common::step_until(&mut h, "the k = 5 fit to show", |a| a.fit().is_some_and(|f| f.k() == 5) && !a.is_fitting());
     let app = h.state();
-    assert_eq!(app.settings.view, View::Explorer);
-    assert_eq!(app.settings.params.k, 5);
+    assert_eq!(app.settings().view, View::Explorer);
+    assert_eq!(app.settings().params.k, 5);
     let fit = app.fit().expect("a fit");
     assert_eq!(fit.progress.snapshot.w, w5, "the explorer's W is not the sweep's");
     assert_eq!(fit.progress.snapshot.h, h5);
@@ -91,10 +91,10 @@ fn cancel_ends_a_sweep_at_once_and_dropping_the_app_stops_one() {
         set_text(&mut h, "Ranks:", "2..12");
         h.get_by_label("iterations per k").set_value_accesskit(1_000_000.0);
         h.run_ok();
-        assert_eq!(h.state().sweep_iterations_per_k(), 1_000_000);
+        assert_eq!(h.state().views.ranks.max_iter_per_k, 1_000_000);
         h.get_by_label("Start").click();
         h.run_ok();
-        assert!(h.state().is_sweeping());
+        assert!(h.state().model.sweep.is_running());
         assert_eq!(live_sweep_threads(), 1);
         let started = Instant::now();
         while started.elapsed() < Duration::from_millis(300) {
@@ -105,18 +105,18 @@ fn cancel_ends_a_sweep_at_once_and_dropping_the_app_stops_one() {
         h.get_by_label("Cancel").click();
         h.run_ok();
         assert!(clicked.elapsed() < Duration::from_secs(2), "Cancel took {:?}", clicked.elapsed());
-        assert!(!h.state().is_sweeping());
+        assert!(!h.state().model.sweep.is_running());
         assert_eq!(live_sweep_threads(), 0, "the sweep thread is still alive after Cancel");
-        assert!(h.state().sweep_points().is_empty());
+        assert!(h.state().model.sweep.points.is_empty());
         // New faces stop a running sweep too.
         h.get_by_label("Start").click();
         h.run_ok();
         assert_eq!(live_sweep_threads(), 1);
         h.get_by_label("Built-in faces").click();
         h.run_ok();
-        common::step_until(&mut h, "the built-in faces", |a| !a.is_loading() && !a.is_sweeping());
+        common::step_until(&mut h, "the built-in faces", |a| !a.is_loading() && !a.model.sweep.is_running());
         assert_eq!(live_sweep_threads(), 0, "new faces left the sweep thread running");
-        assert_ne!(h.state().faces().map(|f| f.dataset.faces()), Some(40));
+        assert_ne!(h.state().faces().map(|f| f.count()), Some(40));
         // Start again, then drop the app mid-sweep.
         h.get_by_label("Start").click();
         h.run_ok();
@@ -143,7 +143,7 @@ fn a_projected_face_shows_in_the_inspector() {
     h.get_by_label("Inspector: reconstruction of new face");
     h.get_by_label("Inspector: residual of new face");
     h.get_by_label_contains("New face: stranger.png");
-    let p = h.state().new_face().and_then(|f| f.projection.clone()).expect("a projection");
+    let p = h.state().model.new_face.as_ref().and_then(|f| f.projection.clone()).expect("a projection");
     h.get_by_label(&format!("relative error of the new face: {:.3}", p.rel_err));
     assert!(p.rel_err > 0.0 && p.rel_err < 0.5, "rel_err {}", p.rel_err);
     assert!(p.weights.iter().all(|&v| v >= 0.0) && p.weights.iter().any(|&v| v > 0.0));
@@ -153,14 +153,14 @@ fn a_projected_face_shows_in_the_inspector() {
     h.state_mut().set_k(4);
     common::step_until(&mut h, "the k = 4 fit", |a| common::finished(a) && a.fit().is_some_and(|f| f.k() == 4));
     h.run_ok();
-    let p4 = h.state().new_face().and_then(|f| f.projection.clone()).expect("a projection");
+    let p4 = h.state().model.new_face.as_ref().and_then(|f| f.projection.clone()).expect("a projection");
     assert_eq!(p4.weights.len(), 4);
     h.get_by_label(&format!("relative error of the new face: {:.3}", p4.rel_err));
 
     // Selecting a face of the set leaves the new face.
     h.get_by_label("Face 3").click();
     h.run_ok();
-    assert!(h.state().new_face().is_none());
+    assert!(h.state().model.new_face.as_ref().is_none());
     h.get_by_label("Inspector: reconstruction of face 3");
     assert!(h.query_by_label("Inspector: reconstruction of new face").is_none());
 
@@ -186,14 +186,14 @@ fn a_projected_face_shows_in_the_inspector() {
     let err = h.state().error().expect("an error").to_string();
     assert!(err.contains("notes.txt"), "{err}");
     h.get_by_label_contains("notes.txt");
-    assert_eq!(h.state().new_face().map(|f| f.name.as_str()), Some("big.png"));
+    assert_eq!(h.state().model.new_face.as_ref().map(|f| f.name.as_str()), Some("big.png"));
 
     // Dropping one image on the window projects it (the faces stay).
     h.input_mut().dropped_files.push(Arc::new(Dropped(png.clone())));
     h.step();
     h.run_ok();
-    assert_eq!(h.state().new_face().map(|f| f.name.as_str()), Some("stranger.png"));
-    assert_eq!(h.state().faces().map(|f| f.dataset.faces()), Some(40));
+    assert_eq!(h.state().model.new_face.as_ref().map(|f| f.name.as_str()), Some("stranger.png"));
+    assert_eq!(h.state().faces().map(|f| f.count()), Some(40));
     h.get_by_label("Inspector: reconstruction of new face");
 }
 
@@ -219,7 +219,7 @@ fn export_writes_the_folder_and_asks_before_overwriting() {
     set_text(&mut h, "Export folder:", &out.display().to_string());
     h.get_by_label("Export").click();
     h.run_ok();
-    common::step_until(&mut h, "the export to end", |a| !a.is_exporting() && a.export_notice().is_some());
+    common::step_until(&mut h, "the export to end", |a| !a.model.export.is_running() && a.model.export.notice.as_deref().is_some());
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
     for f in ["W.npy", "H.npy", "W.csv", "report.json", "basis_montage.png", "basis/basis_01.png"] {
         assert!(out.join(f).is_file(), "{f} missing");
@@ -252,7 +252,7 @@ fn export_writes_the_folder_and_asks_before_overwriting() {
     h.run_ok();
     h.get_by_label("Overwrite").click();
     h.run_ok();
-    common::step_until(&mut h, "the second export to end", |a| !a.is_exporting() && a.export_notice().is_some());
+    common::step_until(&mut h, "the second export to end", |a| !a.model.export.is_running() && a.model.export.notice.as_deref().is_some());
     let w2: ndarray::Array2<f32> = ndarray_npy::read_npy(out.join("W.npy")).unwrap();
     assert_eq!(w2, w);
 }

@@ -1,30 +1,24 @@
-//! Layer 4: the eframe desktop app. [`FaceNmfApp`] owns the settings, the
-//! loaded faces, the [`Worker`] and the textures; `logic()` drains the
-//! worker's events and updates textures, `ui()` draws the views in
-//! [`crate::ui`].
+//! Layer 5: the eframe desktop app, the shell that joins the [`Model`] and
+//! the [`Views`]. Each frame, `logic()` applies the actions the views
+//! returned last frame, lets the model take in what its jobs reported, and
+//! brings the views' textures up to date; `ui()` draws the views, which
+//! return new actions. See ARCHITECTURE.md.
 
 use eframe::egui;
 
-pub mod atlas;
-mod export_job;
-mod loading;
-mod new_face;
-pub mod settings;
-mod state;
-pub mod sweep;
-pub mod teach;
+mod profile;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::dataset::Dataset;
+use crate::model::{Action, Faces, FitView, Model, Purpose};
 use crate::nmf::Params;
-use crate::worker::{Event, FitState, Worker};
+use crate::ui::Views;
 
-pub use loading::{LoadRequest, LoadedFaces};
-pub use settings::{Settings, ThemeChoice, View};
-pub use state::{Curve, Edits, FitView, Profile};
+pub use crate::model::{LoadRequest, Settings, ThemeChoice, View};
+pub use profile::Profile;
 
 /// How the app starts.
 #[derive(Default)]
@@ -45,41 +39,11 @@ pub struct AppOptions {
 
 /// The app. See the [module docs](self).
 pub struct FaceNmfApp {
-    pub settings: Settings,
-    pub(crate) ctx: egui::Context,
-    pub(crate) faces: Option<LoadedFaces>,
-    pub(crate) worker: Option<Worker>,
-    pub(crate) fit: Option<FitView>,
-    pub(crate) curve: Curve,
-    pub(crate) textures: state::Textures,
-    pub(crate) selected_face: Option<usize>,
-    pub(crate) selected_part: Option<usize>,
-    pub(crate) edits: Option<Edits>,
-    pub(crate) inspector_dirty: bool,
-    /// The last error, shown in the status line.
-    pub(crate) error: Option<String>,
-    pub(crate) loading: loading::Loading,
-    pub(crate) open_dialog: loading::OpenDialog,
-    /// Faces of several sizes were found: offer to resize them.
-    pub(crate) resize_offer: Option<loading::ResizeOffer>,
-    /// What the current faces were loaded from, and their resize (to load
-    /// them again when the preprocessing changes).
-    pub(crate) current_load: Option<(LoadRequest, Option<(u32, u32)>)>,
-    pub(crate) show_skipped: bool,
-    pub(crate) profile: Profile,
-    /// A fit has been asked for and has not reported its end yet.
-    pub(crate) fit_requested: bool,
-    /// New data was sent to the worker: its events are about the old data
-    /// until it confirms with `Cleared`.
-    pub(crate) awaiting_clear: bool,
-    /// The rank explorer's sweep.
-    pub(crate) sweep: sweep::SweepState,
-    /// An image outside the set, projected onto the basis.
-    pub(crate) new_face: new_face::NewFaceState,
-    /// The Export… window and its job.
-    pub(crate) export: export_job::ExportState,
-    /// The eigenfaces view's PCA and the solver race.
-    pub(crate) teach: teach::Teach,
+    pub model: Model,
+    pub views: Views,
+    profile: Profile,
+    /// What the views asked for in the last frame, applied in `logic()`.
+    pending: Vec<Action>,
 }
 
 impl FaceNmfApp {
@@ -100,78 +64,57 @@ impl FaceNmfApp {
         if let Some(a) = options.auto_run {
             settings.auto_run = a;
         }
-        cc.egui_ctx.set_theme(settings.theme.preference());
-        let mut app = FaceNmfApp {
-            settings,
-            ctx: cc.egui_ctx.clone(),
-            faces: None,
-            worker: None,
-            fit: None,
-            curve: Curve::default(),
-            textures: state::Textures::new(),
-            selected_face: None,
-            selected_part: None,
-            edits: None,
-            inspector_dirty: false,
-            error: None,
-            loading: loading::Loading::default(),
-            open_dialog: loading::OpenDialog::default(),
-            resize_offer: None,
-            current_load: None,
-            show_skipped: false,
-            profile: Profile::from_env(),
-            fit_requested: false,
-            awaiting_clear: false,
-            sweep: sweep::SweepState::default(),
-            new_face: new_face::NewFaceState::default(),
-            export: export_job::ExportState::default(),
-            teach: teach::Teach::default(),
-        };
+        cc.egui_ctx.set_theme(crate::ui::theme_preference(settings.theme));
+        let ctx = cc.egui_ctx.clone();
+        // A snapshot needs one frame: egui turns a request with no delay into
+        // two frames, one with a delay into one.
+        let wake = Arc::new(move || ctx.request_repaint_after(Duration::from_millis(1)));
+        let mut model = Model::new(settings, wake);
         match (options.dataset, options.folder) {
-            (Some(d), _) => app.install_dataset(d, None),
-            (None, Some(folder)) => app.load(LoadRequest::Folder(folder)),
-            (None, None) => app.load(LoadRequest::BuiltIn),
+            (Some(d), _) => model.install_dataset(d),
+            (None, Some(folder)) => model.load_with(LoadRequest::Folder(folder), None),
+            (None, None) => model.load_with(LoadRequest::BuiltIn, None),
         }
-        app
+        FaceNmfApp { model, views: Views::default(), profile: Profile::from_env(), pending: Vec::new() }
+    }
+
+    /// The remembered settings.
+    pub fn settings(&self) -> &Settings {
+        &self.model.settings
     }
 
     /// The loaded faces, if any.
-    pub fn faces(&self) -> Option<&LoadedFaces> {
-        self.faces.as_ref()
+    pub fn faces(&self) -> Option<&Faces> {
+        self.model.faces.as_ref()
     }
 
     /// The latest fit state shown.
     pub fn fit(&self) -> Option<&FitView> {
-        self.fit.as_ref()
+        self.model.fit()
     }
 
-    /// True while a fit runs (or has been asked for).
+    /// True while the live fit runs (or has been asked to).
     pub fn is_fitting(&self) -> bool {
-        self.fit_requested || self.worker.as_ref().is_some_and(Worker::is_running)
+        self.model.is_fitting()
     }
 
     /// True while faces are being loaded.
     pub fn is_loading(&self) -> bool {
-        self.loading.is_busy()
+        self.model.is_loading()
     }
 
     pub fn selected_face(&self) -> Option<usize> {
-        self.selected_face
+        self.model.selected_face
     }
 
     /// The selected face's reconstruction as the inspector shows it: W times
     /// its weights (the edited ones, if any).
     pub fn inspected_reconstruction(&self) -> Option<ndarray::Array1<f32>> {
-        let (fit, j) = (self.fit.as_ref()?, self.selected_face?);
-        let weights = match &self.edits {
-            Some(e) if e.face == j && e.weights.len() == fit.k() => ndarray::Array1::from(e.weights.clone()),
-            _ => fit.weights(j),
-        };
-        Some(crate::nmf::reconstruct(fit.progress.snapshot.w.view(), weights.view()))
+        self.views.inspector.reconstruction(&self.model)
     }
 
     pub fn error(&self) -> Option<&str> {
-        self.error.as_deref()
+        self.model.error.as_deref()
     }
 
     /// Per-frame timings (when `FACENMF_PROFILE` is set).
@@ -179,203 +122,48 @@ impl FaceNmfApp {
         &self.profile
     }
 
-    /// Starts (or resumes) a fit with the current settings.
-    pub fn run_fit(&mut self) {
-        if let Some(w) = &self.worker {
-            self.error = None;
+    /// Applies `action` as a click would (tests and the CLI use this).
+    pub fn apply(&mut self, action: Action) {
+        if action == Action::Run {
             self.profile.run_clicked(Instant::now());
-            w.run(self.settings.params.clone());
-            self.fit_requested = true;
         }
+        self.model.apply(action);
     }
 
-    /// Stops the fit; Run resumes it.
+    /// Starts (or continues) a fit with the current settings.
+    pub fn run_fit(&mut self) {
+        self.apply(Action::Run);
+    }
+
+    /// Stops the fit; Run continues it.
     pub fn stop_fit(&mut self) {
-        if let Some(w) = &self.worker {
-            w.stop();
-        }
+        self.apply(Action::Stop);
     }
 
     /// Forgets the fit.
     pub fn reset_fit(&mut self) {
-        if let Some(w) = &self.worker {
-            w.reset();
-        }
+        self.apply(Action::Reset);
     }
 
     /// Sets k; with a fit, re-fits at once from a warm start.
     pub fn set_k(&mut self, k: usize) {
-        self.settings.params.k = k;
-        if self.fit.is_some()
-            && let Some(w) = &self.worker
-        {
-            self.error = None;
-            w.set_k(self.settings.params.clone());
-            self.fit_requested = true;
-        }
+        self.apply(Action::SetK(k));
     }
 
-    /// Largest k the loaded faces allow: min(pixels, faces).
-    pub fn max_k(&self) -> usize {
-        self.faces.as_ref().map_or(1, |f| f.matrix.pixels().min(f.matrix.faces())).max(1)
+    /// Starts loading faces in the background.
+    pub fn load(&mut self, request: LoadRequest) {
+        self.apply(Action::Load(request));
     }
 
-    /// Selects face `j` for the inspector.
-    pub fn select_face(&mut self, j: usize) {
-        if self.new_face.current.take().is_some() {
-            self.inspector_dirty = true;
+    /// Ctrl+O, and folders or images dropped on the window.
+    fn input_actions(&mut self, ctx: &egui::Context) {
+        let open = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
+        if ctx.input_mut(|i| i.consume_shortcut(&open)) {
+            self.pending.push(Action::Browse(Purpose::OpenFolder));
         }
-        if self.selected_face != Some(j) {
-            self.selected_face = Some(j);
-            self.edits = None;
-            self.inspector_dirty = true;
-        }
-    }
-
-    /// Shows an error in the status line and logs it once.
-    pub(crate) fn report_error(&mut self, err: &anyhow::Error) {
-        let text = format!("{err:#}");
-        if self.error.as_deref() != Some(text.as_str()) {
-            log::warn!("{text}");
-        }
-        self.error = Some(text);
-    }
-
-    /// Takes freshly loaded faces: new worker data, textures, selection.
-    pub(crate) fn install_dataset(&mut self, dataset: Dataset, folder: Option<PathBuf>) {
-        let faces = match LoadedFaces::new(dataset) {
-            Ok(f) => f,
-            Err(e) => {
-                self.report_error(&e);
-                return;
-            }
-        };
-        if let Some(folder) = &folder {
-            self.settings.remember_folder(folder);
-        }
-        // The sweep and a new face belong to the old faces.
-        self.sweep.resume_fit = false;
-        self.cancel_sweep();
-        self.sweep.points.clear();
-        self.new_face.current = None;
-        let max_k = faces.matrix.pixels().min(faces.matrix.faces());
-        self.settings.params.k = self.settings.params.k.clamp(1, max_k.max(1));
-        let data = Arc::clone(&faces.matrix);
-        match &self.worker {
-            Some(w) => {
-                w.set_data(data);
-                self.awaiting_clear = true;
-            }
-            None => {
-                let ctx = self.ctx.clone();
-                // A snapshot needs one frame: egui turns a request with no
-                // delay into two frames, one with a delay into one.
-                let wake = move || ctx.request_repaint_after(Duration::from_millis(1));
-                match Worker::spawn(data, Box::new(wake)) {
-                    Ok(w) => self.worker = Some(w),
-                    Err(e) => {
-                        self.report_error(&anyhow::Error::new(e).context("could not start the NMF worker thread"));
-                    }
-                }
-            }
-        }
-        self.textures.set_faces(&self.ctx, &faces);
-        self.faces = Some(faces);
-        self.fit = None;
-        self.curve = Curve::default();
-        self.textures.clear_fit();
-        self.selected_face = Some(0);
-        self.selected_part = None;
-        self.edits = None;
-        self.inspector_dirty = true;
-        self.error = None;
-        self.fit_requested = false;
-        if self.settings.auto_run {
-            self.run_fit();
-        }
-    }
-
-    /// Drains the worker's events; rebuilds the fit's textures at most once.
-    fn drain_events(&mut self) {
-        let Some(worker) = &self.worker else {
-            return;
-        };
-        let mut latest = None;
-        let mut errors = Vec::new();
-        let mut cleared = false;
-        while let Some(event) = worker.try_recv() {
-            match event {
-                Event::Progress(p) => {
-                    let fits = self.faces.as_ref().is_some_and(|f| {
-                        p.snapshot.w.nrows() == f.matrix.pixels() && p.snapshot.h.ncols() == f.matrix.faces()
-                    });
-                    if fits && !self.awaiting_clear {
-                        self.curve.update(&p);
-                        latest = Some(p);
-                    }
-                }
-                Event::Cleared => {
-                    latest = None;
-                    cleared = true;
-                    self.awaiting_clear = false;
-                    self.curve = Curve::default();
-                }
-                Event::Error(e) => errors.push(e),
-            }
-        }
-        let busy = worker.is_busy();
-        if cleared {
-            self.fit = None;
-            self.textures.clear_fit();
-            self.edits = None;
-            self.inspector_dirty = true;
-        }
-        for e in errors {
-            self.report_error(&anyhow::anyhow!(e));
-            self.fit_requested = busy;
-        }
-        if let Some(p) = latest {
-            if p.state != FitState::Running && !busy {
-                self.fit_requested = false;
-            }
-            let Some(faces) = &self.faces else {
-                return;
-            };
-            let started = Instant::now();
-            let k_changed = self.fit.as_ref().is_none_or(|f| f.k() != p.params.k);
-            if k_changed {
-                self.selected_part = None;
-                self.edits = None;
-            }
-            let view = FitView::new(*p, faces);
-            let derived = started.elapsed();
-            self.textures.set_fit(&self.ctx, faces, &view, self.settings.show_residual);
-            self.fit = Some(view);
-            self.inspector_dirty = true;
-            self.profile.snapshot_shown(derived, started.elapsed() - derived);
-        } else if !busy {
-            self.fit_requested = false;
-        }
-    }
-
-    /// Rebuilds the faces view's right-hand atlas when the residual toggle
-    /// changed.
-    fn refresh_faces_view(&mut self) {
-        if let (Some(faces), Some(fit)) = (&self.faces, &self.fit)
-            && self.textures.right_is_residual != self.settings.show_residual
-        {
-            self.textures.set_right(&self.ctx, faces, fit, self.settings.show_residual);
-        }
-    }
-
-    fn refresh_inspector(&mut self) {
-        if !self.inspector_dirty {
-            return;
-        }
-        self.inspector_dirty = false;
-        if let (Some(faces), Some(j)) = (&self.faces, self.selected_face) {
-            let j = j.min(faces.dataset.faces().saturating_sub(1));
-            self.textures.set_inspector(&self.ctx, faces, self.fit.as_ref(), j, self.edits.as_ref());
+        let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
+        if !dropped.is_empty() {
+            self.pending.push(Action::Dropped(dropped));
         }
     }
 }
@@ -384,29 +172,35 @@ impl eframe::App for FaceNmfApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.profile.frame_started();
         let started = Instant::now();
-        self.poll_loading();
-        self.drain_events();
-        self.poll_sweep();
-        self.refresh_new_face();
-        self.poll_export();
-        self.refresh_inspector();
-        self.refresh_faces_view();
-        self.poll_teach();
-        self.handle_input(ctx);
+        self.input_actions(ctx);
+        for action in std::mem::take(&mut self.pending) {
+            self.apply(action);
+        }
+        self.model.poll();
+        if let Some(times) = self.views.sync(ctx, &self.model) {
+            self.profile.snapshot_shown(times.derive, times.textures);
+        }
         self.profile.logic_done(started.elapsed());
-        if self.loading.is_busy() {
+        if self.model.is_loading() || self.model.dialog_open().is_some() {
             ctx.request_repaint_after(Duration::from_millis(100));
+        }
+        if let Some(after) = self.model.repaint_after {
+            ctx.request_repaint_after(after);
         }
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let started = Instant::now();
-        crate::ui::app_ui(self, ui);
-        self.profile.ui_done(started.elapsed(), self.fit.as_ref().map(|f| f.progress.snapshot.iteration));
+        self.views.ui(ui, &self.model, &mut self.pending);
+        if !self.pending.is_empty() {
+            ui.ctx().request_repaint();
+        }
+        let iteration = self.model.fit().map(|f| f.progress.snapshot.iteration);
+        self.profile.ui_done(started.elapsed(), iteration);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, eframe::APP_KEY, &self.settings);
+        eframe::set_value(storage, eframe::APP_KEY, &self.model.settings);
     }
 }
 

@@ -131,7 +131,8 @@ fn sweep_in_pool(args: &SweepArgs, ks: &[usize]) -> anyhow::Result<()> {
             m.min(n)
         );
     }
-    let data = Arc::new(FaceMatrix::new(ds.matrix).context("the faces cannot be factored")?);
+    let dataset::Dataset { matrix, meta: ds } = ds;
+    let data = Arc::new(FaceMatrix::new(matrix).context("the faces cannot be factored")?);
     let base = args.solve.params(1);
     let bar = super::progress_bar(ks.len(), "ranks", args.json);
     bar.set_message("SVD");

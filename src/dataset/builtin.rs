@@ -35,7 +35,7 @@ use rand_distr::StandardNormal;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use super::{BLOCK, Dataset, DatasetError, Source, column_blocks, to_u8, write_block};
+use super::{BLOCK, Dataset, DatasetError, DatasetMeta, Source, column_blocks, to_u8, write_block};
 
 /// Number of true parts (part variants) of the built-in set.
 pub const N_PARTS: usize = 21;
@@ -144,12 +144,7 @@ pub fn generate(n_faces: usize, size: usize, seed: u64) -> BuiltinFaces {
     BuiltinFaces {
         dataset: Dataset {
             matrix,
-            width: size,
-            height: size,
-            labels,
-            files,
-            source: Source::BuiltIn,
-            skipped: Vec::new(),
+            meta: DatasetMeta { width: size, height: size, labels, files, source: Source::BuiltIn, skipped: Vec::new() },
         },
         parts,
         part_names: PART_NAMES.iter().map(|s| s.to_string()).collect(),

@@ -9,7 +9,7 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::{
-    BLOCK, Dataset, DatasetError, LoadOptions, Skipped, Source, column_blocks, preprocess, validate_options,
+    BLOCK, Dataset, DatasetError, DatasetMeta, LoadOptions, Skipped, Source, column_blocks, preprocess, validate_options,
     write_block,
 };
 
@@ -420,7 +420,8 @@ pub fn decode_scan(scan: Scan, opts: &LoadOptions) -> Result<Dataset, DatasetErr
         }
         matrix = drop_columns(matrix, &keep)?;
     }
-    Ok(Dataset { matrix, width, height, labels, files, source: Source::Folder(root), skipped })
+    let meta = DatasetMeta { width, height, labels, files, source: Source::Folder(root), skipped };
+    Ok(Dataset { matrix, meta })
 }
 
 /// Removes the columns whose `keep` flag is false, compacting in place.

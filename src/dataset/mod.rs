@@ -33,12 +33,21 @@ pub use load::{
 };
 pub use preprocess::preprocess;
 
-/// A set of equally sized grayscale faces as one matrix.
+/// A set of equally sized grayscale faces as one matrix, with what is known
+/// of them ([`DatasetMeta`], reached through `Deref`: `dataset.width`).
 #[derive(Debug, Clone)]
 pub struct Dataset {
     /// pixels × faces, standard (row-major) ndarray layout; column j is face j,
     /// pixel index p = y * width + x; values in [0, 1].
     pub matrix: Array2<f32>,
+    /// Size, labels, files, source and skipped files.
+    pub meta: DatasetMeta,
+}
+
+/// Everything about a set of faces but the pixels: what views, reports and
+/// exports read, shared without copying the matrix.
+#[derive(Debug, Clone)]
+pub struct DatasetMeta {
     /// Width of every face in pixels.
     pub width: usize,
     /// Height of every face in pixels.
@@ -53,6 +62,31 @@ pub struct Dataset {
     pub source: Source,
     /// files that were skipped, each with the reason (human-readable, names the problem)
     pub skipped: Vec<Skipped>,
+}
+
+impl DatasetMeta {
+    /// Number of pixels per face (`width * height`).
+    pub fn pixels(&self) -> usize {
+        self.width * self.height
+    }
+
+    /// Number of faces (one label per face).
+    pub fn faces(&self) -> usize {
+        self.labels.len()
+    }
+}
+
+impl std::ops::Deref for Dataset {
+    type Target = DatasetMeta;
+    fn deref(&self) -> &DatasetMeta {
+        &self.meta
+    }
+}
+
+impl std::ops::DerefMut for Dataset {
+    fn deref_mut(&mut self) -> &mut DatasetMeta {
+        &mut self.meta
+    }
 }
 
 /// Where a [`Dataset`] came from.
@@ -428,8 +462,7 @@ mod tests {
     #[test]
     fn face_accessors() {
         let m = Array2::from_shape_fn((6, 2), |(p, j)| (p + 10 * j) as f32 / 20.0);
-        let ds = Dataset {
-            matrix: m,
+        let meta = DatasetMeta {
             width: 3,
             height: 2,
             labels: vec!["a".into(), "b".into()],
@@ -437,6 +470,7 @@ mod tests {
             source: Source::BuiltIn,
             skipped: vec![],
         };
+        let ds = Dataset { matrix: m, meta };
         assert_eq!((ds.pixels(), ds.faces()), (6, 2));
         assert_eq!(ds.face(1)[0], 0.5);
         let img = ds.face_image(1);

@@ -14,7 +14,12 @@ pub fn importance(w: ArrayView2<f32>, h: ArrayView2<f32>) -> Vec<f32> {
 
 /// Component indices ordered by decreasing importance (ties by index).
 pub fn order_by_importance(w: ArrayView2<f32>, h: ArrayView2<f32>) -> Vec<usize> {
-    let share = importance(w, h);
+    order_by_importance_of(&importance(w, h))
+}
+
+/// Indices ordered by decreasing `share` (ties by index): the order of
+/// [`order_by_importance`] from importances already computed.
+pub fn order_by_importance_of(share: &[f32]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..share.len()).collect();
     order.sort_by(|&a, &b| share[b].total_cmp(&share[a]).then(a.cmp(&b)));
     order

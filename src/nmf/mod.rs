@@ -218,9 +218,7 @@ impl Nmf {
         let mut ht = transpose_owned(h.view());
         let k = params.k;
         if k < k0 {
-            let share = metrics::importance(w.view(), h.view());
-            let mut order: Vec<usize> = (0..k0).collect();
-            order.sort_by(|&a, &b| share[b].total_cmp(&share[a]).then(a.cmp(&b)));
+            let order = metrics::order_by_importance(w.view(), h.view());
             let mut keep = order[..k].to_vec();
             keep.sort_unstable();
             w = w.select(Axis(1), &keep);
@@ -256,6 +254,36 @@ impl Nmf {
             update::hals_with_products(p.view(), q.view(), &mut ht, Penalty::default(), 25, 0.01);
         }
         Self::from_parts(data, params, w, ht, started)
+    }
+
+    /// Takes over a fit made elsewhere exactly as it stopped: `w` (m × k)
+    /// and `h` (k × n) with `params.k` = k, and that fit's `history` (its
+    /// iteration count and seconds go on from there). Stepping it again
+    /// continues that fit; the first record of `history` must be its
+    /// initialisation.
+    pub fn resume(
+        data: Arc<FaceMatrix>,
+        params: Params,
+        w: Array2<f32>,
+        h: Array2<f32>,
+        history: Vec<Record>,
+    ) -> Result<Self, NmfError> {
+        if w.ncols() != params.k {
+            return Err(NmfError::Shape { what: "W", got: w.dim(), expected: (data.pixels(), params.k) });
+        }
+        let mut fit = Self::warm_start(data, params, w, h)?;
+        if let (Some(first), Some(last)) = (history.first(), history.last()) {
+            fit.iteration = last.iteration;
+            fit.init_secs = first.secs;
+            fit.step_secs = (last.secs - first.secs).max(0.0);
+            fit.history = history;
+            // The loss of the factors as installed (exact on A) ends it.
+            if let Some(r) = fit.history.last_mut() {
+                r.objective = fit.objective;
+                r.rel_err = fit.rel_err;
+            }
+        }
+        Ok(fit)
     }
 
     fn from_parts(

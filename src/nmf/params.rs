@@ -53,8 +53,8 @@ impl Solver {
     /// The name of the loss this solver minimises.
     pub fn loss_name(self) -> &'static str {
         match self {
-            Solver::Hals | Solver::Mu => "½‖A − WH‖²",
-            Solver::Kl => "KL(A ‖ WH)",
+            Solver::Hals | Solver::Mu => "squared error",
+            Solver::Kl => "KL divergence",
         }
     }
 }

@@ -124,6 +124,9 @@ pub struct SweepPoint {
     pub w: Array2<f32>,
     /// The fitted H (k × faces).
     pub h: Array2<f32>,
+    /// The fit's history (initialisation first), so an opened fit reports
+    /// and continues from its true iteration count.
+    pub history: Vec<super::Record>,
 }
 
 /// What a running sweep reports.
@@ -202,6 +205,7 @@ pub fn sweep(
         }
         let rel_err = nmf.exact_rel_err();
         let (fit_secs, iterations) = (nmf.secs(), nmf.iteration());
+        let history = nmf.history().to_vec();
         let (w, h) = nmf.into_factors();
         let point = SweepPoint {
             k,
@@ -214,6 +218,7 @@ pub fn sweep(
             stop_reason,
             w,
             h,
+            history,
         };
         on_event(SweepEvent::Point { index, total, point: &point });
         points.push(point);

@@ -6,18 +6,19 @@ use eframe::egui;
 
 use egui::Vec2;
 
-use crate::app::FaceNmfApp;
+use super::SharedTextures;
+use crate::model::{Action, Model};
 
 const HELP: &str = "The parts NMF learns: each column of W shown as an image (its own contrast), the most important \
      (largest share of all weights) first. Because nothing can be subtracted, the parts are local: eyes, brows, \
      noses, mouths, outlines.";
 
 /// Height of the gallery for a width: what the tiles need, at most `max`.
-pub fn gallery_height(app: &FaceNmfApp, width: f32, max: f32) -> f32 {
-    let Some(fit) = app.fit.as_ref() else {
+pub fn gallery_height(model: &Model, shared: &SharedTextures, width: f32, max: f32) -> f32 {
+    let Some(fit) = model.fit() else {
         return 60.0_f32.min(max);
     };
-    let (w, h) = (app.textures.basis.tile[0] as f32, app.textures.basis.tile[1] as f32);
+    let (w, h) = (shared.basis.tile[0] as f32, shared.basis.tile[1] as f32);
     let header = 26.0;
     let (cols, size) = super::grid_fit(fit.k(), w / h, Vec2::new(width, max - header), GAP);
     let rows = fit.k().div_ceil(cols) as f32;
@@ -27,18 +28,23 @@ pub fn gallery_height(app: &FaceNmfApp, width: f32, max: f32) -> f32 {
 /// Space between tiles.
 const GAP: f32 = 3.0;
 
-pub fn basis_gallery_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    let Some(fit) = app.fit.as_ref() else {
+/// The basis gallery (no state of its own: the basis texture is shared).
+#[derive(Default)]
+pub struct BasisGallery;
+
+impl BasisGallery {
+    pub fn basis_gallery_ui(&mut self, ui: &mut egui::Ui, model: &Model, shared: &SharedTextures, out: &mut Vec<Action>) {
+    let Some(fit) = model.fit() else {
         super::heading_ui(ui, "Basis images (parts)", HELP);
-        super::hint_ui(ui, if app.is_fitting() { "Initialising…" } else { "Press Run to learn the parts." });
+        super::hint_ui(ui, if model.is_fitting() { "Initialising…" } else { "Press Run to learn the parts." });
         return;
     };
     let k = fit.k();
     super::heading_ui(ui, &format!("Basis images (k = {k}), most important first"), HELP);
-    let Some(texture) = app.textures.basis.texture().cloned() else {
+    let Some(texture) = shared.basis.texture().cloned() else {
         return;
     };
-    let (w, h) = (app.textures.basis.tile[0] as f32, app.textures.basis.tile[1] as f32);
+    let (w, h) = (shared.basis.tile[0] as f32, shared.basis.tile[1] as f32);
     let gap = GAP;
     let avail = ui.available_size() - Vec2::new(0.0, 2.0);
     let (cols, size) = super::grid_fit(k, w / h, avail, gap);
@@ -49,11 +55,11 @@ pub fn basis_gallery_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             for r in row_start..(row_start + cols).min(k) {
                 let c = fit.order[r];
-                let selected = app.selected_part == Some(c);
+                let selected = model.selected_part == Some(c);
                 let response = super::image_ui(
                     ui,
                     &texture,
-                    app.textures.basis.uv(r),
+                    shared.basis.uv(r),
                     size,
                     || format!("Basis {}", r + 1),
                     selected.then_some(accent),
@@ -74,6 +80,7 @@ pub fn basis_gallery_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         });
     }
     if let Some(c) = clicked {
-        app.selected_part = if app.selected_part == Some(c) { None } else { Some(c) };
+        out.push(Action::SelectPart(if model.selected_part == Some(c) { None } else { Some(c) }));
+    }
     }
 }

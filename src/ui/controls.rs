@@ -3,15 +3,18 @@
 
 use eframe::egui;
 
-use crate::app::FaceNmfApp;
+use std::cell::RefCell;
+
+use super::field::{FieldNotes, number, parser};
+use crate::model::{Action, Model};
 use crate::nmf::{Init, Solver};
 
 const K_HELP: &str = "k: how many parts (basis images) NMF learns. Few parts are blurry whole faces; more parts become \
      local features (eyes, noses, mouths). Changing k during or after a fit continues from the current parts.";
 const MAX_ITER_HELP: &str = "max_iter: the fit stops after this many iterations (one iteration updates all parts, \
      then all weights).";
-const TOL_HELP: &str = "tol: stop when 10 more iterations lower the loss by less than this share of the starting \
-     loss. 0 = never stop early.";
+const TOL_HELP: &str = "tol: stop when 10 more iterations lower the loss by less than this share of its value 10 \
+     iterations before. 0 = never stop early.";
 const SEED_HELP: &str =
     "seed: the random seed of the initialisation. The same seed and settings give exactly the same parts.";
 const ALPHA_W_HELP: &str =
@@ -20,125 +23,182 @@ const ALPHA_H_HELP: &str =
     "alpha_H: penalty on the weights. Higher values make each face use fewer parts (with L1) or smaller weights.";
 const L1_HELP: &str = "l1_ratio: the mix of the penalties: 0 = L2 (shrinks values evenly), 1 = L1 (sets many to zero).";
 
-pub fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    ui.add_space(4.0);
-    ui.label(egui::RichText::new("Fit").strong()).on_hover_text(
-        "NMF factors the faces A ≈ W·H: W holds k parts (basis images), H how much of each part every face uses.",
-    );
-    let fitting = app.is_fitting();
-    let has_data = app.faces().is_some();
+/// The controls panel and the notes of its number fields.
+#[derive(Default)]
+pub struct Controls {
+    notes: FieldNotes,
+}
 
-    ui.horizontal(|ui| {
-        let run = ui
-            .add_enabled(!fitting && has_data, egui::Button::new("Run"))
-            .on_hover_text("Start fitting (or continue a stopped fit with the same settings).");
-        if run.clicked() {
-            app.run_fit();
-        }
-        let stop =
-            ui.add_enabled(fitting, egui::Button::new("Stop")).on_hover_text("Stop after the current iteration.");
-        if stop.clicked() {
-            app.stop_fit();
-        }
-        let reset = ui
-            .add_enabled(app.fit().is_some() || fitting, egui::Button::new("Reset"))
-            .on_hover_text("Forget the fit; the next Run starts again from the initialisation.");
-        if reset.clicked() {
-            app.reset_fit();
-        }
-    });
-    ui.add_space(6.0);
+impl Controls {
+    pub fn controls_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        ui.add_space(4.0);
+        ui.label(egui::RichText::new("Fit").strong()).on_hover_text(
+            "NMF factors the faces A ≈ W·H: W holds k parts (basis images), H how much of each part every face uses.",
+        );
+        let fitting = model.is_fitting();
+        let has_data = model.faces.is_some();
 
-    let max_k = app.max_k();
-    let mut k = app.settings.params.k.clamp(1, max_k);
-    ui.label("Parts (k)").on_hover_text(K_HELP);
-    let slider =
-        egui::Slider::new(&mut k, 1..=max_k).logarithmic(max_k > 64).text("k").clamping(egui::SliderClamping::Always);
-    if ui.add(slider).on_hover_text(K_HELP).changed() {
-        app.set_k(k);
+        ui.horizontal(|ui| {
+            let run = ui
+                .add_enabled(!fitting && has_data, egui::Button::new("Run"))
+                .on_hover_text("Start fitting (or continue a stopped fit with the same settings).");
+            if run.clicked() {
+                out.push(Action::Run);
+            }
+            let stop =
+                ui.add_enabled(fitting, egui::Button::new("Stop")).on_hover_text("Stop after the current iteration.");
+            if stop.clicked() {
+                out.push(Action::Stop);
+            }
+            let reset = ui
+                .add_enabled(model.fit().is_some() || fitting, egui::Button::new("Reset"))
+                .on_hover_text("Forget the fit; the next Run starts again from the initialisation.");
+            if reset.clicked() {
+                out.push(Action::Reset);
+            }
+        });
+        ui.add_space(6.0);
+
+        let max_k = model.max_k();
+        let mut k = model.settings.params.k;
+        ui.label("Parts (k)").on_hover_text(K_HELP);
+        let slider = egui::Slider::new(&mut k, 1..=max_k)
+            .logarithmic(max_k > 64)
+            .text("k")
+            .clamping(egui::SliderClamping::Never);
+        if ui.add(slider).on_hover_text(K_HELP).changed() {
+            self.notes.check_range("k", &mut k, &(1..=max_k));
+            if k != model.settings.params.k {
+                out.push(Action::SetK(k));
+            }
+        }
+        self.notes.note_ui(ui, "k");
+        ui.add_space(4.0);
+
+        preprocess_ui(ui, model, out);
+        ui.add_space(4.0);
+
+        let mut p = model.settings.params.clone();
+        let refused = RefCell::new(None);
+        egui::Grid::new("params").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
+            let label = ui.label("solver").on_hover_text(p.solver.description());
+            egui::ComboBox::from_id_salt("solver")
+                .selected_text(p.solver.name())
+                .show_ui(ui, |ui| {
+                    for s in Solver::ALL {
+                        ui.selectable_value(&mut p.solver, s, s.name()).on_hover_text(s.description());
+                    }
+                })
+                .response
+                .labelled_by(label.id)
+                .on_hover_text(format!("{}\n(applies on the next Run)", p.solver.description()));
+            ui.end_row();
+
+            let label = ui.label("init").on_hover_text(p.init.description());
+            egui::ComboBox::from_id_salt("init")
+                .selected_text(p.init.name())
+                .show_ui(ui, |ui| {
+                    for i in Init::ALL {
+                        ui.selectable_value(&mut p.init, i, i.name()).on_hover_text(i.description());
+                    }
+                })
+                .response
+                .labelled_by(label.id)
+                .on_hover_text(format!("{}\n(applies on the next Run)", p.init.description()));
+            ui.end_row();
+
+            let label = ui.label("max_iter").on_hover_text(MAX_ITER_HELP);
+            let mut max_iter = p.max_iter as f64;
+            let r = ui
+                .add(egui::DragValue::new(&mut max_iter).speed(5.0).max_decimals(0).custom_parser(parser(&refused, number)))
+                .labelled_by(label.id)
+                .on_hover_text(MAX_ITER_HELP);
+            self.checked(&r, &refused, "max_iter", &mut max_iter, &(1.0..=1e9), p.max_iter);
+            p.max_iter = max_iter.round() as usize;
+            ui.end_row();
+
+            let label = ui.label("tol").on_hover_text(TOL_HELP);
+            let r = ui
+                .add(
+                    egui::DragValue::new(&mut p.tol)
+                        .speed(1e-6)
+                        .custom_formatter(|v, _| if v == 0.0 { "0 (off)".into() } else { format!("{v:.0e}") })
+                        .custom_parser(parser(&refused, |s| number(s.trim().trim_end_matches("(off)")))),
+                )
+                .labelled_by(label.id)
+                .on_hover_text(TOL_HELP);
+            let before = model.settings.params.tol;
+            self.checked(&r, &refused, "tol", &mut p.tol, &(0.0..=0.1), before);
+            ui.end_row();
+
+            let label = ui.label("seed").on_hover_text(SEED_HELP);
+            ui.add(egui::DragValue::new(&mut p.seed).speed(1.0)).labelled_by(label.id).on_hover_text(SEED_HELP);
+            ui.end_row();
+
+            for (name, help, value) in
+                [("alpha_W", ALPHA_W_HELP, &mut p.alpha_w), ("alpha_H", ALPHA_H_HELP, &mut p.alpha_h)]
+            {
+                let label = ui.label(name).on_hover_text(help);
+                let kept = *value;
+                let r = ui
+                    .add(
+                        egui::DragValue::new(value)
+                            .speed(0.001)
+                            .max_decimals(4)
+                            .custom_parser(parser(&refused, number)),
+                    )
+                    .labelled_by(label.id)
+                    .on_hover_text(help);
+                self.checked(&r, &refused, name, value, &(0.0..=10.0), kept);
+                ui.end_row();
+            }
+
+            let label = ui.label("l1_ratio").on_hover_text(L1_HELP);
+            ui.add(egui::Slider::new(&mut p.l1_ratio, 0.0..=1.0).show_value(true))
+                .labelled_by(label.id)
+                .on_hover_text(L1_HELP);
+            ui.end_row();
+        });
+        for name in ["max_iter", "tol", "alpha_W", "alpha_H"] {
+            self.notes.note_ui(ui, name);
+        }
+        if p != model.settings.params {
+            out.push(Action::SetParams(p));
+        }
+        ui.add_space(6.0);
+        let mut auto_run = model.settings.auto_run;
+        if ui
+            .checkbox(&mut auto_run, "Fit as soon as faces open")
+            .on_hover_text("When on, opening faces (and starting the app) starts a fit at once.")
+            .changed()
+        {
+            out.push(Action::SetAutoRun(auto_run));
+        }
+        ui.add_space(8.0);
+        super::hint_ui(
+            ui,
+            "Solver, init, tol and penalties apply on the next Run; k applies at once (warm start). \
+             Click a part to see the faces that use it; click a face to inspect it.",
+        );
     }
-    ui.add_space(4.0);
 
-    preprocess_ui(app, ui);
-    ui.add_space(4.0);
-
-    let p = &mut app.settings.params;
-    egui::Grid::new("params").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
-        let label = ui.label("solver").on_hover_text(p.solver.description());
-        egui::ComboBox::from_id_salt("solver")
-            .selected_text(p.solver.name())
-            .show_ui(ui, |ui| {
-                for s in Solver::ALL {
-                    ui.selectable_value(&mut p.solver, s, s.name()).on_hover_text(s.description());
-                }
-            })
-            .response
-            .labelled_by(label.id)
-            .on_hover_text(format!("{}\n(applies on the next Run)", p.solver.description()));
-        ui.end_row();
-
-        let label = ui.label("init").on_hover_text(p.init.description());
-        egui::ComboBox::from_id_salt("init")
-            .selected_text(p.init.name())
-            .show_ui(ui, |ui| {
-                for i in Init::ALL {
-                    ui.selectable_value(&mut p.init, i, i.name()).on_hover_text(i.description());
-                }
-            })
-            .response
-            .labelled_by(label.id)
-            .on_hover_text(format!("{}\n(applies on the next Run)", p.init.description()));
-        ui.end_row();
-
-        let label = ui.label("max_iter").on_hover_text(MAX_ITER_HELP);
-        ui.add(egui::DragValue::new(&mut p.max_iter).range(1..=1_000_000).speed(5.0))
-            .labelled_by(label.id)
-            .on_hover_text(MAX_ITER_HELP);
-        ui.end_row();
-
-        let label = ui.label("tol").on_hover_text(TOL_HELP);
-        ui.add(
-            egui::DragValue::new(&mut p.tol)
-                .range(0.0..=0.1)
-                .speed(1e-6)
-                .custom_formatter(|v, _| if v == 0.0 { "0 (off)".into() } else { format!("{v:.0e}") })
-                .custom_parser(|s| s.trim().trim_end_matches("(off)").trim().parse::<f64>().ok()),
-        )
-        .labelled_by(label.id)
-        .on_hover_text(TOL_HELP);
-        ui.end_row();
-
-        let label = ui.label("seed").on_hover_text(SEED_HELP);
-        ui.add(egui::DragValue::new(&mut p.seed).speed(1.0)).labelled_by(label.id).on_hover_text(SEED_HELP);
-        ui.end_row();
-
-        let label = ui.label("alpha_W").on_hover_text(ALPHA_W_HELP);
-        ui.add(egui::DragValue::new(&mut p.alpha_w).range(0.0..=10.0).speed(0.001).max_decimals(4))
-            .labelled_by(label.id)
-            .on_hover_text(ALPHA_W_HELP);
-        ui.end_row();
-
-        let label = ui.label("alpha_H").on_hover_text(ALPHA_H_HELP);
-        ui.add(egui::DragValue::new(&mut p.alpha_h).range(0.0..=10.0).speed(0.001).max_decimals(4))
-            .labelled_by(label.id)
-            .on_hover_text(ALPHA_H_HELP);
-        ui.end_row();
-
-        let label = ui.label("l1_ratio").on_hover_text(L1_HELP);
-        ui.add(egui::Slider::new(&mut p.l1_ratio, 0.0..=1.0).show_value(true))
-            .labelled_by(label.id)
-            .on_hover_text(L1_HELP);
-        ui.end_row();
-    });
-    ui.add_space(6.0);
-    ui.checkbox(&mut app.settings.auto_run, "Fit as soon as faces open")
-        .on_hover_text("When on, opening faces (and starting the app) starts a fit at once.");
-    ui.add_space(8.0);
-    super::hint_ui(
-        ui,
-        "Solver, init, tol and penalties apply on the next Run; k applies at once (warm start). \
-         Click a part to see the faces that use it; click a face to inspect it.",
-    );
+    /// After a number field: text it refused and values out of range are
+    /// noted beside it (out-of-range values brought into range).
+    fn checked<T: PartialOrd + Copy + std::fmt::Display>(
+        &mut self,
+        response: &egui::Response,
+        refused: &RefCell<Option<String>>,
+        name: &'static str,
+        value: &mut T,
+        range: &std::ops::RangeInclusive<T>,
+        kept: impl std::fmt::Display,
+    ) {
+        if let Some(text) = refused.borrow_mut().take() {
+            self.notes.refused(name, &text, kept);
+        } else if response.changed() {
+            self.notes.check_range(name, value, range);
+        }
+    }
 }
 
 const PREPROCESS_HELP: &str = "How each face is adjusted when it is loaded (the same as the command line's --preprocess). \
@@ -146,9 +206,9 @@ none: as the files are. lee-seung: every face brought to mean 0.25 and spread 0.
 so lighting differences matter less. equalize: each face's histogram equalised, stretching its contrast.";
 
 /// The preprocessing choice; changing it loads the faces again.
-fn preprocess_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+fn preprocess_ui(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
     use crate::dataset::Preprocess;
-    let before = app.settings.preprocess;
+    let before = model.settings.preprocess;
     let mut chosen = before;
     ui.horizontal(|ui| {
         let label = ui.label("preprocessing").on_hover_text(PREPROCESS_HELP);
@@ -164,7 +224,6 @@ fn preprocess_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             .on_hover_text(PREPROCESS_HELP);
     });
     if chosen != before {
-        app.settings.preprocess = chosen;
-        app.reload();
+        out.push(Action::SetPreprocess(chosen));
     }
 }

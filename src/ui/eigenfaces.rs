@@ -5,10 +5,11 @@
 
 use eframe::egui;
 
-use egui::{Color32, Rect, Sense, Vec2, pos2};
+use egui::{Color32, Rect, Sense, TextureOptions, Vec2, pos2};
 
-use crate::app::FaceNmfApp;
-use crate::app::teach::eigen::diverging;
+use super::SharedTextures;
+use super::atlas::{Atlas, Picture, diverging, diverging_into, gray_image};
+use crate::model::{Action, Model};
 
 const HELP: &str = "Lee & Seung (1999), Fig. 1: the same faces factored two ways at the same k. PCA's eigenfaces \
      are orthogonal images with positive (red) and negative (blue) values; a face is the mean face plus a signed \
@@ -35,54 +36,146 @@ const GRID_HEADER_HEIGHT: f32 = 22.0;
 /// Space between tiles.
 const GAP: f32 = 3.0;
 
-pub fn eigenfaces_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    let k = app.eigen_k();
+/// The errors the view shows for the selected face.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FaceErrors {
+    /// Which face (0-based).
+    pub face: usize,
+    /// ‖face − PCA reconstruction‖ / ‖face‖.
+    pub pca: f64,
+    /// ‖face − W·h‖ / ‖face‖, when there is a fit at the PCA's k.
+    pub nmf: Option<f64>,
+}
+
+/// What the selected-face images show, to rebuild them only on change:
+/// (faces generation, face, PCA generation, fit key at the PCA's k).
+type Shown = (u64, usize, u64, Option<(u64, usize)>);
+
+/// The eigenfaces view: the eigenfaces' atlas and the selected face three
+/// ways.
+pub struct Eigenfaces {
+    /// The eigenfaces, each in the diverging map scaled by its max |value|.
+    atlas: Atlas,
+    /// Which PCA result the atlas shows.
+    atlas_shown: Option<u64>,
+    /// The selected face (full size, grey).
+    original: Picture,
+    /// Its PCA reconstruction: the mean plus k eigenfaces.
+    pca_recon: Picture,
+    /// Its NMF reconstruction: W times its weights.
+    nmf_recon: Picture,
+    shown: Option<Shown>,
+    pub face_errors: Option<FaceErrors>,
+}
+
+impl Default for Eigenfaces {
+    fn default() -> Self {
+        Eigenfaces {
+            atlas: Atlas::new("eigenfaces", TextureOptions::LINEAR),
+            atlas_shown: None,
+            original: Picture::new("eigen view: face"),
+            pca_recon: Picture::new("eigen view: PCA reconstruction"),
+            nmf_recon: Picture::new("eigen view: NMF reconstruction"),
+            shown: None,
+            face_errors: None,
+        }
+    }
+}
+
+impl Eigenfaces {
+    /// Rebuilds the eigenfaces with a new PCA, and the selected face's
+    /// three images and errors when the face, the PCA or the fit changed.
+    pub(super) fn sync(&mut self, ctx: &egui::Context, model: &Model) {
+        let (Some(faces), Some(key)) = (&model.faces, model.pca_key()) else {
+            return;
+        };
+        let Some(result) = model.pca.result_for(&key) else {
+            return;
+        };
+        if self.atlas_shown != Some(model.pca.generation) {
+            let (c, t) = (&result.components_small, result.thumb);
+            self.atlas.update(ctx, c.ncols(), [t.width, t.height], |i, out| diverging_into(c.column(i), out));
+            self.atlas_shown = Some(model.pca.generation);
+        }
+        let Some(j) = model.selected_face else {
+            return;
+        };
+        let fit = model.fit().filter(|f| f.k() == key.k);
+        let shown = (faces.generation, j, model.pca.generation, fit.map(crate::model::FitView::key));
+        if self.shown == Some(shown) {
+            return;
+        }
+        let (width, height) = (faces.meta.width, faces.meta.height);
+        let original = faces.face(j);
+        // The face and its PCA reconstruction change only with the face or
+        // the PCA; the NMF reconstruction with every snapshot of the fit.
+        let same_face = self.shown.is_some_and(|s| (s.0, s.1, s.2) == (shown.0, shown.1, shown.2));
+        let pca_err = match self.face_errors.filter(|_| same_face) {
+            Some(e) => e.pca,
+            None => {
+                let pca_recon = result.pca.reconstruct(j);
+                self.original.set(ctx, gray_image(original, width, height), TextureOptions::LINEAR);
+                self.pca_recon.set(ctx, gray_image(pca_recon.view(), width, height), TextureOptions::LINEAR);
+                crate::nmf::metrics::rel_err(original, pca_recon.view())
+            }
+        };
+        let nmf = fit.map(|f| crate::nmf::reconstruct(f.progress.snapshot.w.view(), f.progress.snapshot.h.column(j)));
+        let nmf_err = nmf.as_ref().map(|r| crate::nmf::metrics::rel_err(original, r.view()));
+        match &nmf {
+            Some(r) => self.nmf_recon.set(ctx, gray_image(r.view(), width, height), TextureOptions::LINEAR),
+            None => self.nmf_recon.clear(),
+        }
+        self.face_errors = Some(FaceErrors { face: j, pca: pca_err, nmf: nmf_err });
+        self.shown = Some(shown);
+    }
+
+pub fn eigenfaces_ui(&mut self, ui: &mut egui::Ui, model: &Model, shared: &SharedTextures, out: &mut Vec<Action>) {
+    let k = model.eigen_k();
     super::heading_ui(ui, &format!("Parts (NMF) versus eigenfaces (PCA) at k = {k}"), HELP);
-    if app.faces().is_none() {
+    if model.faces.is_none() {
         super::hint_ui(ui, "Open some faces to compare NMF's parts with PCA's eigenfaces.");
         return;
     }
     ui.label(CAPTION);
     ui.add_space(2.0);
     let total = ui.available_rect_before_wrap();
-    let (grids, bottom) = super::split_vertical(ui, grids_height(app, total.size()));
+    let (grids, bottom) = super::split_vertical(ui, Self::grids_height(model, total.size()));
     let mid = grids.center().x;
     let left = Rect::from_min_max(grids.min, pos2(mid, grids.max.y));
     let right = Rect::from_min_max(pos2(mid, grids.min.y), grids.max);
-    super::child_ui(ui, left, "eigenfaces", |ui| eigenface_grid_ui(app, ui));
-    super::child_ui(ui, right, "nmf parts", |ui| parts_grid_ui(app, ui));
-    super::child_ui(ui, bottom, "selected face", |ui| selected_face_ui(app, ui));
+    super::child_ui(ui, left, "eigenfaces", |ui| self.eigenface_grid_ui(ui, model));
+    super::child_ui(ui, right, "nmf parts", |ui| Self::parts_grid_ui(ui, model, shared, out));
+    super::child_ui(ui, bottom, "selected face", |ui| self.selected_face_ui(ui, model, out));
 }
 
 /// Height of the two grids: what k tiles need at the largest size that fits
 /// half the width, leaving at least [`FACE_ROW_HEIGHT`] for the face row.
-fn grids_height(app: &FaceNmfApp, avail: Vec2) -> f32 {
+fn grids_height(model: &Model, avail: Vec2) -> f32 {
     let max = (avail.y - FACE_ROW_HEIGHT).max(120.0);
-    let Some(faces) = app.faces() else {
+    let Some(faces) = model.faces.as_ref() else {
         return max;
     };
-    let aspect = faces.dataset.width as f32 / faces.dataset.height.max(1) as f32;
+    let aspect = faces.meta.width as f32 / faces.meta.height.max(1) as f32;
     // Each grid sits in half the width, inside a child's margins, under a heading.
     let (header, margins) = (GRID_HEADER_HEIGHT, 10.0);
-    let k = app.eigen_k();
+    let k = model.eigen_k();
     let (cols, size) = super::grid_fit(k, aspect, Vec2::new(avail.x / 2.0 - margins, max - header - margins), GAP);
     let rows = k.div_ceil(cols.max(1)) as f32;
     (header + margins + rows * (size.y + GAP)).min(max)
 }
 
 /// The k eigenfaces, or a spinner while the PCA computes.
-fn eigenface_grid_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+fn eigenface_grid_ui(&self, ui: &mut egui::Ui, model: &Model) {
     ui.horizontal(|ui| {
         super::heading_ui(ui, "PCA: eigenfaces", EIGEN_HELP);
-        colour_bar_ui(ui);
+        Self::colour_bar_ui(ui);
     });
-    let Some(key) = app.pca_key() else {
+    let Some(key) = model.pca_key() else {
         return;
     };
-    let eigen = &app.teach().eigen;
-    let Some(result) = eigen.result_for(&key) else {
+    let Some(result) = model.pca.result_for(&key).filter(|_| self.atlas_shown == Some(model.pca.generation)) else {
         ui.horizontal(|ui| {
-            if eigen.is_computing() {
+            if model.pca.is_computing() {
                 ui.spinner();
                 ui.label(format!("Computing PCA (k = {})…", key.k));
             } else {
@@ -91,13 +184,13 @@ fn eigenface_grid_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         });
         return;
     };
-    let Some(texture) = eigen.atlas.texture().cloned() else {
+    let Some(texture) = self.atlas.texture().cloned() else {
         return;
     };
     let ratios = &result.pca.explained_variance_ratio;
-    atlas_grid_ui(
+    Self::atlas_grid_ui(
         ui,
-        &eigen.atlas,
+        &self.atlas,
         &texture,
         |i| format!("Eigenface {}", i + 1),
         |i| {
@@ -114,7 +207,7 @@ fn eigenface_grid_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
 /// its alt text and tooltip.
 fn atlas_grid_ui(
     ui: &mut egui::Ui,
-    atlas: &crate::app::atlas::Atlas,
+    atlas: &Atlas,
     texture: &egui::TextureHandle,
     alt: impl Fn(usize) -> String,
     hover: impl Fn(usize) -> String,
@@ -152,10 +245,10 @@ fn colour_bar_ui(ui: &mut egui::Ui) {
 }
 
 /// The k NMF parts (the explorer's basis images), or an offer to run.
-fn parts_grid_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+fn parts_grid_ui(ui: &mut egui::Ui, model: &Model, shared: &SharedTextures, out: &mut Vec<Action>) {
     super::heading_ui(ui, "NMF: parts (columns of W)", PARTS_HELP);
-    let Some(fit) = app.fit() else {
-        if app.is_fitting() {
+    let Some(fit) = model.fit() else {
+        if model.is_fitting() {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("Initialising…");
@@ -163,18 +256,18 @@ fn parts_grid_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         } else {
             super::hint_ui(ui, "No NMF fit yet.");
             if ui.button("Run NMF").on_hover_text("Fit NMF with the current settings to see its parts.").clicked() {
-                app.run_fit();
+                out.push(Action::Run);
             }
         }
         return;
     };
     let importance: Vec<f32> = fit.order.iter().map(|&c| fit.importance[c]).collect();
-    let Some(texture) = app.textures.basis.texture().cloned() else {
+    let Some(texture) = shared.basis.texture().cloned() else {
         return;
     };
-    atlas_grid_ui(
+    Self::atlas_grid_ui(
         ui,
-        &app.textures.basis,
+        &shared.basis,
         &texture,
         |r| format!("Part {}", r + 1),
         |r| format!("Part {}: {:.1} % of all weight", r + 1, importance.get(r).copied().unwrap_or(0.0) * 100.0),
@@ -182,14 +275,14 @@ fn parts_grid_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
 }
 
 /// The selected face three ways, with the errors of both methods.
-fn selected_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    let Some(faces) = app.faces() else {
+fn selected_face_ui(&self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+    let Some(faces) = model.faces.as_ref() else {
         return;
     };
-    let count = faces.dataset.faces();
-    let (fw, fh) = (faces.dataset.width as f32, faces.dataset.height as f32);
-    let j = app.selected_face().unwrap_or(0).min(count.saturating_sub(1));
-    let label = faces.dataset.labels.get(j).cloned().unwrap_or_default();
+    let count = faces.count();
+    let (fw, fh) = (faces.meta.width as f32, faces.meta.height as f32);
+    let j = model.selected_face.unwrap_or(0).min(count.saturating_sub(1));
+    let label = faces.label(j);
     let mut chosen = j;
     ui.horizontal(|ui| {
         ui.label(egui::RichText::new("Selected face").strong());
@@ -210,22 +303,21 @@ fn selected_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         }
     });
     if chosen != j {
-        app.select_face(chosen);
+        out.push(Action::SelectFace(chosen));
         ui.ctx().request_repaint();
     }
     let n = j + 1;
     let image_h = (ui.available_height() - 44.0).clamp(40.0, 190.0);
     let size = Vec2::new(image_h * fw / fh, image_h);
-    let Some(key) = app.pca_key() else {
+    let Some(key) = model.pca_key() else {
         return;
     };
-    let eigen = &app.teach().eigen;
-    let ready = eigen.result_for(&key).is_some() && eigen.face_errors.is_some_and(|e| e.face == j);
+    let ready = model.pca.result_for(&key).is_some() && self.face_errors.is_some_and(|e| e.face == j);
     ui.horizontal_top(|ui| {
         let pictures = [
-            (&eigen.original, format!("Original face {n}"), "original"),
-            (&eigen.pca_recon, format!("PCA reconstruction of face {n}"), "PCA: mean + k eigenfaces"),
-            (&eigen.nmf_recon, format!("NMF reconstruction of face {n}"), "NMF: W·h (k parts)"),
+            (&self.original, format!("Original face {n}"), "original"),
+            (&self.pca_recon, format!("PCA reconstruction of face {n}"), "PCA: mean + k eigenfaces"),
+            (&self.nmf_recon, format!("NMF reconstruction of face {n}"), "NMF: W·h (k parts)"),
         ];
         for (picture, alt, caption) in pictures {
             ui.vertical(|ui| {
@@ -242,23 +334,22 @@ fn selected_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             });
         }
         ui.add_space(6.0);
-        ui.vertical(|ui| errors_ui(app, ui, j, ready));
+        ui.vertical(|ui| self.errors_ui(ui, model, j, ready));
     });
 }
 
 /// Both methods' relative errors: this face's and the whole set's.
-fn errors_ui(app: &FaceNmfApp, ui: &mut egui::Ui, j: usize, ready: bool) {
+fn errors_ui(&self, ui: &mut egui::Ui, model: &Model, j: usize, ready: bool) {
     ui.label(egui::RichText::new("Relative error").strong()).on_hover_text(
         "For a face: ||face − reconstruction|| / ||face||. For the whole set: ||A − Â||_F / ||A||_F (Frobenius norms).",
     );
-    let Some(key) = app.pca_key() else {
+    let Some(key) = model.pca_key() else {
         return;
     };
-    let eigen = &app.teach().eigen;
-    match (eigen.result_for(&key), eigen.face_errors.filter(|e| ready && e.face == j)) {
+    match (model.pca.result_for(&key), self.face_errors.filter(|e| ready && e.face == j)) {
         (Some(result), Some(errors)) => {
             ui.label(format!("PCA: this face {:.4}, whole set {:.4}", errors.pca, result.set_rel_err));
-            match (app.fit(), errors.nmf) {
+            match (model.fit(), errors.nmf) {
                 (Some(fit), Some(face_err)) => {
                     let iteration = fit.progress.snapshot.iteration;
                     ui.label(format!("NMF: this face {face_err:.4}, whole set {:.4}", fit.progress.snapshot.rel_err))
@@ -275,4 +366,5 @@ fn errors_ui(app: &FaceNmfApp, ui: &mut egui::Ui, j: usize, ready: bool) {
     }
     ui.add_space(2.0);
     ui.label(egui::RichText::new(ERROR_NOTE).small().weak());
+}
 }

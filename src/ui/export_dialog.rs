@@ -3,16 +3,50 @@
 
 use eframe::egui;
 
-use crate::app::FaceNmfApp;
+use crate::model::{Action, Answer, Model, Purpose};
 
-pub fn export_window_ui(app: &mut FaceNmfApp, ctx: &egui::Context) {
-    if !app.export.window_open {
+/// The Export… window: the folder as typed, and why it must be typed.
+#[derive(Default)]
+pub struct ExportDialog {
+    pub window_open: bool,
+    /// The destination folder as typed (or chosen).
+    pub path: String,
+    /// Why the native dialog is not available, when it is not.
+    pub note: Option<String>,
+    answer_seen: Option<u64>,
+}
+
+impl ExportDialog {
+    /// Opens the window.
+    pub fn open_window(&mut self) {
+        self.window_open = true;
+        if !crate::model::dialog::portal_available() {
+            self.note = Some("No native folder dialog here (no desktop portal): type the folder's path.".into());
+        }
+    }
+
+    /// Takes the folder the native dialog chose.
+    pub(super) fn sync(&mut self, model: &Model) {
+        if let Some((n, Purpose::ExportFolder, answer)) = &model.dialog_answer
+            && self.answer_seen != Some(*n)
+        {
+            self.answer_seen = Some(*n);
+            match answer {
+                Answer::Picked(dir) => self.path = dir.display().to_string(),
+                Answer::Cancelled => {}
+                Answer::Unavailable(why) => self.note = Some(format!("{why} Type the folder's path.")),
+            }
+        }
+    }
+
+pub fn export_window_ui(&mut self, ctx: &egui::Context, model: &Model, out: &mut Vec<Action>) {
+    if !self.window_open {
         return;
     }
     let mut open = true;
     let (mut export, mut browse, mut overwrite, mut cancel) = (false, false, false, false);
-    let running = app.export.is_running();
-    let summary = app.fit.as_ref().map(|f| {
+    let running = model.export.is_running();
+    let summary = model.fit().map(|f| {
         let p = &f.progress;
         let state = if f.is_running() { "running, exported as it is now" } else { "stopped" };
         format!("k = {}, {} iterations, rel_err {:.4} ({state})", p.params.k, p.snapshot.iteration, p.snapshot.rel_err)
@@ -24,14 +58,14 @@ pub fn export_window_ui(app: &mut FaceNmfApp, ctx: &egui::Context) {
             "Writes W and H (.npy and .csv), the basis images, the reconstructions and report.json (parameters, \
              files, history).",
         );
-        if let Some(note) = &app.export.note {
+        if let Some(note) = &self.note {
             super::hint_ui(ui, note);
         }
-        ui.add_enabled_ui(!running && app.export.confirm.is_none(), |ui| {
+        ui.add_enabled_ui(!running && model.export.confirm.is_none(), |ui| {
             ui.horizontal(|ui| {
                 let label = ui.label("Export folder:");
                 let edit = ui
-                    .add(egui::TextEdit::singleline(&mut app.export.path).desired_width(320.0))
+                    .add(egui::TextEdit::singleline(&mut self.path).desired_width(320.0))
                     .labelled_by(label.id)
                     .on_hover_text("The folder to write (created if missing).");
                 export = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
@@ -39,7 +73,7 @@ pub fn export_window_ui(app: &mut FaceNmfApp, ctx: &egui::Context) {
             });
             export |= ui.add_enabled(summary.is_some(), egui::Button::new("Export")).clicked();
         });
-        if let Some(dir) = &app.export.confirm {
+        if let Some(dir) = &model.export.confirm {
             ui.separator();
             ui.colored_label(
                 ui.visuals().warn_fg_color,
@@ -54,29 +88,35 @@ pub fn export_window_ui(app: &mut FaceNmfApp, ctx: &egui::Context) {
                 cancel = ui.button("Cancel").clicked();
             });
         }
-        if let Some(notice) = app.export.notice.as_deref().filter(|_| !running && app.export.confirm.is_none()) {
+        if let Some(notice) = model.export.notice.as_deref().filter(|_| !running && model.export.confirm.is_none()) {
             ui.separator();
             ui.label(format!("Done. {notice}."));
         }
-        if let Some((done, total)) = app.export.progress {
+        if let Some((done, total)) = model.export.progress {
             let fraction = done as f32 / total.max(1) as f32;
             ui.add(egui::ProgressBar::new(fraction).text(format!("{done} of {total} files")));
         }
     });
-    if browse {
-        app.browse_export_folder();
+    if browse && model.dialog_open().is_none() {
+        out.push(Action::Browse(Purpose::ExportFolder));
     }
     if export {
-        app.request_export();
+        let text = self.path.trim();
+        if text.is_empty() {
+            out.push(Action::ReportError("type the folder to export to".into()));
+        } else {
+            out.push(Action::Export { dir: std::path::PathBuf::from(text), overwrite: false });
+        }
     }
-    if overwrite {
-        app.confirm_overwrite();
+    if overwrite && let Some(dir) = &model.export.confirm {
+        out.push(Action::Export { dir: dir.clone(), overwrite: true });
     }
     if cancel {
-        app.export.confirm = None;
+        out.push(Action::CancelExportConfirm);
     }
     if !open {
-        app.export.window_open = false;
-        app.export.confirm = None;
+        self.window_open = false;
+        out.push(Action::CancelExportConfirm);
     }
+}
 }

@@ -4,9 +4,12 @@
 
 use eframe::egui;
 
-use egui::{Color32, Pos2, Rect, Sense, Stroke, Vec2, WidgetInfo};
+use egui::{Color32, Pos2, Rect, Sense, Stroke, TextureOptions, Vec2, WidgetInfo};
+use ndarray::Array1;
 
-use crate::app::{Edits, FaceNmfApp, FitView};
+use super::SharedTextures;
+use super::atlas::{Picture, gray_image, residual_image};
+use crate::model::{Action, FitView, Model};
 
 const HELP: &str = "The selected face, its reconstruction from the parts (W·h) and the residual (face - \
      reconstruction). Below: how much of each part the face uses. Drag a bar or a weight to change it and watch \
@@ -15,12 +18,104 @@ const HELP: &str = "The selected face, its reconstruction from the parts (W·h) 
 /// Terms shown in the strip.
 const STRIP_TERMS: usize = 3;
 
+/// Weights of one face changed by hand in the inspector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edits {
+    pub face: usize,
+    /// The fit the weights were edited on: (fit id, k).
+    pub fit: (u64, usize),
+    pub weights: Vec<f32>,
+}
+
+/// The inspector: the selected face three ways, and edited weights.
+pub struct Inspector {
+    face: Picture,
+    recon: Picture,
+    residual: Picture,
+    /// ‖face − reconstruction‖ / ‖face‖ of the face shown.
+    rel_err: Option<f64>,
+    /// Weights changed by hand (until another face, fit or k).
+    pub edits: Option<Edits>,
+    /// What the pictures show: (faces generation, face, fit key, edits).
+    shown: Option<(u64, usize, Option<(u64, usize)>, Option<Vec<f32>>)>,
+}
+
+impl Default for Inspector {
+    fn default() -> Self {
+        Inspector {
+            face: Picture::new("face"),
+            recon: Picture::new("face reconstruction"),
+            residual: Picture::new("face residual"),
+            rel_err: None,
+            edits: None,
+            shown: None,
+        }
+    }
+}
+
+impl Inspector {
+    /// The weights the inspector shows for face `j`: the edited ones if
+    /// they belong to this face and fit, else the fitted ones.
+    pub fn weights(&self, fit: &FitView, j: usize) -> Array1<f32> {
+        match &self.edits {
+            Some(e) if e.face == j && e.fit == (fit.progress.fit_id, fit.k()) => Array1::from(e.weights.clone()),
+            _ => fit.weights(j),
+        }
+    }
+
+    /// The selected face's reconstruction as shown: W times its weights.
+    pub fn reconstruction(&self, model: &Model) -> Option<Array1<f32>> {
+        let (fit, j) = (model.fit()?, model.selected_face?);
+        Some(crate::nmf::reconstruct(fit.progress.snapshot.w.view(), self.weights(fit, j).view()))
+    }
+
+    /// Rebuilds the three pictures when the face, the fit or the edits
+    /// changed.
+    pub(super) fn sync(&mut self, ctx: &egui::Context, model: &Model) {
+        let (Some(faces), Some(j)) = (&model.faces, model.selected_face) else {
+            self.shown = None;
+            return;
+        };
+        let fit = model.fit();
+        if let (Some(e), Some(f)) = (&self.edits, fit)
+            && (e.face != j || e.fit != (f.progress.fit_id, f.k()))
+        {
+            self.edits = None;
+        }
+        let key = (faces.generation, j, fit.map(FitView::key), self.edits.as_ref().map(|e| e.weights.clone()));
+        if self.shown.as_ref() == Some(&key) {
+            return;
+        }
+        let (width, height) = (faces.meta.width, faces.meta.height);
+        let face = faces.face(j);
+        if self.shown.as_ref().is_none_or(|s| (s.0, s.1) != (key.0, key.1)) {
+            self.face.set(ctx, gray_image(face, width, height), TextureOptions::LINEAR);
+        }
+        match fit {
+            Some(fit) => {
+                let recon = crate::nmf::reconstruct(fit.progress.snapshot.w.view(), self.weights(fit, j).view());
+                self.recon.set(ctx, gray_image(recon.view(), width, height), TextureOptions::LINEAR);
+                let diff = &face - &recon;
+                self.residual.set(ctx, residual_image(diff.view(), width, height), TextureOptions::LINEAR);
+                self.rel_err = Some(crate::nmf::metrics::rel_err(face, recon.view()));
+            }
+            None => {
+                self.recon.clear();
+                self.residual.clear();
+                self.rel_err = None;
+            }
+        }
+        self.shown = Some(key);
+    }
+
+}
+
 /// Height the inspector needs in a column `width` wide.
-pub fn inspector_height(app: &FaceNmfApp, width: f32) -> f32 {
-    let Some(faces) = app.faces.as_ref() else {
+pub fn inspector_height(model: &Model, width: f32) -> f32 {
+    let Some(faces) = model.faces.as_ref() else {
         return 120.0;
     };
-    let image_height = image_size(faces.dataset.width, faces.dataset.height, width - 8.0).y;
+    let image_height = image_size(faces.meta.width, faces.meta.height, width - 8.0).y;
     // heading, images + captions, error line, bar chart, strip.
     24.0 + image_height + 20.0 + 22.0 + CHART_HEIGHT + 70.0
 }
@@ -36,36 +131,32 @@ pub(super) fn image_size(width: usize, height: usize, avail_width: f32) -> Vec2 
     Vec2::new(h * fw / fh, h)
 }
 
-pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    if app.new_face.current.is_some() {
-        super::new_face::new_face_ui(app, ui);
-        return;
-    }
-    let (Some(faces), Some(j)) = (app.faces.as_ref(), app.selected_face) else {
+impl Inspector {
+    pub fn inspector_ui(&mut self, ui: &mut egui::Ui, model: &Model, shared: &SharedTextures, out: &mut Vec<Action>) {
+    let _ = out;
+    let (Some(faces), Some(j)) = (model.faces.as_ref(), model.selected_face) else {
         super::heading_ui(ui, "Face inspector", HELP);
         super::hint_ui(ui, "Click a face to inspect it.");
         return;
     };
-    let j = j.min(faces.dataset.faces().saturating_sub(1));
-    let label = faces.dataset.labels.get(j).cloned().unwrap_or_default();
+    let label = faces.label(j).to_string();
     ui.horizontal(|ui| {
         super::heading_ui(ui, &format!("Face {} ({label})", j + 1), HELP);
-        if app.edits.as_ref().is_some_and(|e| e.face == j)
+        if self.edits.as_ref().is_some_and(|e| e.face == j)
             && ui.button("Reset weights").on_hover_text("Go back to the fitted weights.").clicked()
         {
-            app.edits = None;
-            app.inspector_dirty = true;
+            self.edits = None;
             ui.ctx().request_repaint();
         }
     });
-    let (fw, fh) = (faces.dataset.width as f32, faces.dataset.height as f32);
-    let size = image_size(faces.dataset.width, faces.dataset.height, ui.available_width());
+    let (fw, fh) = (faces.meta.width as f32, faces.meta.height as f32);
+    let size = image_size(faces.meta.width, faces.meta.height, ui.available_width());
     let n = j + 1;
     ui.horizontal(|ui| {
         let pictures = [
-            (&app.textures.face, format!("Inspector: face {n}"), "face"),
-            (&app.textures.face_recon, format!("Inspector: reconstruction of face {n}"), "reconstruction"),
-            (&app.textures.face_residual, format!("Inspector: residual of face {n}"), "residual"),
+            (&self.face, format!("Inspector: face {n}"), "face"),
+            (&self.recon, format!("Inspector: reconstruction of face {n}"), "reconstruction"),
+            (&self.residual, format!("Inspector: residual of face {n}"), "residual"),
         ];
         for (picture, alt, caption) in pictures {
             ui.vertical(|ui| {
@@ -81,18 +172,15 @@ pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             });
         }
     });
-    let Some(fit) = app.fit.as_ref() else {
+    let Some(fit) = model.fit() else {
         super::hint_ui(ui, "Run a fit to see this face's parts.");
         return;
     };
     let k = fit.k();
     let fitted = fit.weights(j);
-    let mut weights: Vec<f32> = match &app.edits {
-        Some(e) if e.face == j && e.weights.len() == k => e.weights.clone(),
-        _ => fitted.to_vec(),
-    };
+    let mut weights: Vec<f32> = self.weights(fit, j).to_vec();
     let before = weights.clone();
-    if let Some(err) = app.textures.inspected_rel_err {
+    if let Some(err) = self.rel_err {
         ui.label(format!("relative error of this face: {err:.3}"));
     }
 
@@ -112,7 +200,7 @@ pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         let v = weights[c];
         let x0 = rect.min.x + r as f32 * bar_w;
         let top = rect.max.y - (v / max).clamp(0.0, 1.0) * rect.height();
-        let color = if app.selected_part == Some(c) { accent } else { ui.visuals().widgets.inactive.fg_stroke.color };
+        let color = if model.selected_part == Some(c) { accent } else { ui.visuals().widgets.inactive.fg_stroke.color };
         painter.rect_filled(
             Rect::from_min_max(Pos2::new(x0 + bar_w * 0.1, top), Pos2::new(x0 + bar_w * 0.9, rect.max.y)),
             0.0,
@@ -144,7 +232,7 @@ pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     // face ≈ w₁·part + w₂·part + … for the largest contributions.
     let terms = top_terms(fit, fitted.view());
     let thumb = Vec2::new(34.0 * fw / fh, 34.0);
-    strip_ui(ui, &app.textures.basis, fit, &terms, thumb, &format!("face {n}"), |ui, c, r| {
+    strip_ui(ui, &shared.basis, fit, &terms, thumb, &format!("face {n}"), |ui, c, r| {
         ui.vertical(|ui| {
             let label = ui.label(egui::RichText::new(format!("w{}", r + 1)).small());
             ui.add(egui::DragValue::new(&mut weights[c]).speed(max / 200.0).range(0.0..=f32::MAX).max_decimals(2))
@@ -153,11 +241,12 @@ pub fn inspector_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         });
     });
     if weights != before {
-        app.edits = Some(Edits { face: j, weights });
-        app.inspector_dirty = true;
+        self.edits = Some(Edits { face: j, fit: (fit.progress.fit_id, k), weights });
         ui.ctx().request_repaint();
     }
+    }
 }
+
 
 /// The components with the largest contributions to a face with these
 /// weights (weight × the part's total intensity), largest first.
@@ -174,7 +263,7 @@ pub(super) fn top_terms(fit: &FitView, weights: ndarray::ArrayView1<f32>) -> Vec
 /// the weight of component c (basis image r).
 pub(super) fn strip_ui(
     ui: &mut egui::Ui,
-    basis: &crate::app::atlas::Atlas,
+    basis: &super::atlas::Atlas,
     fit: &FitView,
     terms: &[usize],
     thumb: Vec2,

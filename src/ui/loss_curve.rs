@@ -4,40 +4,46 @@ use eframe::egui;
 
 use egui_plot::{Line, Plot, PlotPoints, Points, VLine};
 
-use crate::app::FaceNmfApp;
+use crate::model::Model;
 
 const HELP: &str = "Relative reconstruction error ||A - WH|| / ||A|| (log scale) as the fit goes on, from the first iteration (the initialisation's error is in the tooltip). Vertical lines mark \
      changes of k (the fit continues from a warm start).";
 
-pub fn loss_curve_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    let id = ui.make_persistent_id("loss x axis");
-    let mut by_time = ui.data(|d| d.get_temp::<bool>(id)).unwrap_or(false);
+/// The loss curve and its x axis (iterations or seconds).
+#[derive(Default)]
+pub struct LossCurve {
+    by_time: bool,
+}
+
+impl LossCurve {
+    pub fn loss_curve_ui(&mut self, ui: &mut egui::Ui, model: &Model) {
+    let mut by_time = self.by_time;
     ui.horizontal(|ui| {
         super::heading_ui(ui, "Loss curve", HELP);
         ui.selectable_value(&mut by_time, false, "vs iteration").on_hover_text("x axis: iterations");
         ui.selectable_value(&mut by_time, true, "vs time").on_hover_text("x axis: seconds of solver work");
     });
-    ui.data_mut(|d| d.insert_temp(id, by_time));
+    self.by_time = by_time;
+    let curve = &model.live.curve;
     let x = usize::from(by_time);
     // The initialisation (iteration 0 of the first fit) is left out: its
     // error can be far above the rest and would squash the curve.
-    let mut points: Vec<[f64; 2]> = app
-        .curve
+    let mut points: Vec<[f64; 2]> = curve
         .points
         .iter()
         .skip(1)
         .filter(|p| p[2] > 0.0 && p[2].is_finite())
         .map(|p| [p[x], p[2].log10()])
         .collect();
-    let init = app.curve.points.first().map(|p| p[2]);
+    let init = curve.points.first().map(|p| p[2]);
     // A fit that has not iterated yet (e.g. one opened from the rank
     // explorer): show where it starts.
     let start_only = points.is_empty() && init.is_some_and(|e| e > 0.0 && e.is_finite());
-    if start_only && let Some(p) = app.curve.points.first() {
+    if start_only && let Some(p) = curve.points.first() {
         points.push([p[x], p[2].log10()]);
     }
-    let marks: Vec<(f64, usize)> = if by_time { Vec::new() } else { app.curve.k_marks.clone() };
-    let last = app.curve.points.last().map(|p| p[2]);
+    let marks: Vec<(f64, usize)> = if by_time { Vec::new() } else { curve.k_marks.clone() };
+    let last = curve.points.last().map(|p| p[2]);
     Plot::new("loss")
         .x_axis_label(if by_time { "seconds" } else { "iteration" })
         .y_axis_label("rel_err")
@@ -76,4 +82,5 @@ pub fn loss_curve_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             Some(e) => format!("rel_err now: {e:.4} (after the initialisation: {:.4})", init.unwrap_or(f64::NAN)),
             None => "No fit yet".to_string(),
         });
+}
 }

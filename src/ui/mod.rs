@@ -1,76 +1,154 @@
-//! The views, one file each, and the layout that places them. Every image
-//! has alt text through AccessKit ("Basis 3", "Face 12", ...), every control
-//! a label and a tooltip.
+//! The views, one struct and file each, and the layout that places them.
+//! A view reads the [`Model`], keeps its own state, caches and textures,
+//! and returns what the user asked for as [`Action`]s (pushed to `out`);
+//! it never writes the model. Every image has alt text through AccessKit
+//! ("Basis 3", "Face 12", ...), every control a label and a tooltip.
 
 use eframe::egui;
 
+pub mod atlas;
 mod basis_gallery;
 mod controls;
 mod eigenfaces;
 mod export_dialog;
 mod faces;
+mod field;
 mod inspector;
 mod loss_curve;
 mod new_face;
 mod rank_explorer;
 mod solver_race;
 mod status_bar;
+mod textures;
 mod toolbar;
 mod weights_map;
 
+use std::time::Duration;
+
 use egui::{Color32, Rect, Response, Sense, TextureHandle, Vec2, WidgetInfo};
 
-use crate::app::{FaceNmfApp, View};
+use crate::model::{Action, Model, ThemeChoice, View};
+pub use inspector::Edits;
+pub use textures::SharedTextures;
 
 /// Width of the controls panel.
 const CONTROLS_WIDTH: f32 = 236.0;
 /// Width of the inspector / loss curve column.
 const RIGHT_WIDTH: f32 = 390.0;
 
-/// Draws the whole window.
-pub fn app_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    egui::Panel::top("toolbar").show(ui, |ui| toolbar::toolbar_ui(app, ui));
-    egui::Panel::bottom("status").show(ui, |ui| status_bar::status_bar_ui(app, ui));
-    egui::Panel::left("controls")
-        .resizable(false)
-        .exact_size(CONTROLS_WIDTH)
-        .show(ui, |ui| controls::controls_ui(app, ui));
-    egui::Panel::right("inspect").resizable(false).exact_size(RIGHT_WIDTH).show(ui, |ui| {
-        let total = ui.available_height();
-        let inspector_height = if app.new_face.current.is_some() {
-            new_face::new_face_height(app, RIGHT_WIDTH)
-        } else {
-            inspector::inspector_height(app, RIGHT_WIDTH)
-        }
-        .min(total * 0.6);
-        let (upper, lower) = split_vertical(ui, inspector_height);
-        let map_height = (lower.height() * 0.42).max(80.0);
-        let map = Rect::from_min_size(lower.min, Vec2::new(lower.width(), map_height));
-        let loss = Rect::from_min_max(egui::pos2(lower.min.x, map.max.y), lower.max);
-        child_ui(ui, upper, "inspector", |ui| inspector::inspector_ui(app, ui));
-        child_ui(ui, map, "weights", |ui| weights_map::weights_map_ui(app, ui));
-        child_ui(ui, loss, "loss", |ui| loss_curve::loss_curve_ui(app, ui));
-    });
-    egui::CentralPanel::default().show(ui, |ui| match app.settings.view {
-        View::Explorer => explorer_ui(app, ui),
-        View::Eigenfaces => eigenfaces::eigenfaces_ui(app, ui),
-        View::Ranks => rank_explorer::rank_explorer_ui(app, ui),
-        View::Race => solver_race::solver_race_ui(app, ui),
-    });
-    toolbar::windows_ui(app, ui);
-    new_face::project_window_ui(app, ui.ctx());
-    export_dialog::export_window_ui(app, ui.ctx());
+/// Every view, and the textures several of them draw.
+#[derive(Default)]
+pub struct Views {
+    pub shared: SharedTextures,
+    pub toolbar: toolbar::Toolbar,
+    pub controls: controls::Controls,
+    pub explorer: faces::FacesView,
+    pub gallery: basis_gallery::BasisGallery,
+    pub inspector: inspector::Inspector,
+    pub new_face: new_face::NewFaceView,
+    pub weights: weights_map::WeightsMap,
+    pub loss: loss_curve::LossCurve,
+    pub eigenfaces: eigenfaces::Eigenfaces,
+    pub ranks: rank_explorer::RankExplorer,
+    pub race: solver_race::SolverRace,
+    pub export: export_dialog::ExportDialog,
 }
 
-/// The explorer's middle: the basis gallery above the faces.
-fn explorer_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    {
-        let total = ui.available_height();
-        let avail_width = ui.available_width();
-        let gallery_height = basis_gallery::gallery_height(app, avail_width - 8.0, total * 0.5);
-        let (gallery, faces) = split_vertical(ui, gallery_height);
-        child_ui(ui, gallery, "gallery", |ui| basis_gallery::basis_gallery_ui(app, ui));
-        child_ui(ui, faces, "faces", |ui| faces::faces_ui(app, ui));
+/// Time spent turning a new snapshot into textures, for FACENMF_PROFILE.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SyncTimes {
+    /// Deriving what the textures show (thumbnails' reconstructions).
+    pub derive: Duration,
+    /// Filling and uploading the textures.
+    pub textures: Duration,
+}
+
+impl Views {
+    /// Brings the views' textures up to date with the model (after
+    /// [`Model::poll`]); returns the time a new snapshot took, if one came.
+    pub fn sync(&mut self, ctx: &egui::Context, model: &Model) -> Option<SyncTimes> {
+        let mut times = self.shared.sync(ctx, model);
+        if model.settings.view == View::Explorer
+            && let Some(t) = self.explorer.sync(ctx, model)
+        {
+            let total = times.get_or_insert_with(SyncTimes::default);
+            total.derive += t.derive;
+            total.textures += t.textures;
+        }
+        self.weights.sync(ctx, model);
+        self.inspector.sync(ctx, model);
+        self.new_face.sync(ctx, model);
+        if model.settings.view == View::Eigenfaces {
+            self.eigenfaces.sync(ctx, model);
+        }
+        self.ranks.sync(model);
+        self.export.sync(model);
+        self.toolbar.sync(model);
+        times
+    }
+
+    /// Draws the whole window; what the user asked for goes to `out`.
+    pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        let shared = &self.shared;
+        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar.toolbar_ui(ui, model, out));
+        if std::mem::take(&mut self.toolbar.open_project) {
+            self.new_face.open_window();
+        }
+        if std::mem::take(&mut self.toolbar.open_export) {
+            self.export.open_window();
+        }
+        egui::Panel::bottom("status").show(ui, |ui| status_bar::status_bar_ui(ui, model, &mut self.toolbar, out));
+        egui::Panel::left("controls")
+            .resizable(false)
+            .exact_size(CONTROLS_WIDTH)
+            .show(ui, |ui| self.controls.controls_ui(ui, model, out));
+        egui::Panel::right("inspect").resizable(false).exact_size(RIGHT_WIDTH).show(ui, |ui| {
+            let total = ui.available_height();
+            let inspector_height = if model.new_face.is_some() {
+                new_face::new_face_height(model, RIGHT_WIDTH)
+            } else {
+                inspector::inspector_height(model, RIGHT_WIDTH)
+            }
+            .min(total * 0.6);
+            let (upper, lower) = split_vertical(ui, inspector_height);
+            let map_height = (lower.height() * 0.42).max(80.0);
+            let map = Rect::from_min_size(lower.min, Vec2::new(lower.width(), map_height));
+            let loss = Rect::from_min_max(egui::pos2(lower.min.x, map.max.y), lower.max);
+            child_ui(ui, upper, "inspector", |ui| {
+                if model.new_face.is_some() {
+                    self.new_face.new_face_ui(ui, model, shared, out);
+                } else {
+                    self.inspector.inspector_ui(ui, model, shared, out);
+                }
+            });
+            child_ui(ui, map, "weights", |ui| self.weights.weights_map_ui(ui, model, out));
+            child_ui(ui, loss, "loss", |ui| self.loss.loss_curve_ui(ui, model));
+        });
+        egui::CentralPanel::default().show(ui, |ui| match model.settings.view {
+            View::Explorer => {
+                let total = ui.available_height();
+                let avail_width = ui.available_width();
+                let gallery_height = basis_gallery::gallery_height(model, shared, avail_width - 8.0, total * 0.5);
+                let (gallery, faces) = split_vertical(ui, gallery_height);
+                child_ui(ui, gallery, "gallery", |ui| self.gallery.basis_gallery_ui(ui, model, shared, out));
+                child_ui(ui, faces, "faces", |ui| self.explorer.faces_ui(ui, model, out));
+            }
+            View::Eigenfaces => self.eigenfaces.eigenfaces_ui(ui, model, shared, out),
+            View::Ranks => self.ranks.rank_explorer_ui(ui, model, out),
+            View::Race => self.race.solver_race_ui(ui, model, out),
+        });
+        self.toolbar.windows_ui(ui, model, out);
+        self.new_face.project_window_ui(ui.ctx(), model, out);
+        self.export.export_window_ui(ui.ctx(), model, out);
+    }
+}
+
+/// egui's theme preference for the remembered choice.
+pub fn theme_preference(theme: ThemeChoice) -> egui::ThemePreference {
+    match theme {
+        ThemeChoice::System => egui::ThemePreference::System,
+        ThemeChoice::Light => egui::ThemePreference::Light,
+        ThemeChoice::Dark => egui::ThemePreference::Dark,
     }
 }
 

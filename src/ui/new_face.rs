@@ -5,9 +5,11 @@
 
 use eframe::egui;
 
-use egui::{Pos2, Rect, Sense, Vec2, WidgetInfo};
+use egui::{Pos2, Rect, Sense, TextureOptions, Vec2, WidgetInfo};
 
-use crate::app::FaceNmfApp;
+use super::SharedTextures;
+use super::atlas::{Picture, gray_image, residual_image};
+use crate::model::{Action, Answer, Model, Purpose};
 
 const HELP: &str = "An image that is not in the set, projected onto the parts: its weights are computed with W fixed \
      (non-negative least squares), so you see how well the parts learned from the set describe a new face. It is \
@@ -16,31 +18,120 @@ const HELP: &str = "An image that is not in the set, projected onto the parts: i
 /// Height of the weights bar chart.
 const CHART_HEIGHT: f32 = 56.0;
 
+/// The new face's pictures and the "Project a face" window.
+pub struct NewFaceView {
+    /// The window with the path field.
+    pub window_open: bool,
+    pub path: String,
+    /// Why the native dialog is not available, when it is not.
+    pub note: Option<String>,
+    face: Picture,
+    recon: Picture,
+    residual: Picture,
+    /// What the pictures show: (face id, projection generation).
+    shown: Option<(u64, u64)>,
+    /// The last dialog answer taken.
+    answer_seen: Option<u64>,
+}
+
+impl Default for NewFaceView {
+    fn default() -> Self {
+        NewFaceView {
+            window_open: false,
+            path: String::new(),
+            note: None,
+            face: Picture::new("new face"),
+            recon: Picture::new("new face reconstruction"),
+            residual: Picture::new("new face residual"),
+            shown: None,
+            answer_seen: None,
+        }
+    }
+}
+
+impl NewFaceView {
+    pub(super) fn sync(&mut self, ctx: &egui::Context, model: &Model) {
+        if let Some((n, Purpose::ProjectImage, answer)) = &model.dialog_answer
+            && self.answer_seen != Some(*n)
+        {
+            self.answer_seen = Some(*n);
+            match answer {
+                Answer::Picked(path) => {
+                    self.path = path.display().to_string();
+                    self.window_open = false;
+                }
+                Answer::Cancelled => {}
+                Answer::Unavailable(why) => {
+                    self.window_open = true;
+                    self.note = Some(format!("{why} Type the image's path."));
+                }
+            }
+        }
+        let (Some(faces), Some(current)) = (&model.faces, &model.new_face) else {
+            self.shown = None;
+            return;
+        };
+        let key = (current.id, current.generation);
+        if self.shown == Some(key) {
+            return;
+        }
+        let (w, h) = (faces.meta.width, faces.meta.height);
+        let face = current.loaded.face.view();
+        if self.shown.is_none_or(|s| s.0 != key.0) {
+            // A new face was projected: its window has done its work.
+            self.window_open = false;
+            self.face.set(ctx, gray_image(face, w, h), TextureOptions::LINEAR);
+        }
+        match &current.projection {
+            Some(p) => {
+                self.recon.set(ctx, gray_image(p.reconstruction.view(), w, h), TextureOptions::LINEAR);
+                let diff = &current.loaded.face - &p.reconstruction;
+                self.residual.set(ctx, residual_image(diff.view(), w, h), TextureOptions::LINEAR);
+            }
+            None => {
+                self.recon.clear();
+                self.residual.clear();
+            }
+        }
+        self.shown = Some(key);
+    }
+
+    /// Opens the "Project a face" window.
+    pub fn open_window(&mut self) {
+        self.window_open = true;
+        if !crate::model::dialog::portal_available() {
+            self.note = Some("No native file dialog here (no desktop portal): type the image's path.".into());
+        }
+    }
+
+}
+
 /// Height the new face's inspector needs in a column `width` wide.
-pub fn new_face_height(app: &FaceNmfApp, width: f32) -> f32 {
-    let Some(faces) = app.faces.as_ref() else {
+pub fn new_face_height(model: &Model, width: f32) -> f32 {
+    let Some(faces) = model.faces.as_ref() else {
         return 120.0;
     };
-    let image_height = super::inspector::image_size(faces.dataset.width, faces.dataset.height, width - 8.0).y;
+    let image_height = super::inspector::image_size(faces.meta.width, faces.meta.height, width - 8.0).y;
     // heading, note, images + captions, error line, bar chart, strip.
     24.0 + 18.0 + image_height + 20.0 + 22.0 + CHART_HEIGHT + 60.0
 }
 
+impl NewFaceView {
 /// The inspector's content when a new face is shown.
-pub fn new_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    let (Some(faces), Some(current)) = (app.faces.as_ref(), app.new_face.current.as_ref()) else {
+    pub fn new_face_ui(&mut self, ui: &mut egui::Ui, model: &Model, shared: &SharedTextures, out: &mut Vec<Action>) {
+    let (Some(faces), Some(current)) = (model.faces.as_ref(), model.new_face.as_ref()) else {
         return;
     };
     let mut back = false;
     ui.horizontal(|ui| {
         super::heading_ui(ui, &format!("New face: {}", current.name), HELP);
-        let target = app.selected_face.map_or_else(|| "the set".to_string(), |j| format!("face {}", j + 1));
+        let target = model.selected_face.map_or_else(|| "the set".to_string(), |j| format!("face {}", j + 1));
         back = ui
             .button(format!("Back to {target}"))
             .on_hover_text("Inspect the set's faces again (clicking any face does too).")
             .clicked();
     });
-    let (w, h) = (faces.dataset.width, faces.dataset.height);
+    let (w, h) = (faces.meta.width, faces.meta.height);
     let note = match current.loaded.resized_from {
         Some((ow, oh)) => format!("{ow}×{oh} image resized to the set's {w}×{h}; not in the set."),
         None => format!("{w}×{h}, not in the set: weights with W fixed (NNLS)."),
@@ -49,9 +140,9 @@ pub fn new_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     let size = super::inspector::image_size(w, h, ui.available_width());
     ui.horizontal(|ui| {
         let pictures = [
-            (&app.new_face.face, "Inspector: new face", "new face"),
-            (&app.new_face.recon, "Inspector: reconstruction of new face", "reconstruction"),
-            (&app.new_face.residual, "Inspector: residual of new face", "residual"),
+            (&self.face, "Inspector: new face", "new face"),
+            (&self.recon, "Inspector: reconstruction of new face", "reconstruction"),
+            (&self.residual, "Inspector: residual of new face", "residual"),
         ];
         for (picture, alt, caption) in pictures {
             ui.vertical(|ui| {
@@ -67,11 +158,11 @@ pub fn new_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             });
         }
     });
-    let (Some(fit), Some(projection)) = (app.fit.as_ref(), current.projection.as_ref()) else {
+    if back {
+        out.push(Action::CloseNewFace);
+    }
+    let (Some(fit), Some(projection)) = (model.fit(), current.projection.as_ref()) else {
         super::hint_ui(ui, "Run a fit to project this face onto its parts.");
-        if back {
-            app.close_new_face();
-        }
         return;
     };
     ui.label(format!("relative error of the new face: {:.3}", projection.rel_err))
@@ -108,17 +199,14 @@ pub fn new_face_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     // face ≈ w₁·part + w₂·part + … for the largest contributions.
     let terms = super::inspector::top_terms(fit, weights.view());
     let thumb = Vec2::new(34.0 * w as f32 / h as f32, 34.0);
-    super::inspector::strip_ui(ui, &app.textures.basis, fit, &terms, thumb, "new face", |ui, c, r| {
+    super::inspector::strip_ui(ui, &shared.basis, fit, &terms, thumb, "new face", |ui, c, r| {
         ui.label(format!("{:.2}·", weights[c])).on_hover_text(format!("Weight of basis {} in the new face", r + 1));
     });
-    if back {
-        app.close_new_face();
-    }
 }
 
 /// The "Project a face" window: a path field and a Browse… button.
-pub fn project_window_ui(app: &mut FaceNmfApp, ctx: &egui::Context) {
-    if !app.new_face.window_open {
+pub fn project_window_ui(&mut self, ctx: &egui::Context, model: &Model, out: &mut Vec<Action>) {
+    if !self.window_open {
         return;
     }
     let mut open = true;
@@ -126,13 +214,13 @@ pub fn project_window_ui(app: &mut FaceNmfApp, ctx: &egui::Context) {
     let mut browse = false;
     egui::Window::new("Project a face").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
         ui.label("An image that is not in the set: its weights are computed with the parts W fixed.");
-        if let Some(note) = &app.new_face.note {
+        if let Some(note) = &self.note {
             super::hint_ui(ui, note);
         }
         ui.horizontal(|ui| {
             let label = ui.label("Image file:");
             let edit = ui
-                .add(egui::TextEdit::singleline(&mut app.new_face.path).desired_width(320.0))
+                .add(egui::TextEdit::singleline(&mut self.path).desired_width(320.0))
                 .labelled_by(label.id)
                 .on_hover_text("Path of an image file (PNG, PGM, JPEG, …); other sizes are resized to the set's.");
             project = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
@@ -140,18 +228,19 @@ pub fn project_window_ui(app: &mut FaceNmfApp, ctx: &egui::Context) {
         });
         project |= ui.button("Project").clicked();
     });
-    if browse {
-        app.browse_new_face();
+    if browse && model.dialog_open().is_none() {
+        out.push(Action::Browse(Purpose::ProjectImage));
     }
     if project {
-        let text = app.new_face.path.trim().to_string();
+        let text = self.path.trim().to_string();
         if text.is_empty() {
-            app.report_error(&anyhow::anyhow!("type the path of an image to project"));
+            out.push(Action::ReportError("type the path of an image to project".into()));
         } else {
-            app.project_new_face(std::path::Path::new(&text));
+            out.push(Action::ProjectFace(std::path::PathBuf::from(text)));
         }
     }
     if !open {
-        app.new_face.window_open = false;
+        self.window_open = false;
     }
+}
 }

@@ -8,7 +8,7 @@ use eframe::egui;
 use egui::{Color32, Vec2};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
-use crate::app::FaceNmfApp;
+use crate::model::{Action, Model};
 use crate::nmf::sweep::SweepPoint;
 
 const HELP: &str = "Fit NMF at every k of a range (each from its own initialisation, with the solver, init, tol and \
@@ -24,20 +24,86 @@ const SVD_COLOR: Color32 = Color32::from_rgb(60, 130, 220);
 const EXPLAINED_COLOR: Color32 = Color32::from_rgb(60, 170, 90);
 const SPARSE_COLOR: Color32 = Color32::from_rgb(190, 80, 190);
 
-pub fn rank_explorer_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+/// The rank explorer's inputs: the ranks as typed, the step of a range and
+/// the iterations of each k.
+pub struct RankExplorer {
+    /// The ranks as typed: a list (2,4,8) or a range (2..62).
+    pub spec: String,
+    /// Step of a range.
+    pub step: usize,
+    /// max_iter of each rank in the next sweep (the rest of the parameters
+    /// are the settings').
+    pub max_iter_per_k: usize,
+    /// The max_k the spec was filled in for.
+    spec_for: Option<usize>,
+}
+
+impl Default for RankExplorer {
+    fn default() -> Self {
+        RankExplorer { spec: String::new(), step: 4, max_iter_per_k: 200, spec_for: None }
+    }
+}
+
+impl RankExplorer {
+    /// Fills in a default range for new faces: 2..min(64, max_k) in steps
+    /// of 4 (fewer for tiny sets).
+    pub(super) fn sync(&mut self, model: &Model) {
+        let Some(max_k) = model.faces.as_ref().map(|f| f.max_k()) else {
+            return;
+        };
+        if self.spec_for == Some(max_k) {
+            return;
+        }
+        let top = max_k.min(64);
+        if top < 2 {
+            self.spec = "1".into();
+        } else {
+            self.step = if top >= 16 { 4 } else { 1 };
+            self.spec = format!("2..{top}");
+        }
+        self.spec_for = Some(max_k);
+    }
+
+    /// The ranks the spec asks for, or why it is invalid.
+    pub fn ranks(&self, max_k: usize) -> Result<Vec<usize>, String> {
+        let ks = parse_ranks(&self.spec, self.step)?;
+        if let Some(&k) = ks.iter().find(|&&k| k > max_k) {
+            return Err(format!("k = {k} is too large: these faces allow k up to {max_k}"));
+        }
+        Ok(ks)
+    }
+
+    /// The k axis of the plots: the ranks asked for (or found).
+    fn x_range(&self, model: &Model) -> (f64, f64) {
+        let asked = self.ranks(model.max_k()).ok().and_then(|ks| Some((*ks.first()?, *ks.last()?)));
+        let found = model
+            .sweep
+            .points
+            .iter()
+            .map(|p| p.k)
+            .fold(None, |r: Option<(usize, usize)>, k| Some(r.map_or((k, k), |(a, b)| (a.min(k), b.max(k)))));
+        let (lo, hi) = match (asked, found) {
+            (Some(a), Some(f)) => (a.0.min(f.0), a.1.max(f.1)),
+            (Some(r), None) | (None, Some(r)) => r,
+            (None, None) => (1, 2),
+        };
+        (lo as f64 - 0.5, hi as f64 + 0.5)
+    }
+
+pub fn rank_explorer_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
     super::heading_ui(ui, "Rank explorer: how does the error fall with k?", HELP);
-    if app.faces.is_none() {
+    if model.faces.is_none() {
         super::hint_ui(ui, "Open faces to sweep over k.");
         return;
     }
-    controls_ui(app, ui);
-    progress_ui(app, ui);
+    self.controls_ui(ui, model, out);
+    progress_ui(ui, model);
     ui.add_space(2.0);
     let total = ui.available_height();
     let table_height = (total * 0.28).clamp(90.0, 220.0);
     let plots = (total - table_height - 40.0).max(160.0);
-    let x_range = app.sweep.x_range(app.max_k());
-    let clicked_err = error_plot_ui(app, ui, plots * 0.6, x_range);
+    let x_range = self.x_range(model);
+    let clicked_err = error_plot_ui(ui, model, plots * 0.6, x_range);
     ui.label(
         egui::RichText::new(
             "SVD: the best any rank-k factorisation can do (Eckart–Young), so NMF's error is never below it; the gap \
@@ -45,33 +111,33 @@ pub fn rank_explorer_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         )
         .small(),
     );
-    let clicked_unit = unit_plot_ui(app, ui, plots * 0.4, x_range);
-    let clicked_row = table_ui(app, ui);
+    let clicked_unit = unit_plot_ui(ui, model, plots * 0.4, x_range);
+    let clicked_row = table_ui(ui, model);
     if let Some(i) = clicked_err.or(clicked_unit).or(clicked_row) {
-        app.open_sweep_point(i);
+        out.push(Action::OpenSweepPoint(i));
     }
 }
 
 /// The ranks field, step, Start / Cancel.
-fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    let max_k = app.max_k();
-    let running = app.sweep.is_running();
-    let parsed = app.sweep.ranks(max_k);
+fn controls_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+    let max_k = model.max_k();
+    let running = model.sweep.is_running();
+    let parsed = self.ranks(max_k);
     ui.horizontal(|ui| {
         let label = ui.label("Ranks:");
         ui.add_enabled(
             !running,
-            egui::TextEdit::singleline(&mut app.sweep.spec).desired_width(110.0).hint_text("2..62 or 2, 4, 8"),
+            egui::TextEdit::singleline(&mut self.spec).desired_width(110.0).hint_text("2..62 or 2, 4, 8"),
         )
         .labelled_by(label.id)
         .on_hover_text(RANKS_HELP);
-        let is_range = app.sweep.spec.contains("..");
+        let is_range = self.spec.contains("..");
         let step = ui.label("step");
-        ui.add_enabled(!running && is_range, egui::DragValue::new(&mut app.sweep.step).range(1..=64))
+        ui.add_enabled(!running && is_range, egui::DragValue::new(&mut self.step).range(1..=64))
             .labelled_by(step.id)
             .on_hover_text("Step of a range (a list takes every k as typed)");
         let iters = ui.label("iterations per k");
-        ui.add_enabled(!running, egui::DragValue::new(&mut app.sweep.max_iter_per_k).range(1..=1_000_000))
+        ui.add_enabled(!running, egui::DragValue::new(&mut self.max_iter_per_k).range(1..=1_000_000))
             .labelled_by(iters.id)
             .on_hover_text(
                 "Iterations of each k (tol and the rest as set on the left). Fewer make a quicker sweep; opening a k \
@@ -79,10 +145,10 @@ fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             );
         if running {
             if ui.button("Cancel").on_hover_text("Stop the sweep now; the ranks done so far stay.").clicked() {
-                app.cancel_sweep();
+                out.push(Action::CancelSweep);
             }
         } else {
-            let racing = app.teach().race.is_active();
+            let racing = model.race.is_active();
             let ok = matches!(&parsed, Ok(ks) if !ks.is_empty()) && !racing;
             if ui
                 .add_enabled(ok, egui::Button::new("Start"))
@@ -95,8 +161,9 @@ fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
                     "Give the ranks to fit, e.g. 2..64 or 2, 4, 8."
                 })
                 .clicked()
+                && let Ok(ks) = &parsed
             {
-                app.start_sweep();
+                out.push(Action::StartSweep { ks: ks.clone(), max_iter: self.max_iter_per_k });
             }
         }
         match &parsed {
@@ -111,6 +178,8 @@ fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     });
 }
 
+}
+
 /// "2, 6, 10, …, 62".
 fn list_text(ks: &[usize]) -> String {
     let shown: Vec<String> = ks.iter().take(12).map(ToString::to_string).collect();
@@ -119,8 +188,8 @@ fn list_text(ks: &[usize]) -> String {
 }
 
 /// Progress bar while running; a summary after.
-fn progress_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    let s = &app.sweep;
+fn progress_ui(ui: &mut egui::Ui, model: &Model) {
+    let s = &model.sweep;
     if s.is_running() {
         let p = s.progress;
         let text = match p.current {
@@ -135,7 +204,7 @@ fn progress_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         };
         ui.add(egui::ProgressBar::new(s.fraction()).text(text))
             .on_hover_text("The live fit is paused while the sweep runs; it resumes when the sweep ends.");
-    } else if let Some((secs, cancelled)) = s.last_run {
+    } else if let Some(crate::model::sweep::SweepRun { secs, cancelled }) = s.last_run {
         let done = s.points.len();
         let what = if cancelled {
             format!("Cancelled after {secs:.1} s: {done} of {} ranks done.", s.progress.total)
@@ -182,13 +251,13 @@ fn nearest(points: &[(usize, String)], x: f64) -> Option<usize> {
 
 /// Runs `plot` and returns the sweep index clicked on it, if any.
 fn plot_with_click(
-    app: &FaceNmfApp,
+    model: &Model,
     ui: &mut egui::Ui,
     plot: Plot<'_>,
     legend: Corner,
     build: impl FnOnce(&mut egui_plot::PlotUi<'_>),
 ) -> Option<usize> {
-    let ks: Vec<(usize, String)> = app.sweep.points.iter().map(|p| (p.k, describe(p))).collect();
+    let ks: Vec<(usize, String)> = model.sweep.points.iter().map(|p| (p.k, describe(p))).collect();
     let hover = ks.clone();
     let link = ui.make_persistent_id("ranks x");
     let response = plot
@@ -215,8 +284,8 @@ fn plot_with_click(
 }
 
 /// rel_err of NMF and of the SVD against k.
-fn error_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32, x_range: (f64, f64)) -> Option<usize> {
-    let pts = &app.sweep.points;
+fn error_plot_ui(ui: &mut egui::Ui, model: &Model, height: f32, x_range: (f64, f64)) -> Option<usize> {
+    let pts = &model.sweep.points;
     let nmf: Vec<[f64; 2]> = pts.iter().map(|p| [p.k as f64, p.rel_err]).collect();
     let svd: Vec<[f64; 2]> = pts.iter().map(|p| [p.k as f64, p.svd_rel_err]).collect();
     let plot = Plot::new("rank errors")
@@ -231,15 +300,15 @@ fn error_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32, x_range: (f64
         .include_y(if pts.is_empty() { 0.4 } else { pts[0].svd_rel_err })
         .include_y(if pts.is_empty() { 0.0 } else { pts[0].rel_err })
         .y_axis_min_width(40.0);
-    plot_with_click(app, ui, plot, Corner::RightTop, |plot_ui| {
+    plot_with_click(model, ui, plot, Corner::RightTop, |plot_ui| {
         series(plot_ui, "NMF rel_err", nmf, NMF_COLOR, MarkerShape::Circle);
         series(plot_ui, "SVD rel_err (optimum)", svd, SVD_COLOR, MarkerShape::Square);
     })
 }
 
 /// Explained variance and sparseness of W (both in [0, 1]) against k.
-fn unit_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32, x_range: (f64, f64)) -> Option<usize> {
-    let pts = &app.sweep.points;
+fn unit_plot_ui(ui: &mut egui::Ui, model: &Model, height: f32, x_range: (f64, f64)) -> Option<usize> {
+    let pts = &model.sweep.points;
     let explained: Vec<[f64; 2]> = pts.iter().map(|p| [p.k as f64, p.explained_variance]).collect();
     let sparse: Vec<[f64; 2]> = pts.iter().map(|p| [p.k as f64, f64::from(p.sparseness_w)]).collect();
     let plot = Plot::new("rank unit")
@@ -251,16 +320,16 @@ fn unit_plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32, x_range: (f64,
         .include_y(0.0)
         .include_y(1.0)
         .y_axis_min_width(40.0);
-    plot_with_click(app, ui, plot, Corner::RightBottom, |plot_ui| {
+    plot_with_click(model, ui, plot, Corner::RightBottom, |plot_ui| {
         series(plot_ui, "explained variance (SVD)", explained, EXPLAINED_COLOR, MarkerShape::Diamond);
         series(plot_ui, "sparseness of W (Hoyer)", sparse, SPARSE_COLOR, MarkerShape::Up);
     })
 }
 
 /// One row per rank, with an Open button; returns the row opened.
-fn table_ui(app: &FaceNmfApp, ui: &mut egui::Ui) -> Option<usize> {
+fn table_ui(ui: &mut egui::Ui, model: &Model) -> Option<usize> {
     let mut open = None;
-    if app.sweep.points.is_empty() {
+    if model.sweep.points.is_empty() {
         super::hint_ui(
             ui,
             "Each k finished appears here: its errors, explained variance, sparseness, seconds, and an Open button.",
@@ -281,7 +350,7 @@ fn table_ui(app: &FaceNmfApp, ui: &mut egui::Ui) -> Option<usize> {
             }
             ui.label("");
             ui.end_row();
-            for (i, p) in app.sweep.points.iter().enumerate() {
+            for (i, p) in model.sweep.points.iter().enumerate() {
                 ui.label(p.k.to_string());
                 ui.label(format!("{:.4}", p.rel_err));
                 ui.label(format!("{:.4}", p.svd_rel_err));
@@ -303,4 +372,33 @@ fn table_ui(app: &FaceNmfApp, ui: &mut egui::Ui) -> Option<usize> {
         });
     });
     open
+}
+
+/// Parses ranks typed in the rank explorer: a comma list (`2, 4, 8`) or an
+/// inclusive range (`2..62` or `2..=62`) taken every `step`. Returns them
+/// sorted without repeats; errors quote what was typed.
+pub fn parse_ranks(spec: &str, step: usize) -> Result<Vec<usize>, String> {
+    let rank = |s: &str| -> Result<usize, String> {
+        let t = s.trim();
+        match t.parse::<usize>() {
+            Ok(v) if v >= 1 => Ok(v),
+            Ok(_) => Err("k = 0 is invalid: every k must be at least 1".into()),
+            Err(_) => Err(format!("{t:?} is not a whole number >= 1 (type e.g. 2..62 or 2, 4, 8)")),
+        }
+    };
+    let mut ks = if let Some((a, b)) = spec.split_once("..") {
+        let (a, b) = (rank(a)?, rank(b.strip_prefix('=').unwrap_or(b))?);
+        if a > b {
+            return Err(format!("the range {a}..{b} is empty"));
+        }
+        (a..=b).step_by(step.max(1)).collect::<Vec<_>>()
+    } else {
+        spec.split(',').filter(|s| !s.trim().is_empty()).map(rank).collect::<Result<Vec<_>, _>>()?
+    };
+    if ks.is_empty() {
+        return Err("type the ranks to fit, e.g. 2..62 or 2, 4, 8".into());
+    }
+    ks.sort_unstable();
+    ks.dedup();
+    Ok(ks)
 }

@@ -8,9 +8,9 @@ use eframe::egui;
 use egui::Color32;
 use egui_plot::{Corner, HLine, Legend, Line, Plot, PlotPoints};
 
-use crate::app::FaceNmfApp;
-use crate::app::teach::race::BUDGET_RANGE_SECS;
-use crate::app::teach::{Outcome, race_name};
+use super::field::FieldNotes;
+use crate::model::race::{BUDGET_RANGE_SECS, DEFAULT_BUDGET_SECS};
+use crate::model::{Action, Model, Outcome, race_name};
 use crate::nmf::Solver;
 use crate::nmf::race::{Lane, RACE_SOLVERS, common_target};
 
@@ -26,14 +26,6 @@ const CAPTION: &str = "HALS updates one part at a time exactly (a least-squares 
 /// Height of the table and caption under the plot.
 const BELOW_PLOT_HEIGHT: f32 = 215.0;
 
-/// The loss a solver minimises, in words (the font has no ‖).
-fn loss_name(solver: Solver) -> &'static str {
-    match solver {
-        Solver::Hals | Solver::Mu => "squared error",
-        Solver::Kl => "KL divergence",
-    }
-}
-
 /// Each solver's colour in the plot and the table.
 fn colour(solver: Solver) -> Color32 {
     match solver {
@@ -43,16 +35,30 @@ fn colour(solver: Solver) -> Color32 {
     }
 }
 
-pub fn solver_race_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+/// The race view's input: the budget of the next race.
+pub struct SolverRace {
+    /// Seconds of work each solver gets.
+    pub budget_secs: f64,
+    notes: FieldNotes,
+}
+
+impl Default for SolverRace {
+    fn default() -> Self {
+        SolverRace { budget_secs: DEFAULT_BUDGET_SECS, notes: FieldNotes::default() }
+    }
+}
+
+impl SolverRace {
+pub fn solver_race_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
     super::heading_ui(ui, "Solver race: MU, KL-MU and HALS from the same start", HELP);
-    if app.faces().is_none() {
+    if model.faces.is_none() {
         super::hint_ui(ui, "Open some faces to race the solvers.");
         return;
     }
-    controls_ui(app, ui);
-    let race = &app.teach().race;
-    let params = race.params.clone().unwrap_or_else(|| app.settings.params.clone());
-    let budget = if race.params.is_some() { race.raced_budget_secs } else { race.budget_secs };
+    self.controls_ui(ui, model, out);
+    let race = &model.race;
+    let params = race.params.clone().unwrap_or_else(|| model.settings.params.clone());
+    let budget = if race.params.is_some() { race.raced_budget_secs } else { self.budget_secs };
     ui.label(
         egui::RichText::new(format!(
             "k = {}, init {}, seed {}, no penalties. Each solver runs alone for {budget:.1} s of its own time, \
@@ -61,7 +67,7 @@ pub fn solver_race_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         ))
         .weak(),
     );
-    if race.resume_fit && race.is_active() {
+    if race.paused_live_fit && race.is_active() {
         ui.label(
             egui::RichText::new(
                 "The live fit is paused while the race runs (it would share the CPU); it goes on after.",
@@ -80,17 +86,17 @@ pub fn solver_race_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         return;
     }
     let plot_height = (ui.available_height() - BELOW_PLOT_HEIGHT).max(120.0);
-    plot_ui(app, ui, plot_height);
-    table_ui(app, ui);
+    plot_ui(ui, model, plot_height);
+    table_ui(ui, model);
     ui.add_space(4.0);
     ui.label(CAPTION);
 }
 
 /// Start, Stop, the budget, and the race's state.
-fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
-    let active = app.teach().race.is_active();
+fn controls_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+    let active = model.race.is_active();
     ui.horizontal(|ui| {
-        let sweeping = app.is_sweeping();
+        let sweeping = model.sweep.is_running();
         let start = ui
             .add_enabled(!active && !sweeping, egui::Button::new("Start race"))
             .on_hover_text("Run MU, KL-MU and HALS one after another from the same start (the live fit pauses).")
@@ -100,35 +106,36 @@ fn controls_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
                 "A race is running."
             });
         if start.clicked() {
-            app.start_race();
+            out.push(Action::StartRace { budget_secs: self.budget_secs });
         }
         let stop = ui
             .add_enabled(active, egui::Button::new("Stop race"))
             .on_hover_text("Stop the race after the current iteration.");
         if stop.clicked() {
-            app.stop_race();
+            out.push(Action::StopRace);
         }
         ui.separator();
         let label = ui.label("seconds per solver");
-        let mut budget = app.teach.race.budget_secs;
-        ui.add_enabled(
-            !active,
-            egui::DragValue::new(&mut budget).range(BUDGET_RANGE_SECS).speed(0.1).max_decimals(1).suffix(" s"),
-        )
-        .labelled_by(label.id)
-        .on_hover_text("How long each solver may run (its own work, initialisation included).");
-        app.teach.race.budget_secs = budget.clamp(*BUDGET_RANGE_SECS.start(), *BUDGET_RANGE_SECS.end());
+        let r = ui
+            .add_enabled(
+                !active,
+                egui::DragValue::new(&mut self.budget_secs).speed(0.1).max_decimals(1).suffix(" s"),
+            )
+            .labelled_by(label.id)
+            .on_hover_text("How long each solver may run (its own work, initialisation included).");
+        if r.changed() {
+            self.notes.check_range("seconds per solver", &mut self.budget_secs, &BUDGET_RANGE_SECS);
+        }
+        self.notes.note_ui(ui, "seconds per solver");
         ui.separator();
-        status_ui(app, ui);
+        status_ui(ui, model);
     });
 }
+}
 
-fn status_ui(app: &FaceNmfApp, ui: &mut egui::Ui) {
-    let race = &app.teach().race;
-    if race.waiting_for_fit {
-        ui.spinner();
-        ui.label("Waiting for the live fit to stop…");
-    } else if race.is_running() {
+fn status_ui(ui: &mut egui::Ui, model: &Model) {
+    let race = &model.race;
+    if race.is_active() {
         ui.spinner();
         let name = race.running.map_or("…", race_name);
         ui.label(format!("Racing {name} ({:.1} s so far)", race.elapsed_secs()));
@@ -143,8 +150,8 @@ fn status_ui(app: &FaceNmfApp, ui: &mut egui::Ui) {
 }
 
 /// rel_err against time, log scale, one line per solver.
-fn plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32) {
-    let race = &app.teach().race;
+fn plot_ui(ui: &mut egui::Ui, model: &Model, height: f32) {
+    let race = &model.race;
     let finished = matches!(race.outcome, Some(Outcome::Finished));
     let target = if finished { common_target(&race.lanes) } else { None };
     let response = Plot::new("solver race")
@@ -192,8 +199,8 @@ fn plot_ui(app: &FaceNmfApp, ui: &mut egui::Ui, height: f32) {
 }
 
 /// One row per solver: iterations, time, final error, time to the target.
-fn table_ui(app: &FaceNmfApp, ui: &mut egui::Ui) {
-    let race = &app.teach().race;
+fn table_ui(ui: &mut egui::Ui, model: &Model) {
+    let race = &model.race;
     if race.lanes.is_empty() {
         return;
     }
@@ -228,7 +235,7 @@ fn table_ui(app: &FaceNmfApp, ui: &mut egui::Ui) {
 fn row_ui(ui: &mut egui::Ui, lane: &Lane, target: Option<f64>, running: bool) {
     let name = race_name(lane.solver);
     ui.label(egui::RichText::new(name).color(colour(lane.solver)).strong()).on_hover_text(lane.solver.description());
-    ui.label(loss_name(lane.solver));
+    ui.label(lane.solver.loss_name());
     ui.label(format!("{}", lane.iterations()));
     let time = format!("{:.2} s{}", lane.secs(), if running { " …" } else { "" });
     ui.label(time).on_hover_text(format!("of which initialisation {:.2} s", lane.init_secs));

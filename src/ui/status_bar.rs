@@ -3,17 +3,18 @@
 
 use eframe::egui;
 
-use crate::app::FaceNmfApp;
+use super::toolbar::Toolbar;
+use crate::model::{Action, Model, View};
 use crate::worker::FitState;
 
-pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, out: &mut Vec<Action>) {
     ui.horizontal(|ui| {
-        if let Some(text) = app.loading.describe() {
+        if let Some(text) = model.loading_what() {
             ui.spinner();
             ui.label(text);
             ui.separator();
         }
-        match app.faces() {
+        match model.faces.as_ref() {
             Some(f) => {
                 ui.label(format!("{}: {}", f.name, f.summary())).on_hover_text("The open faces");
             }
@@ -22,17 +23,22 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             }
         }
         ui.separator();
-        let state = match app.fit() {
-            _ if app.is_fitting() && app.fit().is_none_or(|f| !f.is_running()) => "starting…".to_string(),
+        let state = match model.fit() {
+            _ if model.is_fitting() && model.fit().is_none_or(|f| !f.is_running()) => "starting…".to_string(),
             None => "idle".to_string(),
             Some(f) => {
                 let p = &f.progress;
-                let opened = app.sweep.opened_k == Some(p.params.k) && p.snapshot.iteration == 0;
+                let opened = model.sweep.opened_k == Some(p.params.k) && model.live.adopted();
+                let holder = if model.sweep.is_running() {
+                    "the sweep"
+                } else if model.race.is_active() {
+                    "the race"
+                } else {
+                    "background work"
+                };
                 match p.state {
-                    FitState::Stopped(crate::nmf::StopReason::Cancelled)
-                        if app.sweep.is_running() && app.sweep.resume_fit =>
-                    {
-                        format!("paused for the sweep ({}, k = {})", p.params.solver, p.params.k)
+                    _ if model.live.is_paused() => {
+                        format!("paused for {holder} ({}, k = {})", p.params.solver, p.params.k)
                     }
                     FitState::Stopped(crate::nmf::StopReason::Cancelled) if opened => {
                         format!(
@@ -48,13 +54,13 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             }
         };
         ui.label(format!("solver: {state}")).on_hover_text("What the solver is doing");
-        if let Some(f) = app.fit() {
+        if let Some(f) = model.fit() {
             let p = &f.progress;
             ui.separator();
             ui.label(format!("iteration {}", p.snapshot.iteration));
             ui.separator();
             ui.label(format!("rel_err {:.4}", p.snapshot.rel_err)).on_hover_text("||A - WH|| / ||A||");
-            let init = p.history.first().map_or(0.0, |r| r.secs);
+            let init = model.live.history().first().map_or(0.0, |r| r.secs);
             let work = p.snapshot.secs - init;
             if p.snapshot.iteration > 0 && work > 0.0 {
                 ui.separator();
@@ -62,33 +68,37 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
                     .on_hover_text("Solver iterations per second in this fit");
             }
         }
-        if app.sweep.is_running() {
+        if model.sweep.is_running() {
             ui.separator();
             ui.spinner();
-            let p = app.sweep.progress;
+            let p = model.sweep.progress;
             if ui
                 .link(format!("sweep {}/{}", p.done, p.total))
                 .on_hover_text("A sweep over k runs in the background (ranks done of all): show it")
                 .clicked()
             {
-                app.settings.view = crate::app::View::Ranks;
+                out.push(Action::SetView(View::Ranks));
             }
         }
-        let skipped = app.faces().map_or(0, |f| f.dataset.skipped.len());
+        let skipped = model.faces.as_ref().map_or(0, |f| f.meta.skipped.len());
         if skipped > 0 {
             ui.separator();
             let text = format!("{skipped} file{} skipped", if skipped == 1 { "" } else { "s" });
             if ui.link(text).on_hover_text("Show which files were not loaded, and why").clicked() {
-                app.show_skipped = true;
+                toolbar.show_skipped = true;
             }
         }
-        if let Some(notice) = &app.export.notice {
+        if let Some(notice) = &model.export.notice {
             ui.separator();
             ui.label(notice.as_str()).on_hover_text("The last export");
         }
-        if let Some(err) = app.error().map(str::to_string) {
+        if let Some(note) = &model.note {
             ui.separator();
-            ui.colored_label(ui.visuals().error_fg_color, err.as_str()).on_hover_text(err.as_str());
+            ui.colored_label(ui.visuals().warn_fg_color, note.as_str()).on_hover_text(note.as_str());
+        }
+        if let Some(err) = model.error.as_deref() {
+            ui.separator();
+            ui.colored_label(ui.visuals().error_fg_color, err).on_hover_text(err);
         }
     });
 }

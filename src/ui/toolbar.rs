@@ -3,9 +3,53 @@
 
 use eframe::egui;
 
-use crate::app::{FaceNmfApp, LoadRequest, ThemeChoice, View};
+use crate::model::{Action, Answer, LoadRequest, Model, Purpose, ThemeChoice, View};
 
-pub fn toolbar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+/// The top bar's windows: the typed-path opener and the skipped files.
+#[derive(Default)]
+pub struct Toolbar {
+    /// The "Open folder" window with a path field: used where no native
+    /// dialog is available, and always reachable from the bar.
+    pub path_window_open: bool,
+    pub path: String,
+    /// Why the window was opened instead of the native dialog.
+    pub note: Option<String>,
+    pub show_skipped: bool,
+    /// The faces' resize offer as edited: (width, height).
+    resize: Option<(u32, u32)>,
+    answer_seen: Option<u64>,
+    /// The project window and the export window are opened from here.
+    pub(super) open_project: bool,
+    pub(super) open_export: bool,
+}
+
+impl Toolbar {
+    pub(super) fn sync(&mut self, model: &Model) {
+        if let Some((n, Purpose::OpenFolder, answer)) = &model.dialog_answer
+            && self.answer_seen != Some(*n)
+        {
+            self.answer_seen = Some(*n);
+            if let Answer::Unavailable(why) = answer {
+                let why = format!("{why} Type the folder's path.");
+                self.open_path_window(model, Some(why));
+            }
+        }
+        if model.resize_offer.is_none() {
+            self.resize = None;
+        }
+    }
+
+    fn open_path_window(&mut self, model: &Model, note: Option<String>) {
+        self.path_window_open = true;
+        self.note = note;
+        if self.path.is_empty()
+            && let Some(p) = &model.settings.last_folder
+        {
+            self.path = p.display().to_string();
+        }
+    }
+
+    pub fn toolbar_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
     ui.horizontal(|ui| {
         if ui
             .button("Open folder…")
@@ -14,21 +58,21 @@ pub fn toolbar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             )
             .clicked()
         {
-            app.open_folder_dialog();
+            out.push(Action::Browse(Purpose::OpenFolder));
         }
         if ui
             .button("Type a path…")
             .on_hover_text("Open a folder by typing its path (works without a desktop file dialog).")
             .clicked()
         {
-            app.open_path_window(None);
+            self.open_path_window(model, None);
         }
-        let recent = app.settings.recent_folders.clone();
+        let recent = &model.settings.recent_folders;
         ui.add_enabled_ui(!recent.is_empty(), |ui| {
             ui.menu_button("Recent", |ui| {
                 for folder in recent {
                     if ui.button(folder.display().to_string()).clicked() {
-                        app.load(LoadRequest::Folder(folder));
+                        out.push(Action::Load(LoadRequest::Folder(folder.clone())));
                         ui.close();
                     }
                 }
@@ -42,10 +86,10 @@ pub fn toolbar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             .on_hover_text("Open the built-in synthetic faces: made of known parts, so you can check what NMF finds.")
             .clicked()
         {
-            app.load(LoadRequest::BuiltIn);
+            out.push(Action::Load(LoadRequest::BuiltIn));
         }
         ui.separator();
-        let has_fit = app.fit().is_some();
+        let has_fit = model.fit().is_some();
         if ui
             .add_enabled(has_fit, egui::Button::new("Project a face…"))
             .on_hover_text(
@@ -55,7 +99,7 @@ pub fn toolbar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             .on_disabled_hover_text("Run a fit first: a new face is described with its parts.")
             .clicked()
         {
-            app.open_project_window();
+            self.open_project = true;
         }
         if ui
             .add_enabled(has_fit, egui::Button::new("Export…"))
@@ -63,21 +107,21 @@ pub fn toolbar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             .on_disabled_hover_text("Run a fit first.")
             .clicked()
         {
-            app.open_export_window();
+            self.open_export = true;
         }
         ui.separator();
         for view in View::ALL {
-            let selected = app.settings.view == view;
+            let selected = model.settings.view == view;
             if ui.selectable_label(selected, view.name()).on_hover_text(view.help()).clicked() {
-                app.settings.view = view;
+                out.push(Action::SetView(view));
             }
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             for theme in ThemeChoice::ALL.into_iter().rev() {
-                let selected = app.settings.theme == theme;
+                let selected = model.settings.theme == theme;
                 if ui.selectable_label(selected, theme.name()).on_hover_text("Colour theme").clicked() {
-                    app.settings.theme = theme;
-                    ui.ctx().set_theme(theme.preference());
+                    out.push(Action::SetTheme(theme));
+                    ui.ctx().set_theme(super::theme_preference(theme));
                 }
             }
             ui.label("Theme:");
@@ -86,50 +130,55 @@ pub fn toolbar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
 }
 
 /// Windows: the typed-path opener and the list of skipped files.
-pub fn windows_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+pub fn windows_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
     let ctx = ui.ctx().clone();
-    if app.open_dialog.open {
+    if self.path_window_open {
         let mut open = true;
+        let mut typed = false;
         egui::Window::new("Open folder").open(&mut open).collapsible(false).resizable(false).show(&ctx, |ui| {
-            if let Some(note) = &app.open_dialog.note {
+            if let Some(note) = &self.note {
                 ui.label(note.as_str());
             }
             let label = ui.label("Folder path:");
             let edit = ui
-                .add(egui::TextEdit::singleline(&mut app.open_dialog.path).desired_width(360.0))
+                .add(egui::TextEdit::singleline(&mut self.path).desired_width(360.0))
                 .labelled_by(label.id)
                 .on_hover_text("The folder of face images to open, e.g. /data/orl_faces");
             let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if ui.button("Open").clicked() || enter {
-                app.open_typed_path();
+                let text = self.path.trim();
+                if !text.is_empty() {
+                    out.push(Action::OpenTypedFolder(std::path::PathBuf::from(text)));
+                    typed = true;
+                }
             }
         });
-        if !open {
-            app.open_dialog.open = false;
+        if !open || (typed && std::path::Path::new(self.path.trim()).is_dir()) {
+            self.path_window_open = false;
         }
     }
-    resize_offer_ui(app, &ctx);
-    if app.show_skipped {
+    self.resize_offer_ui(&ctx, model, out);
+    if self.show_skipped {
         let mut open = true;
-        let skipped: Vec<String> =
-            app.faces().map(|f| f.dataset.skipped.iter().map(ToString::to_string).collect()).unwrap_or_default();
+        let skipped = model.faces.as_ref().map_or(&[][..], |f| &f.meta.skipped[..]);
         egui::Window::new("Skipped files").open(&mut open).default_width(520.0).show(&ctx, |ui| {
-            egui::ScrollArea::vertical().max_height(400.0).show(ui, |ui| {
-                for s in &skipped {
-                    ui.label(s.as_str());
+            egui::ScrollArea::vertical().max_height(400.0).show_rows(ui, 18.0, skipped.len(), |ui, rows| {
+                for s in &skipped[rows] {
+                    ui.label(s.to_string());
                 }
             });
         });
-        app.show_skipped = open;
+        self.show_skipped = open;
     }
 }
 
 /// Faces of several sizes: offer to resize them all to one size (the most
 /// common by default) instead of leaving the user with an error.
-fn resize_offer_ui(app: &mut FaceNmfApp, ctx: &egui::Context) {
-    let Some(offer) = app.resize_offer.as_mut() else {
+fn resize_offer_ui(&mut self, ctx: &egui::Context, model: &Model, out: &mut Vec<Action>) {
+    let Some(offer) = model.resize_offer.as_ref() else {
         return;
     };
+    let (width, height) = self.resize.get_or_insert((offer.width, offer.height));
     let mut open = true;
     let mut accept = false;
     egui::Window::new("Faces of different sizes").open(&mut open).collapsible(false).default_width(480.0).show(
@@ -139,9 +188,9 @@ fn resize_offer_ui(app: &mut FaceNmfApp, ctx: &egui::Context) {
             ui.add_space(6.0);
             ui.horizontal(|ui| {
                 ui.label("Resize every face to");
-                ui.add(egui::DragValue::new(&mut offer.width).range(1..=16384)).on_hover_text("Width in pixels");
+                ui.add(egui::DragValue::new(width).range(1..=16384)).on_hover_text("Width in pixels");
                 ui.label("×");
-                ui.add(egui::DragValue::new(&mut offer.height).range(1..=16384)).on_hover_text("Height in pixels");
+                ui.add(egui::DragValue::new(height).range(1..=16384)).on_hover_text("Height in pixels");
             });
             ui.label(
                 "The most common size is proposed; faces of other sizes are stretched to it with a smooth filter.",
@@ -150,9 +199,9 @@ fn resize_offer_ui(app: &mut FaceNmfApp, ctx: &egui::Context) {
         },
     );
     if accept {
-        let (request, size) = (offer.request.clone(), (offer.width, offer.height));
-        app.load_with(request, Some(size));
+        out.push(Action::LoadResized { request: offer.request.clone(), width: *width, height: *height });
     } else if !open {
-        app.resize_offer = None;
+        out.push(Action::DismissResizeOffer);
     }
+}
 }

@@ -4,20 +4,59 @@
 
 use eframe::egui;
 
-use egui::{Color32, Pos2, Sense, Stroke, Vec2, WidgetInfo};
+use egui::{Color32, ColorImage, Pos2, Sense, Stroke, TextureOptions, Vec2, WidgetInfo};
 
-use crate::app::FaceNmfApp;
+use super::atlas::{Picture, viridis};
+use crate::model::{Action, Model};
 
 const HELP: &str = "H, the weights: one row per part (most important on top), one column per face (grouped by \
      label). Bright = the face uses much of that part (each row scaled to its own maximum). Faces of the same \
      person use similar parts.";
 
-pub fn weights_map_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
+/// The heat map of H and the snapshot it shows.
+pub struct WeightsMap {
+    picture: Picture,
+    shown: Option<(u64, (u64, usize))>,
+}
+
+impl Default for WeightsMap {
+    fn default() -> Self {
+        WeightsMap { picture: Picture::new("weights"), shown: None }
+    }
+}
+
+impl WeightsMap {
+    /// Rows = components by importance, columns = faces by label, each row
+    /// scaled to its own maximum; rebuilt once per snapshot.
+    pub(super) fn sync(&mut self, ctx: &egui::Context, model: &Model) {
+        let (Some(faces), Some(fit)) = (&model.faces, model.fit()) else {
+            self.picture.clear();
+            self.shown = None;
+            return;
+        };
+        let key = (faces.generation, fit.key());
+        if self.shown == Some(key) {
+            return;
+        }
+        self.shown = Some(key);
+        let h = &fit.progress.snapshot.h;
+        let (k, n) = (fit.order.len(), faces.by_label.len());
+        let mut pixels = Vec::with_capacity(k * n);
+        for &c in &fit.order {
+            let row = h.row(c);
+            let max = row.iter().fold(0.0f32, |m, &v| m.max(v));
+            let scale = if max > 0.0 { 1.0 / max } else { 0.0 };
+            pixels.extend(faces.by_label.iter().map(|&j| viridis(row[j] * scale)));
+        }
+        self.picture.set(ctx, ColorImage::new([n, k], pixels), TextureOptions::NEAREST);
+    }
+
+    pub fn weights_map_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
     super::heading_ui(ui, "Weights H (parts × faces)", HELP);
-    let (Some(faces), Some(fit)) = (app.faces.as_ref(), app.fit.as_ref()) else {
+    let (Some(faces), Some(fit)) = (model.faces.as_ref(), model.fit()) else {
         return;
     };
-    let Some(texture) = app.textures.weights.texture() else {
+    let Some(texture) = self.picture.texture() else {
         return;
     };
     let size = ui.available_size() - Vec2::new(0.0, 2.0);
@@ -45,7 +84,7 @@ pub fn weights_map_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
     if let Some(p) = response.hover_pos() {
         let (r, j) = cell(p);
         let c = fit.order[r];
-        let label = faces.dataset.labels.get(j).map_or("", |s| s);
+        let label = faces.label(j);
         response.clone().on_hover_text_at_pointer(format!(
             "Face {} ({label}), basis {}: weight {:.4}\nclick to select both",
             j + 1,
@@ -57,7 +96,8 @@ pub fn weights_map_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
         && let Some(p) = response.interact_pointer_pos()
     {
         let (r, j) = cell(p);
-        app.selected_part = Some(fit.order[r]);
-        app.select_face(j);
+        out.push(Action::SelectPart(Some(fit.order[r])));
+        out.push(Action::SelectFace(j));
+    }
     }
 }

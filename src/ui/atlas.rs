@@ -1,6 +1,7 @@
 //! Textures that hold many small images (tiles) in one grid, so a view with
 //! hundreds of images costs one texture upload per snapshot, not hundreds.
 //! Created once with `load_texture`, then updated with `TextureHandle::set`.
+//! Also the colour maps the views share (grey, residual, viridis, diverging).
 
 use eframe::egui;
 
@@ -121,6 +122,20 @@ pub fn gray_into(col: ArrayView1<f32>, lo: f32, hi: f32, out: &mut [Color32]) {
     }
 }
 
+/// A full-size grey image of a face-shaped column (0..1 as black..white).
+pub fn gray_image(col: ArrayView1<f32>, width: usize, height: usize) -> ColorImage {
+    let mut px = vec![Color32::BLACK; width * height];
+    gray_into(col, 0.0, 1.0, &mut px);
+    ColorImage::new([width, height], px)
+}
+
+/// A full-size image of a signed residual ([`residual_into`], ±0.5).
+pub fn residual_image(col: ArrayView1<f32>, width: usize, height: usize) -> ColorImage {
+    let mut px = vec![Color32::BLACK; width * height];
+    residual_into(col, 0.5, &mut px);
+    ColorImage::new([width, height], px)
+}
+
 /// Minimum and maximum of a column (0, 0 when empty).
 pub fn min_max(col: ArrayView1<f32>) -> (f32, f32) {
     col.iter()
@@ -161,4 +176,90 @@ pub fn lerp_stops(stops: &[[f32; 3]], t: f32) -> [f32; 3] {
     let i = (x.floor() as usize).min(stops.len() - 2);
     let f = x - i as f32;
     std::array::from_fn(|j| stops[i][j] + (stops[i + 1][j] - stops[i][j]) * f)
+}
+
+/// The diverging colour map (ColorBrewer's RdBu): −1 dark blue, 0 near
+/// white, +1 dark red; lightness falls equally on both sides. Values beyond
+/// ±1 are clamped; NaN is 0.
+pub fn diverging(t: f32) -> Color32 {
+    // From 0 outwards: white, then the red side (the blue side mirrors it).
+    const RED: [[f32; 3]; 6] = [
+        [247.0, 247.0, 247.0],
+        [253.0, 219.0, 199.0],
+        [244.0, 165.0, 130.0],
+        [214.0, 96.0, 77.0],
+        [178.0, 24.0, 43.0],
+        [103.0, 0.0, 31.0],
+    ];
+    const BLUE: [[f32; 3]; 6] = [
+        [247.0, 247.0, 247.0],
+        [209.0, 229.0, 240.0],
+        [146.0, 197.0, 222.0],
+        [67.0, 147.0, 195.0],
+        [33.0, 102.0, 172.0],
+        [5.0, 48.0, 97.0],
+    ];
+    let t = if t.is_finite() { t.clamp(-1.0, 1.0) } else { 0.0 };
+    let stops = if t >= 0.0 { &RED } else { &BLUE };
+    let [r, g, b] = lerp_stops(stops, t.abs());
+    Color32::from_rgb(r.round() as u8, g.round() as u8, b.round() as u8)
+}
+
+/// Writes a signed image into `out` with [`diverging`], scaled by its own
+/// max |value| (so ±max are the map's ends and 0 is white).
+pub fn diverging_into(col: ArrayView1<f32>, out: &mut [Color32]) {
+    let max = col.iter().fold(0.0f32, |m, &v| m.max(v.abs()));
+    let scale = if max > 1e-12 { 1.0 / max } else { 0.0 };
+    for (o, &v) in out.iter_mut().zip(col.iter()) {
+        *o = diverging(v * scale);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array1;
+
+    fn lightness(c: Color32) -> f32 {
+        // Relative luminance of sRGB, then CIE L*.
+        let lin = |v: u8| {
+            let v = f32::from(v) / 255.0;
+            if v <= 0.04045 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+        };
+        let y = 0.2126 * lin(c.r()) + 0.7152 * lin(c.g()) + 0.0722 * lin(c.b());
+        if y > 0.008856 { 116.0 * y.cbrt() - 16.0 } else { 903.3 * y }
+    }
+
+    #[test]
+    fn diverging_map_is_neutral_at_zero_and_symmetric() {
+        let zero = diverging(0.0);
+        assert_eq!(zero, diverging(-0.0));
+        assert!(zero.r() == zero.g() && zero.g() == zero.b(), "0 is a neutral grey: {zero:?}");
+        assert!(lightness(zero) > 95.0);
+        assert_eq!(diverging(f32::NAN), zero);
+        assert_eq!(diverging(5.0), diverging(1.0));
+        assert_eq!(diverging(-5.0), diverging(-1.0));
+        let mut last = lightness(zero);
+        for i in 1..=20 {
+            let t = i as f32 / 20.0;
+            let (pos, neg) = (diverging(t), diverging(-t));
+            assert!(pos.r() > pos.b(), "+{t} is red: {pos:?}");
+            assert!(neg.b() > neg.r(), "−{t} is blue: {neg:?}");
+            let (lp, ln) = (lightness(pos), lightness(neg));
+            assert!((lp - ln).abs() < 6.0, "±{t}: lightness {lp} vs {ln}");
+            assert!(lp < last, "lightness falls with |t|");
+            last = lp;
+        }
+    }
+
+    #[test]
+    fn diverging_images_scale_by_their_own_max_magnitude() {
+        let col = Array1::from(vec![-2.0f32, 0.0, 1.0, 2.0]);
+        let mut out = vec![Color32::BLACK; 4];
+        diverging_into(col.view(), &mut out);
+        assert_eq!(out, vec![diverging(-1.0), diverging(0.0), diverging(0.5), diverging(1.0)]);
+        let zeros = Array1::<f32>::zeros(3);
+        diverging_into(zeros.view(), &mut out[..3]);
+        assert!(out[..3].iter().all(|&c| c == diverging(0.0)));
+    }
 }

@@ -1,6 +1,4 @@
-//! What the app remembers between runs (eframe persistence, serde).
-
-use eframe::egui;
+//! What the app remembers between runs (persisted with serde by the app).
 
 use std::path::{Path, PathBuf};
 
@@ -29,14 +27,6 @@ impl ThemeChoice {
             ThemeChoice::System => "System",
             ThemeChoice::Light => "Light",
             ThemeChoice::Dark => "Dark",
-        }
-    }
-
-    pub fn preference(self) -> egui::ThemePreference {
-        match self {
-            ThemeChoice::System => egui::ThemePreference::System,
-            ThemeChoice::Light => egui::ThemePreference::Light,
-            ThemeChoice::Dark => egui::ThemePreference::Dark,
         }
     }
 }

@@ -1,0 +1,59 @@
+//! What the views ask of the model: one enum, applied in one place
+//! ([`super::Model::apply`]). No view writes the model directly.
+
+use std::path::PathBuf;
+
+use super::dialog::Purpose;
+use super::loading::LoadRequest;
+use super::settings::{ThemeChoice, View};
+use crate::dataset::Preprocess;
+use crate::nmf::Params;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Start (or continue) the live fit with the current settings.
+    Run,
+    /// Stop the live fit after the current iteration.
+    Stop,
+    /// Forget the live fit.
+    Reset,
+    /// Change k; with a fit, re-fit at once from a warm start.
+    SetK(usize),
+    /// Solver, init, stopping rules, seed, penalties (k is left alone).
+    SetParams(Params),
+    SetAutoRun(bool),
+    SetShowResidual(bool),
+    SetTheme(ThemeChoice),
+    SetView(View),
+    /// Change the preprocessing: the faces are loaded again.
+    SetPreprocess(Preprocess),
+    /// Open faces.
+    Load(LoadRequest),
+    /// Open faces of several sizes, each resized to this size.
+    LoadResized { request: LoadRequest, width: u32, height: u32 },
+    DismissResizeOffer,
+    /// A folder typed by the user (checked before loading).
+    OpenTypedFolder(PathBuf),
+    /// Paths dropped on the window.
+    Dropped(Vec<PathBuf>),
+    /// Show the native dialog for this purpose.
+    Browse(Purpose),
+    SelectFace(usize),
+    /// Select a part (None: no part).
+    SelectPart(Option<usize>),
+    /// Fit every k of `ks` with `max_iter` iterations each.
+    StartSweep { ks: Vec<usize>, max_iter: usize },
+    CancelSweep,
+    /// Open rank `index` of the sweep in the explorer, exactly as fitted.
+    OpenSweepPoint(usize),
+    StartRace { budget_secs: f64 },
+    StopRace,
+    /// Project an image outside the set onto the parts.
+    ProjectFace(PathBuf),
+    CloseNewFace,
+    /// Export the fit to a folder (`overwrite`: the user confirmed).
+    Export { dir: PathBuf, overwrite: bool },
+    CancelExportConfirm,
+    /// A view found a problem with what the user typed.
+    ReportError(String),
+}

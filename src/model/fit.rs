@@ -1,0 +1,98 @@
+//! The live fit as the model keeps it: the latest snapshot with what every
+//! view reads from it (importance order, sparseness, column sums of W), and
+//! the loss curve over the session's fits.
+
+use ndarray::Array1;
+
+use crate::nmf::metrics;
+use crate::worker::{FitState, Progress};
+
+/// The latest fit snapshot and the cheap measures the views share.
+pub struct FitView {
+    pub progress: Progress,
+    /// Components (columns of W) by decreasing importance.
+    pub order: Vec<usize>,
+    /// rank[c]: position of component c in `order`.
+    pub rank: Vec<usize>,
+    /// Each component's share of the total weight.
+    pub importance: Vec<f32>,
+    /// Hoyer sparseness of each basis image.
+    pub sparseness: Vec<f32>,
+    /// Each basis image's total intensity (column sums of W).
+    pub w_sums: Vec<f32>,
+}
+
+impl FitView {
+    pub fn new(progress: Progress) -> Self {
+        let (w, h) = (progress.snapshot.w.view(), progress.snapshot.h.view());
+        let importance = metrics::importance(w, h);
+        let order = metrics::order_by_importance_of(&importance);
+        let mut rank = vec![0; order.len()];
+        for (r, &c) in order.iter().enumerate() {
+            rank[c] = r;
+        }
+        let sparseness = w.columns().into_iter().map(metrics::hoyer_sparseness).collect();
+        let w_sums = w.sum_axis(ndarray::Axis(0)).to_vec();
+        FitView { progress, order, rank, importance, sparseness, w_sums }
+    }
+
+    pub fn k(&self) -> usize {
+        self.progress.params.k
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.progress.state == FitState::Running
+    }
+
+    /// Face `j`'s fitted weights (k).
+    pub fn weights(&self, j: usize) -> Array1<f32> {
+        self.progress.snapshot.h.column(j).to_owned()
+    }
+
+    /// The faces that use component `c` most, by decreasing weight.
+    pub fn top_faces(&self, c: usize, count: usize) -> Vec<usize> {
+        let row = self.progress.snapshot.h.row(c);
+        let mut idx: Vec<usize> = (0..row.len()).collect();
+        idx.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+        idx.truncate(count);
+        idx
+    }
+
+    /// A key that changes with every snapshot shown: (fit id, iteration).
+    pub fn key(&self) -> (u64, usize) {
+        (self.progress.fit_id, self.progress.snapshot.iteration)
+    }
+}
+
+/// rel_err over the whole session's fits: k changes continue the curve.
+#[derive(Debug, Default)]
+pub struct Curve {
+    /// (iteration, seconds, rel_err), iteration and seconds cumulative across
+    /// warm starts.
+    pub points: Vec<[f64; 3]>,
+    /// Where each warm start began: (iteration, new k).
+    pub k_marks: Vec<(f64, usize)>,
+    fit_id: u64,
+    base_len: usize,
+    base: (f64, f64),
+}
+
+impl Curve {
+    pub fn update(&mut self, p: &Progress) {
+        if p.fit_id != self.fit_id {
+            if p.warm_started && !self.points.is_empty() {
+                self.base_len = self.points.len();
+                let last = self.points[self.base_len - 1];
+                self.base = (last[0], last[1]);
+                self.k_marks.push((last[0], p.params.k));
+            } else {
+                *self = Curve::default();
+            }
+            self.fit_id = p.fit_id;
+        }
+        self.points.truncate(self.base_len);
+        let (i0, s0) = self.base;
+        let skip = usize::from(self.base_len > 0);
+        self.points.extend(p.history.iter().skip(skip).map(|r| [i0 + r.iteration as f64, s0 + r.secs, r.rel_err]));
+    }
+}

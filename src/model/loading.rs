@@ -1,0 +1,180 @@
+//! Opening faces: the built-in set, a folder (native dialog, a typed path,
+//! or dropped on the window), or dropped image files. Loading runs as a
+//! background [`Job`]: the pixel matrix is checked and shared
+//! ([`FaceMatrix`] in an `Arc`) on that thread, never copied on the UI's.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context as _;
+
+use crate::dataset::{self, Dataset, DatasetMeta, LoadOptions};
+use crate::jobs::{Job, JobError, Wake};
+use crate::nmf::FaceMatrix;
+
+/// What to open.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadRequest {
+    BuiltIn,
+    Folder(PathBuf),
+    /// Image files (dropped on the window), loaded as one set.
+    Files(Vec<PathBuf>),
+}
+
+impl LoadRequest {
+    /// What is being loaded, for the status line.
+    pub fn describe(&self) -> String {
+        match self {
+            LoadRequest::BuiltIn => "Loading the built-in faces…".to_string(),
+            LoadRequest::Folder(p) => format!("Loading {}…", p.display()),
+            LoadRequest::Files(f) => format!("Loading {} files…", f.len()),
+        }
+    }
+}
+
+/// Loaded faces: the pixels once (checked, shared by the fit, the sweep,
+/// the race, the PCA, projections and exports), what is known of them, and
+/// the labels grouped for the views.
+pub struct Faces {
+    /// Size, labels, files, source, skipped files.
+    pub meta: Arc<DatasetMeta>,
+    pub matrix: Arc<FaceMatrix>,
+    /// Short description: "built-in faces" or the folder's name.
+    pub name: String,
+    /// Face indices grouped by label (stable within a label).
+    pub by_label: Vec<usize>,
+    /// (first position in `by_label`, label) of each label group.
+    pub groups: Vec<(usize, String)>,
+    /// Increases with every set of faces loaded in this process.
+    pub generation: u64,
+}
+
+impl Faces {
+    /// Checks the matrix and takes it out of the dataset (no copy).
+    pub fn new(dataset: Dataset) -> anyhow::Result<Self> {
+        static GENERATION: AtomicU64 = AtomicU64::new(0);
+        let Dataset { matrix: a, meta: dataset } = dataset;
+        let matrix = Arc::new(FaceMatrix::new(a).context("these faces cannot be factored")?);
+        let generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
+        let name = match &dataset.source {
+            dataset::Source::BuiltIn => "built-in faces".to_string(),
+            dataset::Source::Folder(p) => {
+                p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+            }
+        };
+        let mut by_label: Vec<usize> = (0..dataset.labels.len()).collect();
+        // Group by first appearance of each label, keeping file order inside.
+        let mut first_seen = std::collections::HashMap::new();
+        for (j, l) in dataset.labels.iter().enumerate() {
+            first_seen.entry(l.as_str()).or_insert(j);
+        }
+        by_label.sort_by_key(|&j| (dataset.labels.get(j).and_then(|l| first_seen.get(l.as_str())).copied(), j));
+        let mut groups: Vec<(usize, String)> = Vec::new();
+        for (pos, &j) in by_label.iter().enumerate() {
+            let label = dataset.labels.get(j).cloned().unwrap_or_default();
+            if groups.last().is_none_or(|(_, l)| *l != label) {
+                groups.push((pos, label));
+            }
+        }
+        Ok(Faces { meta: Arc::new(dataset), matrix, name, by_label, groups, generation })
+    }
+
+    /// Number of faces.
+    pub fn count(&self) -> usize {
+        self.matrix.faces()
+    }
+
+    /// Face `j` (pixels, row-major image).
+    pub fn face(&self, j: usize) -> ndarray::ArrayView1<'_, f32> {
+        self.matrix.a().index_axis_move(ndarray::Axis(1), j)
+    }
+
+    /// Largest k these faces allow: min(pixels, faces).
+    pub fn max_k(&self) -> usize {
+        self.matrix.pixels().min(self.matrix.faces()).max(1)
+    }
+
+    /// The label of face `j` ("" when it has none).
+    pub fn label(&self, j: usize) -> &str {
+        self.meta.labels.get(j).map_or("", String::as_str)
+    }
+
+    /// "400 faces, 92×112, folder /data/orl"
+    pub fn summary(&self) -> String {
+        let d = &self.meta;
+        let source = match &d.source {
+            dataset::Source::BuiltIn => "built-in set".to_string(),
+            dataset::Source::Folder(p) => format!("folder {}", p.display()),
+        };
+        let n = self.count();
+        format!("{n} face{}, {}×{}, {source}", if n == 1 { "" } else { "s" }, d.width, d.height)
+    }
+}
+
+/// Faces of several sizes were found: the offer to resize them all to one
+/// size (the most common, unless the user changes it) and open them.
+#[derive(Debug, Clone)]
+pub struct ResizeOffer {
+    pub request: LoadRequest,
+    pub width: u32,
+    pub height: u32,
+    /// The loader's message: which sizes, and which files.
+    pub message: String,
+}
+
+/// What a load job gives back.
+pub(crate) struct Loaded {
+    pub request: LoadRequest,
+    pub resize: Option<(u32, u32)>,
+    pub result: anyhow::Result<Faces>,
+}
+
+/// A load in progress.
+pub(crate) type LoadJob = Job<(), Loaded>;
+
+fn load(request: &LoadRequest, opts: &LoadOptions) -> anyhow::Result<Dataset> {
+    match request {
+        LoadRequest::BuiltIn => {
+            let mut d = dataset::builtin::builtin_faces().dataset;
+            dataset::preprocess(&mut d.matrix, opts.preprocess);
+            Ok(d)
+        }
+        LoadRequest::Folder(p) => dataset::load_folder(p, opts).with_context(|| format!("cannot open {}", p.display())),
+        LoadRequest::Files(files) => {
+            // Copy the files into a temporary folder and load that: one set.
+            let dir = tempfile::tempdir().context("cannot create a temporary folder for the dropped files")?;
+            for (i, f) in files.iter().enumerate() {
+                let name = f.file_name().map_or_else(|| format!("face{i}"), |n| n.to_string_lossy().into_owned());
+                std::fs::copy(f, dir.path().join(format!("{i:04}_{name}")))
+                    .with_context(|| format!("cannot read {}", f.display()))?;
+            }
+            dataset::load_folder(dir.path(), opts)
+                .with_context(|| format!("cannot open the {} dropped files", files.len()))
+        }
+    }
+}
+
+/// Starts loading `request` in the background.
+pub(crate) fn spawn_load(
+    request: LoadRequest,
+    resize: Option<(u32, u32)>,
+    preprocess: dataset::Preprocess,
+    wake: Wake,
+) -> Result<LoadJob, JobError> {
+    let opts = LoadOptions { resize, preprocess, ..LoadOptions::default() };
+    Job::spawn("load", wake, None, move |_| {
+        let result = load(&request, &opts).and_then(Faces::new);
+        Loaded { request, resize, result }
+    })
+}
+
+/// The size the loader proposes when faces of several sizes were found.
+pub(crate) fn mixed_sizes(e: &anyhow::Error) -> Option<(u32, u32)> {
+    e.chain().find_map(|c| match c.downcast_ref::<dataset::DatasetError>() {
+        Some(dataset::DatasetError::MixedSizes { most_common: (w, h), .. }) => {
+            Some((u32::try_from(*w).unwrap_or(u32::MAX), u32::try_from(*h).unwrap_or(u32::MAX)))
+        }
+        _ => None,
+    })
+}
