@@ -29,9 +29,7 @@ fn typed_paths_and_skipped_files() {
     h.get_by_label("Close window").click();
     h.run_ok();
     common::type_path(&mut h, &dir.path().display().to_string());
-    common::step_until(&mut h, "the folder to load", |a| {
-        !a.is_loading() && a.faces().is_some_and(|f| f.count() == 12)
-    });
+    common::step_until(&mut h, "the folder to load", |a| !a.is_loading() && a.faces().is_some_and(|f| f.count() == 12));
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
     assert_eq!(h.state().settings().recent_folders.first().map(|p| p.as_path()), Some(dir.path()));
     h.get_by_label("1 file skipped").click();

@@ -7,22 +7,17 @@
 
 mod common;
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use egui_kittest::kittest::{NodeT, Queryable};
-use facenmf::jobs::live_threads;
-use facenmf::model::Outcome;
 use facenmf::app::{FaceNmfApp, LoadRequest};
 use facenmf::dataset::builtin;
+use facenmf::jobs::live_threads;
+use facenmf::model::Outcome;
 use facenmf::nmf::race::RACE_SOLVERS;
 use facenmf::nmf::{Params, StopReason};
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
+use common::serial;
 
 /// The number after `after` in the label of the node whose label contains
 /// `prefix`.
@@ -128,7 +123,7 @@ fn race_finishes_stops_and_leaves_no_thread() {
         h.get_by_label("Run").click();
         common::step_until(&mut h, "the live fit", |a| a.fit().is_some_and(|f| f.progress.snapshot.iteration > 0));
         h.get_by_label("Solver race").click();
-        h.step();
+        h.run_ok();
         h.get_by_label("seconds per solver").set_value_accesskit(0.5);
         h.step();
         assert_eq!(h.state().views.race.budget_secs, 0.5);

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use facenmf::jobs::live_threads as live_sweep_threads;
 use facenmf::app::{FaceNmfApp, View};
 use facenmf::dataset::builtin;
+use facenmf::jobs::live_threads as live_sweep_threads;
 use facenmf::nmf::Params;
 
 /// The sweep tests count this process's sweep threads: one at a time.
@@ -38,6 +38,7 @@ fn set_text(h: &mut Harness<'_, FaceNmfApp>, label: &str, text: &str) {
 
 #[test]
 fn sweep_fills_the_plot_and_opening_a_k_loads_its_fit() {
+    let _serial = common::serial();
     let _one = SWEEPS.lock().unwrap_or_else(|e| e.into_inner());
     let mut h = common::harness(small(), Params::new(4).max_iter(40).tol(0.0).seed(3));
     h.step();
@@ -80,6 +81,7 @@ fn sweep_fills_the_plot_and_opening_a_k_loads_its_fit() {
 
 #[test]
 fn cancel_ends_a_sweep_at_once_and_dropping_the_app_stops_one() {
+    let _serial = common::serial();
     let _one = SWEEPS.lock().unwrap_or_else(|e| e.into_inner());
     assert_eq!(live_sweep_threads(), 0);
     {
@@ -127,6 +129,7 @@ fn cancel_ends_a_sweep_at_once_and_dropping_the_app_stops_one() {
 
 #[test]
 fn a_projected_face_shows_in_the_inspector() {
+    let _serial = common::serial();
     let mut h = fitted(Params::new(6).max_iter(60).tol(0.0).seed(3));
     let dir = tempfile::tempdir().unwrap();
     // A face of another draw: not in the set.
@@ -211,6 +214,7 @@ impl eframe::egui::DroppedFile for Dropped {
 
 #[test]
 fn export_writes_the_folder_and_asks_before_overwriting() {
+    let _serial = common::serial();
     let mut h = fitted(Params::new(5).max_iter(30).tol(0.0).seed(3));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("fit");
@@ -219,7 +223,9 @@ fn export_writes_the_folder_and_asks_before_overwriting() {
     set_text(&mut h, "Export folder:", &out.display().to_string());
     h.get_by_label("Export").click();
     h.run_ok();
-    common::step_until(&mut h, "the export to end", |a| !a.model.export.is_running() && a.model.export.notice.as_deref().is_some());
+    common::step_until(&mut h, "the export to end", |a| {
+        !a.model.export.is_running() && a.model.export.notice.as_deref().is_some()
+    });
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
     for f in ["W.npy", "H.npy", "W.csv", "report.json", "basis_montage.png", "basis/basis_01.png"] {
         assert!(out.join(f).is_file(), "{f} missing");
@@ -252,7 +258,9 @@ fn export_writes_the_folder_and_asks_before_overwriting() {
     h.run_ok();
     h.get_by_label("Overwrite").click();
     h.run_ok();
-    common::step_until(&mut h, "the second export to end", |a| !a.model.export.is_running() && a.model.export.notice.as_deref().is_some());
+    common::step_until(&mut h, "the second export to end", |a| {
+        !a.model.export.is_running() && a.model.export.notice.as_deref().is_some()
+    });
     let w2: ndarray::Array2<f32> = ndarray_npy::read_npy(out.join("W.npy")).unwrap();
     assert_eq!(w2, w);
 }

@@ -144,7 +144,14 @@ pub fn generate(n_faces: usize, size: usize, seed: u64) -> BuiltinFaces {
     BuiltinFaces {
         dataset: Dataset {
             matrix,
-            meta: DatasetMeta { width: size, height: size, labels, files, source: Source::BuiltIn, skipped: Vec::new() },
+            meta: DatasetMeta {
+                width: size,
+                height: size,
+                labels,
+                files,
+                source: Source::BuiltIn,
+                skipped: Vec::new(),
+            },
         },
         parts,
         part_names: PART_NAMES.iter().map(|s| s.to_string()).collect(),

@@ -9,8 +9,8 @@ use ndarray::Array2;
 use rayon::prelude::*;
 
 use super::{
-    BLOCK, Dataset, DatasetError, DatasetMeta, LoadOptions, Skipped, Source, column_blocks, preprocess, validate_options,
-    write_block,
+    BLOCK, Dataset, DatasetError, DatasetMeta, LoadOptions, Skipped, Source, column_blocks, preprocess,
+    validate_options, write_block,
 };
 
 /// Largest accepted image width or height, in pixels (a bogus header beyond

@@ -30,7 +30,11 @@ pub enum Action {
     /// Open faces.
     Load(LoadRequest),
     /// Open faces of several sizes, each resized to this size.
-    LoadResized { request: LoadRequest, width: u32, height: u32 },
+    LoadResized {
+        request: LoadRequest,
+        width: u32,
+        height: u32,
+    },
     DismissResizeOffer,
     /// A folder typed by the user (checked before loading).
     OpenTypedFolder(PathBuf),
@@ -42,17 +46,25 @@ pub enum Action {
     /// Select a part (None: no part).
     SelectPart(Option<usize>),
     /// Fit every k of `ks` with `max_iter` iterations each.
-    StartSweep { ks: Vec<usize>, max_iter: usize },
+    StartSweep {
+        ks: Vec<usize>,
+        max_iter: usize,
+    },
     CancelSweep,
     /// Open rank `index` of the sweep in the explorer, exactly as fitted.
     OpenSweepPoint(usize),
-    StartRace { budget_secs: f64 },
+    StartRace {
+        budget_secs: f64,
+    },
     StopRace,
     /// Project an image outside the set onto the parts.
     ProjectFace(PathBuf),
     CloseNewFace,
     /// Export the fit to a folder (`overwrite`: the user confirmed).
-    Export { dir: PathBuf, overwrite: bool },
+    Export {
+        dir: PathBuf,
+        overwrite: bool,
+    },
     CancelExportConfirm,
     /// A view found a problem with what the user typed.
     ReportError(String),

@@ -12,7 +12,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 use super::fit::FitView;
 use super::loading::Faces;
 use crate::dataset::Preprocess;
-use crate::project::{LoadedFace, Projection, ProjectError, load_face, project_face};
+use crate::project::{LoadedFace, ProjectError, Projection, load_face, project_face};
 
 /// How often a new face is projected again while a fit runs.
 pub const REPROJECT_INTERVAL: Duration = Duration::from_millis(250);

@@ -110,7 +110,8 @@ impl Race {
                 let on_point = |p: &RacePoint| {
                     ctx.progress_with(|slot| slot.get_or_insert_with(RaceNews::default).points.push((solver, *p)));
                 };
-                let lane = run_lane(Arc::clone(&job_data), &job_params, solver, budget_secs, ctx.cancel_flag(), on_point);
+                let lane =
+                    run_lane(Arc::clone(&job_data), &job_params, solver, budget_secs, ctx.cancel_flag(), on_point);
                 match lane {
                     Ok(lane) => ctx.progress_with(|slot| slot.get_or_insert_with(RaceNews::default).lanes.push(lane)),
                     Err(e) => {

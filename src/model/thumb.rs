@@ -60,4 +60,3 @@ impl Thumb {
         Array2::from_shape_vec((self.pixels(), c), out).unwrap_or_else(|_| Array2::zeros((self.pixels(), c)))
     }
 }
-

@@ -33,26 +33,32 @@ const GAP: f32 = 3.0;
 pub struct BasisGallery;
 
 impl BasisGallery {
-    pub fn basis_gallery_ui(&mut self, ui: &mut egui::Ui, model: &Model, shared: &SharedTextures, out: &mut Vec<Action>) {
-    let Some(fit) = model.fit() else {
-        super::heading_ui(ui, "Basis images (parts)", HELP);
-        super::hint_ui(ui, if model.is_fitting() { "Initialising…" } else { "Press Run to learn the parts." });
-        return;
-    };
-    let k = fit.k();
-    super::heading_ui(ui, &format!("Basis images (k = {k}), most important first"), HELP);
-    let Some(texture) = shared.basis.texture().cloned() else {
-        return;
-    };
-    let (w, h) = (shared.basis.tile[0] as f32, shared.basis.tile[1] as f32);
-    let gap = GAP;
-    let avail = ui.available_size() - Vec2::new(0.0, 2.0);
-    let (cols, size) = super::grid_fit(k, w / h, avail, gap);
-    let mut clicked = None;
-    let accent = super::accent(ui);
-    ui.spacing_mut().item_spacing = Vec2::splat(gap);
-    for row_start in (0..k).step_by(cols.max(1)) {
-        ui.horizontal(|ui| {
+    pub fn basis_gallery_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        model: &Model,
+        shared: &SharedTextures,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(fit) = model.fit() else {
+            super::heading_ui(ui, "Basis images (parts)", HELP);
+            super::hint_ui(ui, if model.is_fitting() { "Initialising…" } else { "Press Run to learn the parts." });
+            return;
+        };
+        let k = fit.k();
+        super::heading_ui(ui, &format!("Basis images (k = {k}), most important first"), HELP);
+        let Some(texture) = shared.basis.texture().cloned() else {
+            return;
+        };
+        let (w, h) = (shared.basis.tile[0] as f32, shared.basis.tile[1] as f32);
+        let gap = GAP;
+        let avail = ui.available_size() - Vec2::new(0.0, 2.0);
+        let (cols, size) = super::grid_fit(k, w / h, avail, gap);
+        let mut clicked = None;
+        let accent = super::accent(ui);
+        ui.spacing_mut().item_spacing = Vec2::splat(gap);
+        for row_start in (0..k).step_by(cols.max(1)) {
+            ui.horizontal(|ui| {
             for r in row_start..(row_start + cols).min(k) {
                 let c = fit.order[r];
                 let selected = model.selected_part == Some(c);
@@ -78,9 +84,9 @@ impl BasisGallery {
                 }
             }
         });
-    }
-    if let Some(c) = clicked {
-        out.push(Action::SelectPart(if model.selected_part == Some(c) { None } else { Some(c) }));
-    }
+        }
+        if let Some(c) = clicked {
+            out.push(Action::SelectPart(if model.selected_part == Some(c) { None } else { Some(c) }));
+        }
     }
 }

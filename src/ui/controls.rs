@@ -110,7 +110,12 @@ impl Controls {
             let label = ui.label("max_iter").on_hover_text(MAX_ITER_HELP);
             let mut max_iter = p.max_iter as f64;
             let r = ui
-                .add(egui::DragValue::new(&mut max_iter).speed(5.0).max_decimals(0).custom_parser(parser(&refused, number)))
+                .add(
+                    egui::DragValue::new(&mut max_iter)
+                        .speed(5.0)
+                        .max_decimals(0)
+                        .custom_parser(parser(&refused, number)),
+                )
                 .labelled_by(label.id)
                 .on_hover_text(MAX_ITER_HELP);
             self.checked(&r, &refused, "max_iter", &mut max_iter, &(1.0..=1e9), p.max_iter);

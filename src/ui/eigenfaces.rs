@@ -129,242 +129,250 @@ impl Eigenfaces {
         self.shown = Some(shown);
     }
 
-pub fn eigenfaces_ui(&mut self, ui: &mut egui::Ui, model: &Model, shared: &SharedTextures, out: &mut Vec<Action>) {
-    let k = model.eigen_k();
-    super::heading_ui(ui, &format!("Parts (NMF) versus eigenfaces (PCA) at k = {k}"), HELP);
-    if model.faces.is_none() {
-        super::hint_ui(ui, "Open some faces to compare NMF's parts with PCA's eigenfaces.");
-        return;
+    pub fn eigenfaces_ui(&mut self, ui: &mut egui::Ui, model: &Model, shared: &SharedTextures, out: &mut Vec<Action>) {
+        let k = model.eigen_k();
+        super::heading_ui(ui, &format!("Parts (NMF) versus eigenfaces (PCA) at k = {k}"), HELP);
+        if model.faces.is_none() {
+            super::hint_ui(ui, "Open some faces to compare NMF's parts with PCA's eigenfaces.");
+            return;
+        }
+        ui.label(CAPTION);
+        ui.add_space(2.0);
+        let total = ui.available_rect_before_wrap();
+        let (grids, bottom) = super::split_vertical(ui, Self::grids_height(model, total.size()));
+        let mid = grids.center().x;
+        let left = Rect::from_min_max(grids.min, pos2(mid, grids.max.y));
+        let right = Rect::from_min_max(pos2(mid, grids.min.y), grids.max);
+        super::child_ui(ui, left, "eigenfaces", |ui| self.eigenface_grid_ui(ui, model));
+        super::child_ui(ui, right, "nmf parts", |ui| Self::parts_grid_ui(ui, model, shared, out));
+        super::child_ui(ui, bottom, "selected face", |ui| self.selected_face_ui(ui, model, out));
     }
-    ui.label(CAPTION);
-    ui.add_space(2.0);
-    let total = ui.available_rect_before_wrap();
-    let (grids, bottom) = super::split_vertical(ui, Self::grids_height(model, total.size()));
-    let mid = grids.center().x;
-    let left = Rect::from_min_max(grids.min, pos2(mid, grids.max.y));
-    let right = Rect::from_min_max(pos2(mid, grids.min.y), grids.max);
-    super::child_ui(ui, left, "eigenfaces", |ui| self.eigenface_grid_ui(ui, model));
-    super::child_ui(ui, right, "nmf parts", |ui| Self::parts_grid_ui(ui, model, shared, out));
-    super::child_ui(ui, bottom, "selected face", |ui| self.selected_face_ui(ui, model, out));
-}
 
-/// Height of the two grids: what k tiles need at the largest size that fits
-/// half the width, leaving at least [`FACE_ROW_HEIGHT`] for the face row.
-fn grids_height(model: &Model, avail: Vec2) -> f32 {
-    let max = (avail.y - FACE_ROW_HEIGHT).max(120.0);
-    let Some(faces) = model.faces.as_ref() else {
-        return max;
-    };
-    let aspect = faces.meta.width as f32 / faces.meta.height.max(1) as f32;
-    // Each grid sits in half the width, inside a child's margins, under a heading.
-    let (header, margins) = (GRID_HEADER_HEIGHT, 10.0);
-    let k = model.eigen_k();
-    let (cols, size) = super::grid_fit(k, aspect, Vec2::new(avail.x / 2.0 - margins, max - header - margins), GAP);
-    let rows = k.div_ceil(cols.max(1)) as f32;
-    (header + margins + rows * (size.y + GAP)).min(max)
-}
+    /// Height of the two grids: what k tiles need at the largest size that fits
+    /// half the width, leaving at least [`FACE_ROW_HEIGHT`] for the face row.
+    fn grids_height(model: &Model, avail: Vec2) -> f32 {
+        let max = (avail.y - FACE_ROW_HEIGHT).max(120.0);
+        let Some(faces) = model.faces.as_ref() else {
+            return max;
+        };
+        let aspect = faces.meta.width as f32 / faces.meta.height.max(1) as f32;
+        // Each grid sits in half the width, inside a child's margins, under a heading.
+        let (header, margins) = (GRID_HEADER_HEIGHT, 10.0);
+        let k = model.eigen_k();
+        let (cols, size) = super::grid_fit(k, aspect, Vec2::new(avail.x / 2.0 - margins, max - header - margins), GAP);
+        let rows = k.div_ceil(cols.max(1)) as f32;
+        (header + margins + rows * (size.y + GAP)).min(max)
+    }
 
-/// The k eigenfaces, or a spinner while the PCA computes.
-fn eigenface_grid_ui(&self, ui: &mut egui::Ui, model: &Model) {
-    ui.horizontal(|ui| {
-        super::heading_ui(ui, "PCA: eigenfaces", EIGEN_HELP);
-        Self::colour_bar_ui(ui);
-    });
-    let Some(key) = model.pca_key() else {
-        return;
-    };
-    let Some(result) = model.pca.result_for(&key).filter(|_| self.atlas_shown == Some(model.pca.generation)) else {
+    /// The k eigenfaces, or a spinner while the PCA computes.
+    fn eigenface_grid_ui(&self, ui: &mut egui::Ui, model: &Model) {
         ui.horizontal(|ui| {
-            if model.pca.is_computing() {
-                ui.spinner();
-                ui.label(format!("Computing PCA (k = {})…", key.k));
-            } else {
-                super::hint_ui(ui, "PCA could not be computed (see the status line).");
-            }
+            super::heading_ui(ui, "PCA: eigenfaces", EIGEN_HELP);
+            Self::colour_bar_ui(ui);
         });
-        return;
-    };
-    let Some(texture) = self.atlas.texture().cloned() else {
-        return;
-    };
-    let ratios = &result.pca.explained_variance_ratio;
-    Self::atlas_grid_ui(
-        ui,
-        &self.atlas,
-        &texture,
-        |i| format!("Eigenface {}", i + 1),
-        |i| {
-            format!(
-                "Eigenface {}: {:.1} % of the variance\nred +, blue −, white 0 (scaled to its own max |value|)",
-                i + 1,
-                ratios.get(i).copied().unwrap_or(0.0) * 100.0
-            )
-        },
-    );
-}
-
-/// Every tile of `atlas` in a grid as large as the space allows, each with
-/// its alt text and tooltip.
-fn atlas_grid_ui(
-    ui: &mut egui::Ui,
-    atlas: &Atlas,
-    texture: &egui::TextureHandle,
-    alt: impl Fn(usize) -> String,
-    hover: impl Fn(usize) -> String,
-) {
-    let count = atlas.count;
-    let aspect = atlas.tile[0] as f32 / atlas.tile[1] as f32;
-    let (cols, size) = super::grid_fit(count, aspect, ui.available_size() - Vec2::new(0.0, 2.0), GAP);
-    ui.spacing_mut().item_spacing = Vec2::splat(GAP);
-    for row_start in (0..count).step_by(cols.max(1)) {
-        ui.horizontal(|ui| {
-            for i in row_start..(row_start + cols).min(count) {
-                super::image_ui(ui, texture, atlas.uv(i), size, || alt(i), None).on_hover_text(hover(i));
-            }
-        });
-    }
-}
-
-/// A small blue–white–red legend for the eigenfaces' colours.
-fn colour_bar_ui(ui: &mut egui::Ui) {
-    ui.label(egui::RichText::new("−").small());
-    let (rect, response) = ui.allocate_exact_size(Vec2::new(72.0, 10.0), Sense::hover());
-    let steps = 36;
-    let w = rect.width() / steps as f32;
-    for s in 0..steps {
-        let t = (s as f32 + 0.5) / steps as f32 * 2.0 - 1.0;
-        let r = Rect::from_min_size(pos2(rect.min.x + s as f32 * w, rect.min.y), Vec2::new(w + 0.5, rect.height()));
-        ui.painter().rect_filled(r, 0.0, diverging(t));
-    }
-    ui.painter().rect_stroke(rect, 0.0, (1.0, Color32::GRAY), egui::StrokeKind::Outside);
-    ui.label(egui::RichText::new("+").small());
-    response.widget_info(|| {
-        egui::WidgetInfo::labeled(egui::accesskit::Role::Image, true, "Eigenface colour scale: blue −, white 0, red +")
-    });
-    response.on_hover_text("Eigenface colours: blue negative, white 0, red positive (each image to its own scale).");
-}
-
-/// The k NMF parts (the explorer's basis images), or an offer to run.
-fn parts_grid_ui(ui: &mut egui::Ui, model: &Model, shared: &SharedTextures, out: &mut Vec<Action>) {
-    super::heading_ui(ui, "NMF: parts (columns of W)", PARTS_HELP);
-    let Some(fit) = model.fit() else {
-        if model.is_fitting() {
+        let Some(key) = model.pca_key() else {
+            return;
+        };
+        let Some(result) = model.pca.result_for(&key).filter(|_| self.atlas_shown == Some(model.pca.generation)) else {
             ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Initialising…");
-            });
-        } else {
-            super::hint_ui(ui, "No NMF fit yet.");
-            if ui.button("Run NMF").on_hover_text("Fit NMF with the current settings to see its parts.").clicked() {
-                out.push(Action::Run);
-            }
-        }
-        return;
-    };
-    let importance: Vec<f32> = fit.order.iter().map(|&c| fit.importance[c]).collect();
-    let Some(texture) = shared.basis.texture().cloned() else {
-        return;
-    };
-    Self::atlas_grid_ui(
-        ui,
-        &shared.basis,
-        &texture,
-        |r| format!("Part {}", r + 1),
-        |r| format!("Part {}: {:.1} % of all weight", r + 1, importance.get(r).copied().unwrap_or(0.0) * 100.0),
-    );
-}
-
-/// The selected face three ways, with the errors of both methods.
-fn selected_face_ui(&self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
-    let Some(faces) = model.faces.as_ref() else {
-        return;
-    };
-    let count = faces.count();
-    let (fw, fh) = (faces.meta.width as f32, faces.meta.height as f32);
-    let j = model.selected_face.unwrap_or(0).min(count.saturating_sub(1));
-    let label = faces.label(j);
-    let mut chosen = j;
-    ui.horizontal(|ui| {
-        ui.label(egui::RichText::new("Selected face").strong());
-        if ui.add_enabled(j > 0, egui::Button::new("‹ Prev")).on_hover_text("Previous face").clicked() {
-            chosen = j - 1;
-        }
-        let mut number = j + 1;
-        let name = ui.label("number");
-        ui.add(egui::DragValue::new(&mut number).range(1..=count.max(1)))
-            .labelled_by(name.id)
-            .on_hover_text("Which face to reconstruct (also chosen by clicking a face in the explorer).");
-        chosen = if number != j + 1 { number - 1 } else { chosen };
-        if ui.add_enabled(j + 1 < count, egui::Button::new("Next ›")).on_hover_text("Next face").clicked() {
-            chosen = j + 1;
-        }
-        if !label.is_empty() {
-            ui.label(egui::RichText::new(format!("({label})")).weak());
-        }
-    });
-    if chosen != j {
-        out.push(Action::SelectFace(chosen));
-        ui.ctx().request_repaint();
-    }
-    let n = j + 1;
-    let image_h = (ui.available_height() - 44.0).clamp(40.0, 190.0);
-    let size = Vec2::new(image_h * fw / fh, image_h);
-    let Some(key) = model.pca_key() else {
-        return;
-    };
-    let ready = model.pca.result_for(&key).is_some() && self.face_errors.is_some_and(|e| e.face == j);
-    ui.horizontal_top(|ui| {
-        let pictures = [
-            (&self.original, format!("Original face {n}"), "original"),
-            (&self.pca_recon, format!("PCA reconstruction of face {n}"), "PCA: mean + k eigenfaces"),
-            (&self.nmf_recon, format!("NMF reconstruction of face {n}"), "NMF: W·h (k parts)"),
-        ];
-        for (picture, alt, caption) in pictures {
-            ui.vertical(|ui| {
-                ui.set_width(size.x.max(60.0));
-                match picture.texture().filter(|_| ready) {
-                    Some(t) => {
-                        super::image_ui(ui, t, super::full_uv(), size, || alt.clone(), None).on_hover_text(&alt);
-                    }
-                    None => {
-                        ui.allocate_exact_size(size, Sense::hover());
-                    }
+                if model.pca.is_computing() {
+                    ui.spinner();
+                    ui.label(format!("Computing PCA (k = {})…", key.k));
+                } else {
+                    super::hint_ui(ui, "PCA could not be computed (see the status line).");
                 }
-                ui.label(egui::RichText::new(caption).small());
+            });
+            return;
+        };
+        let Some(texture) = self.atlas.texture().cloned() else {
+            return;
+        };
+        let ratios = &result.pca.explained_variance_ratio;
+        Self::atlas_grid_ui(
+            ui,
+            &self.atlas,
+            &texture,
+            |i| format!("Eigenface {}", i + 1),
+            |i| {
+                format!(
+                    "Eigenface {}: {:.1} % of the variance\nred +, blue −, white 0 (scaled to its own max |value|)",
+                    i + 1,
+                    ratios.get(i).copied().unwrap_or(0.0) * 100.0
+                )
+            },
+        );
+    }
+
+    /// Every tile of `atlas` in a grid as large as the space allows, each with
+    /// its alt text and tooltip.
+    fn atlas_grid_ui(
+        ui: &mut egui::Ui,
+        atlas: &Atlas,
+        texture: &egui::TextureHandle,
+        alt: impl Fn(usize) -> String,
+        hover: impl Fn(usize) -> String,
+    ) {
+        let count = atlas.count;
+        let aspect = atlas.tile[0] as f32 / atlas.tile[1] as f32;
+        let (cols, size) = super::grid_fit(count, aspect, ui.available_size() - Vec2::new(0.0, 2.0), GAP);
+        ui.spacing_mut().item_spacing = Vec2::splat(GAP);
+        for row_start in (0..count).step_by(cols.max(1)) {
+            ui.horizontal(|ui| {
+                for i in row_start..(row_start + cols).min(count) {
+                    super::image_ui(ui, texture, atlas.uv(i), size, || alt(i), None).on_hover_text(hover(i));
+                }
             });
         }
-        ui.add_space(6.0);
-        ui.vertical(|ui| self.errors_ui(ui, model, j, ready));
-    });
-}
+    }
 
-/// Both methods' relative errors: this face's and the whole set's.
-fn errors_ui(&self, ui: &mut egui::Ui, model: &Model, j: usize, ready: bool) {
-    ui.label(egui::RichText::new("Relative error").strong()).on_hover_text(
+    /// A small blue–white–red legend for the eigenfaces' colours.
+    fn colour_bar_ui(ui: &mut egui::Ui) {
+        ui.label(egui::RichText::new("−").small());
+        let (rect, response) = ui.allocate_exact_size(Vec2::new(72.0, 10.0), Sense::hover());
+        let steps = 36;
+        let w = rect.width() / steps as f32;
+        for s in 0..steps {
+            let t = (s as f32 + 0.5) / steps as f32 * 2.0 - 1.0;
+            let r = Rect::from_min_size(pos2(rect.min.x + s as f32 * w, rect.min.y), Vec2::new(w + 0.5, rect.height()));
+            ui.painter().rect_filled(r, 0.0, diverging(t));
+        }
+        ui.painter().rect_stroke(rect, 0.0, (1.0, Color32::GRAY), egui::StrokeKind::Outside);
+        ui.label(egui::RichText::new("+").small());
+        response.widget_info(|| {
+            egui::WidgetInfo::labeled(
+                egui::accesskit::Role::Image,
+                true,
+                "Eigenface colour scale: blue −, white 0, red +",
+            )
+        });
+        response
+            .on_hover_text("Eigenface colours: blue negative, white 0, red positive (each image to its own scale).");
+    }
+
+    /// The k NMF parts (the explorer's basis images), or an offer to run.
+    fn parts_grid_ui(ui: &mut egui::Ui, model: &Model, shared: &SharedTextures, out: &mut Vec<Action>) {
+        super::heading_ui(ui, "NMF: parts (columns of W)", PARTS_HELP);
+        let Some(fit) = model.fit() else {
+            if model.is_fitting() {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Initialising…");
+                });
+            } else {
+                super::hint_ui(ui, "No NMF fit yet.");
+                if ui.button("Run NMF").on_hover_text("Fit NMF with the current settings to see its parts.").clicked() {
+                    out.push(Action::Run);
+                }
+            }
+            return;
+        };
+        let importance: Vec<f32> = fit.order.iter().map(|&c| fit.importance[c]).collect();
+        let Some(texture) = shared.basis.texture().cloned() else {
+            return;
+        };
+        Self::atlas_grid_ui(
+            ui,
+            &shared.basis,
+            &texture,
+            |r| format!("Part {}", r + 1),
+            |r| format!("Part {}: {:.1} % of all weight", r + 1, importance.get(r).copied().unwrap_or(0.0) * 100.0),
+        );
+    }
+
+    /// The selected face three ways, with the errors of both methods.
+    fn selected_face_ui(&self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        let Some(faces) = model.faces.as_ref() else {
+            return;
+        };
+        let count = faces.count();
+        let (fw, fh) = (faces.meta.width as f32, faces.meta.height as f32);
+        let j = model.selected_face.unwrap_or(0).min(count.saturating_sub(1));
+        let label = faces.label(j);
+        let mut chosen = j;
+        ui.horizontal(|ui| {
+            ui.label(egui::RichText::new("Selected face").strong());
+            if ui.add_enabled(j > 0, egui::Button::new("‹ Prev")).on_hover_text("Previous face").clicked() {
+                chosen = j - 1;
+            }
+            let mut number = j + 1;
+            let name = ui.label("number");
+            ui.add(egui::DragValue::new(&mut number).range(1..=count.max(1)))
+                .labelled_by(name.id)
+                .on_hover_text("Which face to reconstruct (also chosen by clicking a face in the explorer).");
+            chosen = if number != j + 1 { number - 1 } else { chosen };
+            if ui.add_enabled(j + 1 < count, egui::Button::new("Next ›")).on_hover_text("Next face").clicked() {
+                chosen = j + 1;
+            }
+            if !label.is_empty() {
+                ui.label(egui::RichText::new(format!("({label})")).weak());
+            }
+        });
+        if chosen != j {
+            out.push(Action::SelectFace(chosen));
+            ui.ctx().request_repaint();
+        }
+        let n = j + 1;
+        let image_h = (ui.available_height() - 44.0).clamp(40.0, 190.0);
+        let size = Vec2::new(image_h * fw / fh, image_h);
+        let Some(key) = model.pca_key() else {
+            return;
+        };
+        let ready = model.pca.result_for(&key).is_some() && self.face_errors.is_some_and(|e| e.face == j);
+        ui.horizontal_top(|ui| {
+            let pictures = [
+                (&self.original, format!("Original face {n}"), "original"),
+                (&self.pca_recon, format!("PCA reconstruction of face {n}"), "PCA: mean + k eigenfaces"),
+                (&self.nmf_recon, format!("NMF reconstruction of face {n}"), "NMF: W·h (k parts)"),
+            ];
+            for (picture, alt, caption) in pictures {
+                ui.vertical(|ui| {
+                    ui.set_width(size.x.max(60.0));
+                    match picture.texture().filter(|_| ready) {
+                        Some(t) => {
+                            super::image_ui(ui, t, super::full_uv(), size, || alt.clone(), None).on_hover_text(&alt);
+                        }
+                        None => {
+                            ui.allocate_exact_size(size, Sense::hover());
+                        }
+                    }
+                    ui.label(egui::RichText::new(caption).small());
+                });
+            }
+            ui.add_space(6.0);
+            ui.vertical(|ui| self.errors_ui(ui, model, j, ready));
+        });
+    }
+
+    /// Both methods' relative errors: this face's and the whole set's.
+    fn errors_ui(&self, ui: &mut egui::Ui, model: &Model, j: usize, ready: bool) {
+        ui.label(egui::RichText::new("Relative error").strong()).on_hover_text(
         "For a face: ||face − reconstruction|| / ||face||. For the whole set: ||A − Â||_F / ||A||_F (Frobenius norms).",
     );
-    let Some(key) = model.pca_key() else {
-        return;
-    };
-    match (model.pca.result_for(&key), self.face_errors.filter(|e| ready && e.face == j)) {
-        (Some(result), Some(errors)) => {
-            ui.label(format!("PCA: this face {:.4}, whole set {:.4}", errors.pca, result.set_rel_err));
-            match (model.fit(), errors.nmf) {
-                (Some(fit), Some(face_err)) => {
-                    let iteration = fit.progress.snapshot.iteration;
-                    ui.label(format!("NMF: this face {face_err:.4}, whole set {:.4}", fit.progress.snapshot.rel_err))
+        let Some(key) = model.pca_key() else {
+            return;
+        };
+        match (model.pca.result_for(&key), self.face_errors.filter(|e| ready && e.face == j)) {
+            (Some(result), Some(errors)) => {
+                ui.label(format!("PCA: this face {:.4}, whole set {:.4}", errors.pca, result.set_rel_err));
+                match (model.fit(), errors.nmf) {
+                    (Some(fit), Some(face_err)) => {
+                        let iteration = fit.progress.snapshot.iteration;
+                        ui.label(format!(
+                            "NMF: this face {face_err:.4}, whole set {:.4}",
+                            fit.progress.snapshot.rel_err
+                        ))
                         .on_hover_text(format!("After {iteration} iterations of the current fit."));
-                }
-                _ => {
-                    super::hint_ui(ui, "NMF: no fit at this k yet.");
+                    }
+                    _ => {
+                        super::hint_ui(ui, "NMF: no fit at this k yet.");
+                    }
                 }
             }
+            _ => {
+                super::hint_ui(ui, "Waiting for the PCA…");
+            }
         }
-        _ => {
-            super::hint_ui(ui, "Waiting for the PCA…");
-        }
+        ui.add_space(2.0);
+        ui.label(egui::RichText::new(ERROR_NOTE).small().weak());
     }
-    ui.add_space(2.0);
-    ui.label(egui::RichText::new(ERROR_NOTE).small().weak());
-}
 }

@@ -39,43 +39,46 @@ impl ExportDialog {
         }
     }
 
-pub fn export_window_ui(&mut self, ctx: &egui::Context, model: &Model, out: &mut Vec<Action>) {
-    if !self.window_open {
-        return;
-    }
-    let mut open = true;
-    let (mut export, mut browse, mut overwrite, mut cancel) = (false, false, false, false);
-    let running = model.export.is_running();
-    let summary = model.fit().map(|f| {
-        let p = &f.progress;
-        let state = if f.is_running() { "running, exported as it is now" } else { "stopped" };
-        format!("k = {}, {} iterations, rel_err {:.4} ({state})", p.params.k, p.snapshot.iteration, p.snapshot.rel_err)
-    });
-    egui::Window::new("Export the fit").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
-        ui.label(summary.as_deref().unwrap_or("No fit to export."));
-        super::hint_ui(
-            ui,
-            "Writes W and H (.npy and .csv), the basis images, the reconstructions and report.json (parameters, \
-             files, history).",
-        );
-        if let Some(note) = &self.note {
-            super::hint_ui(ui, note);
+    pub fn export_window_ui(&mut self, ctx: &egui::Context, model: &Model, out: &mut Vec<Action>) {
+        if !self.window_open {
+            return;
         }
-        ui.add_enabled_ui(!running && model.export.confirm.is_none(), |ui| {
-            ui.horizontal(|ui| {
-                let label = ui.label("Export folder:");
-                let edit = ui
-                    .add(egui::TextEdit::singleline(&mut self.path).desired_width(320.0))
-                    .labelled_by(label.id)
-                    .on_hover_text("The folder to write (created if missing).");
-                export = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                browse = ui.button("Browse…").on_hover_text("Choose the folder in the system's dialog").clicked();
-            });
-            export |= ui.add_enabled(summary.is_some(), egui::Button::new("Export")).clicked();
+        let mut open = true;
+        let (mut export, mut browse, mut overwrite, mut cancel) = (false, false, false, false);
+        let running = model.export.is_running();
+        let summary = model.fit().map(|f| {
+            let p = &f.progress;
+            let state = if f.is_running() { "running, exported as it is now" } else { "stopped" };
+            format!(
+                "k = {}, {} iterations, rel_err {:.4} ({state})",
+                p.params.k, p.snapshot.iteration, p.snapshot.rel_err
+            )
         });
-        if let Some(dir) = &model.export.confirm {
-            ui.separator();
-            ui.colored_label(
+        egui::Window::new("Export the fit").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.label(summary.as_deref().unwrap_or("No fit to export."));
+            super::hint_ui(
+                ui,
+                "Writes W and H (.npy and .csv), the basis images, the reconstructions and report.json (parameters, \
+             files, history).",
+            );
+            if let Some(note) = &self.note {
+                super::hint_ui(ui, note);
+            }
+            ui.add_enabled_ui(!running && model.export.confirm.is_none(), |ui| {
+                ui.horizontal(|ui| {
+                    let label = ui.label("Export folder:");
+                    let edit = ui
+                        .add(egui::TextEdit::singleline(&mut self.path).desired_width(320.0))
+                        .labelled_by(label.id)
+                        .on_hover_text("The folder to write (created if missing).");
+                    export = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    browse = ui.button("Browse…").on_hover_text("Choose the folder in the system's dialog").clicked();
+                });
+                export |= ui.add_enabled(summary.is_some(), egui::Button::new("Export")).clicked();
+            });
+            if let Some(dir) = &model.export.confirm {
+                ui.separator();
+                ui.colored_label(
                 ui.visuals().warn_fg_color,
                 format!(
                     "{} already exists and is not empty. Overwrite the export's files in it (W.npy, basis/…)? Other \
@@ -83,40 +86,41 @@ pub fn export_window_ui(&mut self, ctx: &egui::Context, model: &Model, out: &mut
                     dir.display()
                 ),
             );
-            ui.horizontal(|ui| {
-                overwrite = ui.button("Overwrite").clicked();
-                cancel = ui.button("Cancel").clicked();
-            });
+                ui.horizontal(|ui| {
+                    overwrite = ui.button("Overwrite").clicked();
+                    cancel = ui.button("Cancel").clicked();
+                });
+            }
+            if let Some(notice) = model.export.notice.as_deref().filter(|_| !running && model.export.confirm.is_none())
+            {
+                ui.separator();
+                ui.label(format!("Done. {notice}."));
+            }
+            if let Some((done, total)) = model.export.progress {
+                let fraction = done as f32 / total.max(1) as f32;
+                ui.add(egui::ProgressBar::new(fraction).text(format!("{done} of {total} files")));
+            }
+        });
+        if browse && model.dialog_open().is_none() {
+            out.push(Action::Browse(Purpose::ExportFolder));
         }
-        if let Some(notice) = model.export.notice.as_deref().filter(|_| !running && model.export.confirm.is_none()) {
-            ui.separator();
-            ui.label(format!("Done. {notice}."));
+        if export {
+            let text = self.path.trim();
+            if text.is_empty() {
+                out.push(Action::ReportError("type the folder to export to".into()));
+            } else {
+                out.push(Action::Export { dir: std::path::PathBuf::from(text), overwrite: false });
+            }
         }
-        if let Some((done, total)) = model.export.progress {
-            let fraction = done as f32 / total.max(1) as f32;
-            ui.add(egui::ProgressBar::new(fraction).text(format!("{done} of {total} files")));
+        if overwrite && let Some(dir) = &model.export.confirm {
+            out.push(Action::Export { dir: dir.clone(), overwrite: true });
         }
-    });
-    if browse && model.dialog_open().is_none() {
-        out.push(Action::Browse(Purpose::ExportFolder));
-    }
-    if export {
-        let text = self.path.trim();
-        if text.is_empty() {
-            out.push(Action::ReportError("type the folder to export to".into()));
-        } else {
-            out.push(Action::Export { dir: std::path::PathBuf::from(text), overwrite: false });
+        if cancel {
+            out.push(Action::CancelExportConfirm);
+        }
+        if !open {
+            self.window_open = false;
+            out.push(Action::CancelExportConfirm);
         }
     }
-    if overwrite && let Some(dir) = &model.export.confirm {
-        out.push(Action::Export { dir: dir.clone(), overwrite: true });
-    }
-    if cancel {
-        out.push(Action::CancelExportConfirm);
-    }
-    if !open {
-        self.window_open = false;
-        out.push(Action::CancelExportConfirm);
-    }
-}
 }

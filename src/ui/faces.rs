@@ -104,123 +104,123 @@ impl FacesView {
         &self.faces
     }
 
-pub fn faces_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
-    let Some(faces) = model.faces.as_ref() else {
-        super::heading_ui(ui, "Faces", HELP);
-        return;
-    };
-    let n = faces.count();
-    let mut select = None;
-    ui.horizontal(|ui| {
-        super::heading_ui(ui, &format!("Faces ({n}) and their reconstructions"), HELP);
-        let mut residual = model.settings.show_residual;
-        if ui
-            .checkbox(&mut residual, "show residuals")
-            .on_hover_text("Show face - reconstruction instead of the reconstruction.")
-            .changed()
-        {
-            out.push(Action::SetShowResidual(residual));
-        }
-    });
-    let Some(face_tex) = self.faces.texture().cloned() else {
-        return;
-    };
-    let (tw, th) = (self.faces.tile[0] as f32, self.faces.tile[1] as f32);
-    // The reconstruction or residual atlas, whichever the toggle shows.
-    let right = &self.right;
-    let right_tex =
-        right.texture().cloned().filter(|_| self.right_shown.is_some_and(|s| s.2 == model.settings.show_residual));
-    let accent = super::accent(ui);
-
-    // The faces that use the selected part most.
-    if let (Some(c), Some(fit)) = (model.selected_part, model.fit()) {
+    pub fn faces_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        let Some(faces) = model.faces.as_ref() else {
+            super::heading_ui(ui, "Faces", HELP);
+            return;
+        };
+        let n = faces.count();
+        let mut select = None;
         ui.horizontal(|ui| {
-            let rank = fit.rank[c] + 1;
-            ui.label(format!("Basis {rank} is used most by:"));
-            let size = Vec2::new(tw, th) * (28.0 / th);
-            for j in fit.top_faces(c, 12) {
-                let r = super::image_ui(
-                    ui,
-                    &face_tex,
-                    self.faces.uv(j),
-                    size,
-                    || format!("Face {} (uses basis {rank})", j + 1),
-                    None,
-                )
-                .on_hover_ui(|ui| {
-                    let label = faces.label(j);
-                    ui.label(format!("Face {} ({label}): weight {:.3}", j + 1, fit.progress.snapshot.h[[c, j]]));
-                });
-                if r.clicked() {
-                    select = Some(j);
-                }
+            super::heading_ui(ui, &format!("Faces ({n}) and their reconstructions"), HELP);
+            let mut residual = model.settings.show_residual;
+            if ui
+                .checkbox(&mut residual, "show residuals")
+                .on_hover_text("Show face - reconstruction instead of the reconstruction.")
+                .changed()
+            {
+                out.push(Action::SetShowResidual(residual));
             }
         });
-    }
+        let Some(face_tex) = self.faces.texture().cloned() else {
+            return;
+        };
+        let (tw, th) = (self.faces.tile[0] as f32, self.faces.tile[1] as f32);
+        // The reconstruction or residual atlas, whichever the toggle shows.
+        let right = &self.right;
+        let right_tex =
+            right.texture().cloned().filter(|_| self.right_shown.is_some_and(|s| s.2 == model.settings.show_residual));
+        let accent = super::accent(ui);
 
-    let gap = 4.0;
-    let pair_gap = 1.0;
-    let avail = ui.available_size() - Vec2::new(14.0, 2.0);
-    let pair_aspect = (2.0 * tw + pair_gap) / th;
-    let (mut cols, mut pair) = super::grid_fit(n, pair_aspect, avail, gap);
-    if pair.y < MIN_TILE_HEIGHT {
-        pair = Vec2::new(MIN_TILE_HEIGHT * pair_aspect, MIN_TILE_HEIGHT);
-        cols = (((avail.x + gap) / (pair.x + gap)).floor() as usize).max(1);
-    }
-    let tile = Vec2::new((pair.x - pair_gap) / 2.0, pair.y);
-    let what = if model.settings.show_residual { "Residual" } else { "Reconstruction" };
-    let rows = n.div_ceil(cols);
-    // Only the visible rows are laid out (hundreds of faces stay cheap).
-    egui::ScrollArea::vertical().id_salt("faces scroll").auto_shrink([false, false]).show_rows(
-        ui,
-        tile.y,
-        rows,
-        |ui, visible| {
-            ui.spacing_mut().item_spacing = Vec2::new(pair_gap, gap);
-            for row in visible {
-                ui.horizontal(|ui| {
-                    for j in row * cols..((row + 1) * cols).min(n) {
-                        let outline = (model.selected_face == Some(j)).then_some(accent);
-                        let hover = |ui: &mut egui::Ui| {
-                            let label = faces.label(j);
-                            ui.label(format!("Face {} ({label}); click to inspect", j + 1));
-                        };
-                        let r = super::image_ui(
-                            ui,
-                            &face_tex,
-                            self.faces.uv(j),
-                            tile,
-                            || format!("Face {}", j + 1),
-                            outline,
-                        )
-                        .on_hover_ui(hover);
-                        if r.clicked() {
-                            select = Some(j);
-                        }
-                        if let Some(t) = &right_tex {
+        // The faces that use the selected part most.
+        if let (Some(c), Some(fit)) = (model.selected_part, model.fit()) {
+            ui.horizontal(|ui| {
+                let rank = fit.rank[c] + 1;
+                ui.label(format!("Basis {rank} is used most by:"));
+                let size = Vec2::new(tw, th) * (28.0 / th);
+                for j in fit.top_faces(c, 12) {
+                    let r = super::image_ui(
+                        ui,
+                        &face_tex,
+                        self.faces.uv(j),
+                        size,
+                        || format!("Face {} (uses basis {rank})", j + 1),
+                        None,
+                    )
+                    .on_hover_ui(|ui| {
+                        let label = faces.label(j);
+                        ui.label(format!("Face {} ({label}): weight {:.3}", j + 1, fit.progress.snapshot.h[[c, j]]));
+                    });
+                    if r.clicked() {
+                        select = Some(j);
+                    }
+                }
+            });
+        }
+
+        let gap = 4.0;
+        let pair_gap = 1.0;
+        let avail = ui.available_size() - Vec2::new(14.0, 2.0);
+        let pair_aspect = (2.0 * tw + pair_gap) / th;
+        let (mut cols, mut pair) = super::grid_fit(n, pair_aspect, avail, gap);
+        if pair.y < MIN_TILE_HEIGHT {
+            pair = Vec2::new(MIN_TILE_HEIGHT * pair_aspect, MIN_TILE_HEIGHT);
+            cols = (((avail.x + gap) / (pair.x + gap)).floor() as usize).max(1);
+        }
+        let tile = Vec2::new((pair.x - pair_gap) / 2.0, pair.y);
+        let what = if model.settings.show_residual { "Residual" } else { "Reconstruction" };
+        let rows = n.div_ceil(cols);
+        // Only the visible rows are laid out (hundreds of faces stay cheap).
+        egui::ScrollArea::vertical().id_salt("faces scroll").auto_shrink([false, false]).show_rows(
+            ui,
+            tile.y,
+            rows,
+            |ui, visible| {
+                ui.spacing_mut().item_spacing = Vec2::new(pair_gap, gap);
+                for row in visible {
+                    ui.horizontal(|ui| {
+                        for j in row * cols..((row + 1) * cols).min(n) {
+                            let outline = (model.selected_face == Some(j)).then_some(accent);
+                            let hover = |ui: &mut egui::Ui| {
+                                let label = faces.label(j);
+                                ui.label(format!("Face {} ({label}); click to inspect", j + 1));
+                            };
                             let r = super::image_ui(
                                 ui,
-                                t,
-                                right.uv(j),
+                                &face_tex,
+                                self.faces.uv(j),
                                 tile,
-                                || format!("{what} of face {}", j + 1),
+                                || format!("Face {}", j + 1),
                                 outline,
                             )
                             .on_hover_ui(hover);
                             if r.clicked() {
                                 select = Some(j);
                             }
-                        } else {
-                            ui.allocate_exact_size(tile, egui::Sense::hover());
+                            if let Some(t) = &right_tex {
+                                let r = super::image_ui(
+                                    ui,
+                                    t,
+                                    right.uv(j),
+                                    tile,
+                                    || format!("{what} of face {}", j + 1),
+                                    outline,
+                                )
+                                .on_hover_ui(hover);
+                                if r.clicked() {
+                                    select = Some(j);
+                                }
+                            } else {
+                                ui.allocate_exact_size(tile, egui::Sense::hover());
+                            }
+                            ui.add_space(gap - 2.0 * pair_gap);
                         }
-                        ui.add_space(gap - 2.0 * pair_gap);
-                    }
-                });
-            }
-        },
-    );
-    if let Some(j) = select {
-        out.push(Action::SelectFace(j));
-    }
+                    });
+                }
+            },
+        );
+        if let Some(j) = select {
+            out.push(Action::SelectFace(j));
+        }
     }
 }

@@ -107,7 +107,6 @@ impl Inspector {
         }
         self.shown = Some(key);
     }
-
 }
 
 /// Height the inspector needs in a column `width` wide.
@@ -133,120 +132,161 @@ pub(super) fn image_size(width: usize, height: usize, avail_width: f32) -> Vec2 
 
 impl Inspector {
     pub fn inspector_ui(&mut self, ui: &mut egui::Ui, model: &Model, shared: &SharedTextures, out: &mut Vec<Action>) {
-    let _ = out;
-    let (Some(faces), Some(j)) = (model.faces.as_ref(), model.selected_face) else {
-        super::heading_ui(ui, "Face inspector", HELP);
-        super::hint_ui(ui, "Click a face to inspect it.");
-        return;
-    };
-    let label = faces.label(j).to_string();
-    ui.horizontal(|ui| {
-        super::heading_ui(ui, &format!("Face {} ({label})", j + 1), HELP);
-        if self.edits.as_ref().is_some_and(|e| e.face == j)
-            && ui.button("Reset weights").on_hover_text("Go back to the fitted weights.").clicked()
-        {
-            self.edits = None;
+        let _ = out;
+        let (Some(faces), Some(j)) = (model.faces.as_ref(), model.selected_face) else {
+            super::heading_ui(ui, "Face inspector", HELP);
+            super::hint_ui(ui, "Click a face to inspect it.");
+            return;
+        };
+        let label = faces.label(j).to_string();
+        ui.horizontal(|ui| {
+            super::heading_ui(ui, &format!("Face {} ({label})", j + 1), HELP);
+            if self.edits.as_ref().is_some_and(|e| e.face == j)
+                && ui.button("Reset weights").on_hover_text("Go back to the fitted weights.").clicked()
+            {
+                self.edits = None;
+                ui.ctx().request_repaint();
+            }
+        });
+        let (fw, fh) = (faces.meta.width as f32, faces.meta.height as f32);
+        let size = image_size(faces.meta.width, faces.meta.height, ui.available_width());
+        let n = j + 1;
+        ui.horizontal(|ui| {
+            let pictures = [
+                (&self.face, format!("Inspector: face {n}"), "face"),
+                (&self.recon, format!("Inspector: reconstruction of face {n}"), "reconstruction"),
+                (&self.residual, format!("Inspector: residual of face {n}"), "residual"),
+            ];
+            for (picture, alt, caption) in pictures {
+                ui.vertical(|ui| {
+                    match picture.texture() {
+                        Some(t) => {
+                            super::image_ui(ui, t, super::full_uv(), size, || alt.clone(), None);
+                        }
+                        None => {
+                            ui.allocate_exact_size(size, Sense::hover());
+                        }
+                    }
+                    ui.label(egui::RichText::new(caption).small());
+                });
+            }
+        });
+        let Some(fit) = model.fit() else {
+            super::hint_ui(ui, "Run a fit to see this face's parts.");
+            return;
+        };
+        let k = fit.k();
+        let fitted = fit.weights(j);
+        let mut weights: Vec<f32> = self.weights(fit, j).to_vec();
+        let before = weights.clone();
+        if let Some(err) = self.rel_err {
+            ui.label(format!("relative error of this face: {err:.3}"));
+        }
+
+        // Bar chart of the weights, in importance order; drag a bar to edit it.
+        let alt = format!("Weights of face {n} (drag a bar to edit)");
+        let chart = WeightsChart {
+            fit,
+            weights: &weights,
+            fitted: Some(fitted.as_slice().unwrap_or(&[])),
+            selected: model.selected_part,
+        };
+        if let Some((c, v)) = chart.chart_ui(ui, CHART_HEIGHT, &alt) {
+            weights[c] = v;
+        }
+        let max = chart_max(&weights, fitted.as_slice().unwrap_or(&[]));
+
+        // face ≈ w₁·part + w₂·part + … for the largest contributions.
+        let terms = top_terms(fit, fitted.view());
+        let thumb = Vec2::new(34.0 * fw / fh, 34.0);
+        strip_ui(ui, &shared.basis, fit, &terms, thumb, &format!("face {n}"), |ui, c, r| {
+            ui.vertical(|ui| {
+                let label = ui.label(egui::RichText::new(format!("w{}", r + 1)).small());
+                ui.add(egui::DragValue::new(&mut weights[c]).speed(max / 200.0).range(0.0..=f32::MAX).max_decimals(2))
+                    .labelled_by(label.id)
+                    .on_hover_text(format!("Weight of basis {} in this face: drag to change it", r + 1));
+            });
+        });
+        if weights != before {
+            self.edits = Some(Edits { face: j, fit: (fit.progress.fit_id, k), weights });
             ui.ctx().request_repaint();
         }
-    });
-    let (fw, fh) = (faces.meta.width as f32, faces.meta.height as f32);
-    let size = image_size(faces.meta.width, faces.meta.height, ui.available_width());
-    let n = j + 1;
-    ui.horizontal(|ui| {
-        let pictures = [
-            (&self.face, format!("Inspector: face {n}"), "face"),
-            (&self.recon, format!("Inspector: reconstruction of face {n}"), "reconstruction"),
-            (&self.residual, format!("Inspector: residual of face {n}"), "residual"),
-        ];
-        for (picture, alt, caption) in pictures {
-            ui.vertical(|ui| {
-                match picture.texture() {
-                    Some(t) => {
-                        super::image_ui(ui, t, super::full_uv(), size, || alt.clone(), None);
-                    }
-                    None => {
-                        ui.allocate_exact_size(size, Sense::hover());
-                    }
-                }
-                ui.label(egui::RichText::new(caption).small());
-            });
-        }
-    });
-    let Some(fit) = model.fit() else {
-        super::hint_ui(ui, "Run a fit to see this face's parts.");
-        return;
-    };
-    let k = fit.k();
-    let fitted = fit.weights(j);
-    let mut weights: Vec<f32> = self.weights(fit, j).to_vec();
-    let before = weights.clone();
-    if let Some(err) = self.rel_err {
-        ui.label(format!("relative error of this face: {err:.3}"));
-    }
-
-    // Bar chart of the weights, in importance order; drag a bar to edit it.
-    let max = fitted.iter().chain(weights.iter()).fold(1e-6f32, |m, &v| m.max(v)) * 1.15;
-    let chart_height = CHART_HEIGHT;
-    let (rect, response) =
-        ui.allocate_exact_size(Vec2::new(ui.available_width(), chart_height), Sense::click_and_drag());
-    response.widget_info(|| {
-        WidgetInfo::labeled(egui::accesskit::Role::Image, true, format!("Weights of face {n} (drag a bar to edit)"))
-    });
-    let bar_w = rect.width() / k as f32;
-    let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
-    let accent = super::accent(ui);
-    for (r, &c) in fit.order.iter().enumerate() {
-        let v = weights[c];
-        let x0 = rect.min.x + r as f32 * bar_w;
-        let top = rect.max.y - (v / max).clamp(0.0, 1.0) * rect.height();
-        let color = if model.selected_part == Some(c) { accent } else { ui.visuals().widgets.inactive.fg_stroke.color };
-        painter.rect_filled(
-            Rect::from_min_max(Pos2::new(x0 + bar_w * 0.1, top), Pos2::new(x0 + bar_w * 0.9, rect.max.y)),
-            0.0,
-            color,
-        );
-        if (v - fitted[c]).abs() > f32::EPSILON {
-            let ft = rect.max.y - (fitted[c] / max).clamp(0.0, 1.0) * rect.height();
-            painter.line_segment([Pos2::new(x0, ft), Pos2::new(x0 + bar_w, ft)], Stroke::new(1.0, Color32::RED));
-        }
-    }
-    let bar_at = |p: Pos2| (((p.x - rect.min.x) / bar_w).floor().max(0.0) as usize).min(k - 1);
-    if let Some(p) = response.hover_pos() {
-        let r = bar_at(p);
-        let c = fit.order[r];
-        response.clone().on_hover_text_at_pointer(format!(
-            "Basis {}: weight {:.3} (fitted {:.3})\ndrag up or down to change it",
-            r + 1,
-            weights[c],
-            fitted[c]
-        ));
-    }
-    if (response.dragged() || response.clicked())
-        && let Some(p) = response.interact_pointer_pos()
-    {
-        let c = fit.order[bar_at(p)];
-        weights[c] = ((rect.max.y - p.y) / rect.height() * max).max(0.0);
-    }
-
-    // face ≈ w₁·part + w₂·part + … for the largest contributions.
-    let terms = top_terms(fit, fitted.view());
-    let thumb = Vec2::new(34.0 * fw / fh, 34.0);
-    strip_ui(ui, &shared.basis, fit, &terms, thumb, &format!("face {n}"), |ui, c, r| {
-        ui.vertical(|ui| {
-            let label = ui.label(egui::RichText::new(format!("w{}", r + 1)).small());
-            ui.add(egui::DragValue::new(&mut weights[c]).speed(max / 200.0).range(0.0..=f32::MAX).max_decimals(2))
-                .labelled_by(label.id)
-                .on_hover_text(format!("Weight of basis {} in this face: drag to change it", r + 1));
-        });
-    });
-    if weights != before {
-        self.edits = Some(Edits { face: j, fit: (fit.progress.fit_id, k), weights });
-        ui.ctx().request_repaint();
-    }
     }
 }
 
+/// A bar chart of one face's weights, in importance order.
+pub(super) struct WeightsChart<'a> {
+    pub fit: &'a FitView,
+    /// The weights shown (k).
+    pub weights: &'a [f32],
+    /// The fitted weights, when `weights` can be edited: changed bars show
+    /// the fitted value as a red mark, and dragging a bar edits it.
+    pub fitted: Option<&'a [f32]>,
+    /// The part to highlight.
+    pub selected: Option<usize>,
+}
+
+/// The top of the chart's scale: a little above the largest weight.
+fn chart_max(weights: &[f32], fitted: &[f32]) -> f32 {
+    fitted.iter().chain(weights.iter()).fold(1e-6f32, |m, &v| m.max(v)) * 1.15
+}
+
+impl WeightsChart<'_> {
+    /// Draws the chart; returns (component, new weight) when a bar was
+    /// dragged (only with `fitted`).
+    pub(super) fn chart_ui(&self, ui: &mut egui::Ui, height: f32, alt: &str) -> Option<(usize, f32)> {
+        let (fit, weights) = (self.fit, self.weights);
+        let k = fit.k().min(weights.len()).min(fit.order.len());
+        if k == 0 {
+            return None;
+        }
+        let max = chart_max(weights, self.fitted.unwrap_or(&[]));
+        let sense = if self.fitted.is_some() { Sense::click_and_drag() } else { Sense::hover() };
+        let (rect, response) = ui.allocate_exact_size(Vec2::new(ui.available_width(), height), sense);
+        response.widget_info(|| WidgetInfo::labeled(egui::accesskit::Role::Image, true, alt));
+        let bar_w = rect.width() / k as f32;
+        let painter = ui.painter_at(rect);
+        painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
+        let accent = super::accent(ui);
+        let y = |v: f32| rect.max.y - (v / max).clamp(0.0, 1.0) * rect.height();
+        for (r, &c) in fit.order.iter().take(k).enumerate() {
+            let x0 = rect.min.x + r as f32 * bar_w;
+            let color = if self.selected == Some(c) { accent } else { ui.visuals().widgets.inactive.fg_stroke.color };
+            let bar =
+                Rect::from_min_max(Pos2::new(x0 + bar_w * 0.1, y(weights[c])), Pos2::new(x0 + bar_w * 0.9, rect.max.y));
+            painter.rect_filled(bar, 0.0, color);
+            if let Some(fitted) = self.fitted
+                && (weights[c] - fitted[c]).abs() > f32::EPSILON
+            {
+                let ft = y(fitted[c]);
+                painter.line_segment([Pos2::new(x0, ft), Pos2::new(x0 + bar_w, ft)], Stroke::new(1.0, Color32::RED));
+            }
+        }
+        let bar_at = |p: Pos2| (((p.x - rect.min.x) / bar_w).floor().max(0.0) as usize).min(k - 1);
+        if let Some(p) = response.hover_pos() {
+            let r = bar_at(p);
+            let c = fit.order[r];
+            let text = match self.fitted {
+                Some(f) => format!(
+                    "Basis {}: weight {:.3} (fitted {:.3})\ndrag up or down to change it",
+                    r + 1,
+                    weights[c],
+                    f[c]
+                ),
+                None => format!("Basis {}: weight {:.3}", r + 1, weights[c]),
+            };
+            response.clone().on_hover_text_at_pointer(text);
+        }
+        if self.fitted.is_some()
+            && (response.dragged() || response.clicked())
+            && let Some(p) = response.interact_pointer_pos()
+        {
+            let c = fit.order[bar_at(p)];
+            return Some((c, ((rect.max.y - p.y) / rect.height() * max).max(0.0)));
+        }
+        None
+    }
+}
 
 /// The components with the largest contributions to a face with these
 /// weights (weight × the part's total intensity), largest first.

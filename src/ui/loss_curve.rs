@@ -17,70 +17,70 @@ pub struct LossCurve {
 
 impl LossCurve {
     pub fn loss_curve_ui(&mut self, ui: &mut egui::Ui, model: &Model) {
-    let mut by_time = self.by_time;
-    ui.horizontal(|ui| {
-        super::heading_ui(ui, "Loss curve", HELP);
-        ui.selectable_value(&mut by_time, false, "vs iteration").on_hover_text("x axis: iterations");
-        ui.selectable_value(&mut by_time, true, "vs time").on_hover_text("x axis: seconds of solver work");
-    });
-    self.by_time = by_time;
-    let curve = &model.live.curve;
-    let x = usize::from(by_time);
-    // The initialisation (iteration 0 of the first fit) is left out: its
-    // error can be far above the rest and would squash the curve.
-    let mut points: Vec<[f64; 2]> = curve
-        .points
-        .iter()
-        .skip(1)
-        .filter(|p| p[2] > 0.0 && p[2].is_finite())
-        .map(|p| [p[x], p[2].log10()])
-        .collect();
-    let init = curve.points.first().map(|p| p[2]);
-    // A fit that has not iterated yet (e.g. one opened from the rank
-    // explorer): show where it starts.
-    let start_only = points.is_empty() && init.is_some_and(|e| e > 0.0 && e.is_finite());
-    if start_only && let Some(p) = curve.points.first() {
-        points.push([p[x], p[2].log10()]);
-    }
-    let marks: Vec<(f64, usize)> = if by_time { Vec::new() } else { curve.k_marks.clone() };
-    let last = curve.points.last().map(|p| p[2]);
-    Plot::new("loss")
-        .x_axis_label(if by_time { "seconds" } else { "iteration" })
-        .y_axis_label("rel_err")
-        .y_axis_formatter(|mark, _| {
-            // Enough decimals that neighbouring labels differ.
-            let value = 10f64.powf(mark.value);
-            let spacing = value * (10f64.powf(mark.step_size) - 1.0);
-            let decimals = if spacing > 0.0 { (-spacing.log10()).ceil().clamp(3.0, 6.0) as usize } else { 3 };
-            format!("{value:.decimals$}")
-        })
-        .label_formatter(move |pos| {
-            let (name, p) = match pos {
-                egui_plot::HoverPosition::NearDataPoint { position, .. } => ("", *position),
-                egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
-            };
-            Some(format!(
-                "{name}{} {:.1}\nrel_err {:.4}",
-                if by_time { "s" } else { "iteration" },
-                p.x,
-                10f64.powf(p.y)
-            ))
-        })
-        .allow_scroll(false)
-        .show(ui, |plot_ui| {
-            if start_only {
-                plot_ui.points(Points::new("rel_err", PlotPoints::from(points)).radius(3.0));
-            } else {
-                plot_ui.line(Line::new("rel_err", PlotPoints::from(points)));
-            }
-            for (at, k) in marks {
-                plot_ui.vline(VLine::new(format!("k = {k}"), at));
-            }
-        })
-        .response
-        .on_hover_text(match last {
-            Some(e) => format!("rel_err now: {e:.4} (after the initialisation: {:.4})", init.unwrap_or(f64::NAN)),
-            None => "No fit yet".to_string(),
+        let mut by_time = self.by_time;
+        ui.horizontal(|ui| {
+            super::heading_ui(ui, "Loss curve", HELP);
+            ui.selectable_value(&mut by_time, false, "vs iteration").on_hover_text("x axis: iterations");
+            ui.selectable_value(&mut by_time, true, "vs time").on_hover_text("x axis: seconds of solver work");
         });
-}
+        self.by_time = by_time;
+        let curve = &model.live.curve;
+        let x = usize::from(by_time);
+        // The initialisation (iteration 0 of the first fit) is left out: its
+        // error can be far above the rest and would squash the curve.
+        let mut points: Vec<[f64; 2]> = curve
+            .points
+            .iter()
+            .skip(1)
+            .filter(|p| p[2] > 0.0 && p[2].is_finite())
+            .map(|p| [p[x], p[2].log10()])
+            .collect();
+        let init = curve.points.first().map(|p| p[2]);
+        // A fit that has not iterated yet (e.g. one opened from the rank
+        // explorer): show where it starts.
+        let start_only = points.is_empty() && init.is_some_and(|e| e > 0.0 && e.is_finite());
+        if start_only && let Some(p) = curve.points.first() {
+            points.push([p[x], p[2].log10()]);
+        }
+        let marks: Vec<(f64, usize)> = if by_time { Vec::new() } else { curve.k_marks.clone() };
+        let last = curve.points.last().map(|p| p[2]);
+        Plot::new("loss")
+            .x_axis_label(if by_time { "seconds" } else { "iteration" })
+            .y_axis_label("rel_err")
+            .y_axis_formatter(|mark, _| {
+                // Enough decimals that neighbouring labels differ.
+                let value = 10f64.powf(mark.value);
+                let spacing = value * (10f64.powf(mark.step_size) - 1.0);
+                let decimals = if spacing > 0.0 { (-spacing.log10()).ceil().clamp(3.0, 6.0) as usize } else { 3 };
+                format!("{value:.decimals$}")
+            })
+            .label_formatter(move |pos| {
+                let (name, p) = match pos {
+                    egui_plot::HoverPosition::NearDataPoint { position, .. } => ("", *position),
+                    egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
+                };
+                Some(format!(
+                    "{name}{} {:.1}\nrel_err {:.4}",
+                    if by_time { "s" } else { "iteration" },
+                    p.x,
+                    10f64.powf(p.y)
+                ))
+            })
+            .allow_scroll(false)
+            .show(ui, |plot_ui| {
+                if start_only {
+                    plot_ui.points(Points::new("rel_err", PlotPoints::from(points)).radius(3.0));
+                } else {
+                    plot_ui.line(Line::new("rel_err", PlotPoints::from(points)));
+                }
+                for (at, k) in marks {
+                    plot_ui.vline(VLine::new(format!("k = {k}"), at));
+                }
+            })
+            .response
+            .on_hover_text(match last {
+                Some(e) => format!("rel_err now: {e:.4} (after the initialisation: {:.4})", init.unwrap_or(f64::NAN)),
+                None => "No fit yet".to_string(),
+            });
+    }
 }

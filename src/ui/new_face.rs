@@ -5,7 +5,7 @@
 
 use eframe::egui;
 
-use egui::{Pos2, Rect, Sense, TextureOptions, Vec2, WidgetInfo};
+use egui::{Sense, TextureOptions, Vec2};
 
 use super::SharedTextures;
 use super::atlas::{Picture, gray_image, residual_image};
@@ -103,7 +103,6 @@ impl NewFaceView {
             self.note = Some("No native file dialog here (no desktop portal): type the image's path.".into());
         }
     }
-
 }
 
 /// Height the new face's inspector needs in a column `width` wide.
@@ -117,130 +116,116 @@ pub fn new_face_height(model: &Model, width: f32) -> f32 {
 }
 
 impl NewFaceView {
-/// The inspector's content when a new face is shown.
+    /// The inspector's content when a new face is shown.
     pub fn new_face_ui(&mut self, ui: &mut egui::Ui, model: &Model, shared: &SharedTextures, out: &mut Vec<Action>) {
-    let (Some(faces), Some(current)) = (model.faces.as_ref(), model.new_face.as_ref()) else {
-        return;
-    };
-    let mut back = false;
-    ui.horizontal(|ui| {
-        super::heading_ui(ui, &format!("New face: {}", current.name), HELP);
-        let target = model.selected_face.map_or_else(|| "the set".to_string(), |j| format!("face {}", j + 1));
-        back = ui
-            .button(format!("Back to {target}"))
-            .on_hover_text("Inspect the set's faces again (clicking any face does too).")
-            .clicked();
-    });
-    let (w, h) = (faces.meta.width, faces.meta.height);
-    let note = match current.loaded.resized_from {
-        Some((ow, oh)) => format!("{ow}×{oh} image resized to the set's {w}×{h}; not in the set."),
-        None => format!("{w}×{h}, not in the set: weights with W fixed (NNLS)."),
-    };
-    super::hint_ui(ui, &note);
-    let size = super::inspector::image_size(w, h, ui.available_width());
-    ui.horizontal(|ui| {
-        let pictures = [
-            (&self.face, "Inspector: new face", "new face"),
-            (&self.recon, "Inspector: reconstruction of new face", "reconstruction"),
-            (&self.residual, "Inspector: residual of new face", "residual"),
-        ];
-        for (picture, alt, caption) in pictures {
-            ui.vertical(|ui| {
-                match picture.texture() {
-                    Some(t) => {
-                        super::image_ui(ui, t, super::full_uv(), size, || alt.to_string(), None);
-                    }
-                    None => {
-                        ui.allocate_exact_size(size, Sense::hover());
-                    }
-                }
-                ui.label(egui::RichText::new(caption).small());
-            });
-        }
-    });
-    if back {
-        out.push(Action::CloseNewFace);
-    }
-    let (Some(fit), Some(projection)) = (model.fit(), current.projection.as_ref()) else {
-        super::hint_ui(ui, "Run a fit to project this face onto its parts.");
-        return;
-    };
-    ui.label(format!("relative error of the new face: {:.3}", projection.rel_err))
-        .on_hover_text("||face - W·h|| / ||face|| with h >= 0 the best weights for the current parts");
-    let k = fit.k();
-    if k == 0 || projection.weights.len() != k || fit.order.len() != k {
-        return;
-    }
-    let weights = &projection.weights;
-
-    // Bar chart of the weights, in importance order (read-only).
-    let max = weights.iter().fold(1e-6f32, |m, &v| m.max(v)) * 1.15;
-    let (rect, response) = ui.allocate_exact_size(Vec2::new(ui.available_width(), CHART_HEIGHT), Sense::hover());
-    response.widget_info(|| WidgetInfo::labeled(egui::accesskit::Role::Image, true, "Weights of new face"));
-    let bar_w = rect.width() / k as f32;
-    let painter = ui.painter_at(rect);
-    painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
-    let color = ui.visuals().widgets.inactive.fg_stroke.color;
-    for (r, &c) in fit.order.iter().take(k).enumerate() {
-        let x0 = rect.min.x + r as f32 * bar_w;
-        let top = rect.max.y - (weights[c] / max).clamp(0.0, 1.0) * rect.height();
-        painter.rect_filled(
-            Rect::from_min_max(Pos2::new(x0 + bar_w * 0.1, top), Pos2::new(x0 + bar_w * 0.9, rect.max.y)),
-            0.0,
-            color,
-        );
-    }
-    if let Some(p) = response.hover_pos() {
-        let r = (((p.x - rect.min.x) / bar_w).floor().max(0.0) as usize).min(k - 1);
-        let c = fit.order[r];
-        response.on_hover_text_at_pointer(format!("Basis {}: weight {:.3}", r + 1, weights[c]));
-    }
-
-    // face ≈ w₁·part + w₂·part + … for the largest contributions.
-    let terms = super::inspector::top_terms(fit, weights.view());
-    let thumb = Vec2::new(34.0 * w as f32 / h as f32, 34.0);
-    super::inspector::strip_ui(ui, &shared.basis, fit, &terms, thumb, "new face", |ui, c, r| {
-        ui.label(format!("{:.2}·", weights[c])).on_hover_text(format!("Weight of basis {} in the new face", r + 1));
-    });
-}
-
-/// The "Project a face" window: a path field and a Browse… button.
-pub fn project_window_ui(&mut self, ctx: &egui::Context, model: &Model, out: &mut Vec<Action>) {
-    if !self.window_open {
-        return;
-    }
-    let mut open = true;
-    let mut project = false;
-    let mut browse = false;
-    egui::Window::new("Project a face").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
-        ui.label("An image that is not in the set: its weights are computed with the parts W fixed.");
-        if let Some(note) = &self.note {
-            super::hint_ui(ui, note);
-        }
+        let (Some(faces), Some(current)) = (model.faces.as_ref(), model.new_face.as_ref()) else {
+            return;
+        };
+        let mut back = false;
         ui.horizontal(|ui| {
-            let label = ui.label("Image file:");
-            let edit = ui
-                .add(egui::TextEdit::singleline(&mut self.path).desired_width(320.0))
-                .labelled_by(label.id)
-                .on_hover_text("Path of an image file (PNG, PGM, JPEG, …); other sizes are resized to the set's.");
-            project = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            browse = ui.button("Browse…").on_hover_text("Choose the image in the system's file dialog").clicked();
+            super::heading_ui(ui, &format!("New face: {}", current.name), HELP);
+            let target = model.selected_face.map_or_else(|| "the set".to_string(), |j| format!("face {}", j + 1));
+            back = ui
+                .button(format!("Back to {target}"))
+                .on_hover_text("Inspect the set's faces again (clicking any face does too).")
+                .clicked();
         });
-        project |= ui.button("Project").clicked();
-    });
-    if browse && model.dialog_open().is_none() {
-        out.push(Action::Browse(Purpose::ProjectImage));
+        let (w, h) = (faces.meta.width, faces.meta.height);
+        let note = match current.loaded.resized_from {
+            Some((ow, oh)) => format!("{ow}×{oh} image resized to the set's {w}×{h}; not in the set."),
+            None => format!("{w}×{h}, not in the set: weights with W fixed (NNLS)."),
+        };
+        super::hint_ui(ui, &note);
+        let size = super::inspector::image_size(w, h, ui.available_width());
+        ui.horizontal(|ui| {
+            let pictures = [
+                (&self.face, "Inspector: new face", "new face"),
+                (&self.recon, "Inspector: reconstruction of new face", "reconstruction"),
+                (&self.residual, "Inspector: residual of new face", "residual"),
+            ];
+            for (picture, alt, caption) in pictures {
+                ui.vertical(|ui| {
+                    match picture.texture() {
+                        Some(t) => {
+                            super::image_ui(ui, t, super::full_uv(), size, || alt.to_string(), None);
+                        }
+                        None => {
+                            ui.allocate_exact_size(size, Sense::hover());
+                        }
+                    }
+                    ui.label(egui::RichText::new(caption).small());
+                });
+            }
+        });
+        if back {
+            out.push(Action::CloseNewFace);
+        }
+        let (Some(fit), Some(projection)) = (model.fit(), current.projection.as_ref()) else {
+            super::hint_ui(ui, "Run a fit to project this face onto its parts.");
+            return;
+        };
+        ui.label(format!("relative error of the new face: {:.3}", projection.rel_err))
+            .on_hover_text("||face - W·h|| / ||face|| with h >= 0 the best weights for the current parts");
+        let k = fit.k();
+        if k == 0 || projection.weights.len() != k || fit.order.len() != k {
+            return;
+        }
+        let weights = &projection.weights;
+
+        // Bar chart of the weights, in importance order (read-only).
+        let chart = super::inspector::WeightsChart {
+            fit,
+            weights: weights.as_slice().unwrap_or(&[]),
+            fitted: None,
+            selected: model.selected_part,
+        };
+        chart.chart_ui(ui, CHART_HEIGHT, "Weights of new face");
+
+        // face ≈ w₁·part + w₂·part + … for the largest contributions.
+        let terms = super::inspector::top_terms(fit, weights.view());
+        let thumb = Vec2::new(34.0 * w as f32 / h as f32, 34.0);
+        super::inspector::strip_ui(ui, &shared.basis, fit, &terms, thumb, "new face", |ui, c, r| {
+            ui.label(format!("{:.2}·", weights[c])).on_hover_text(format!("Weight of basis {} in the new face", r + 1));
+        });
     }
-    if project {
-        let text = self.path.trim().to_string();
-        if text.is_empty() {
-            out.push(Action::ReportError("type the path of an image to project".into()));
-        } else {
-            out.push(Action::ProjectFace(std::path::PathBuf::from(text)));
+
+    /// The "Project a face" window: a path field and a Browse… button.
+    pub fn project_window_ui(&mut self, ctx: &egui::Context, model: &Model, out: &mut Vec<Action>) {
+        if !self.window_open {
+            return;
+        }
+        let mut open = true;
+        let mut project = false;
+        let mut browse = false;
+        egui::Window::new("Project a face").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
+            ui.label("An image that is not in the set: its weights are computed with the parts W fixed.");
+            if let Some(note) = &self.note {
+                super::hint_ui(ui, note);
+            }
+            ui.horizontal(|ui| {
+                let label = ui.label("Image file:");
+                let edit = ui
+                    .add(egui::TextEdit::singleline(&mut self.path).desired_width(320.0))
+                    .labelled_by(label.id)
+                    .on_hover_text("Path of an image file (PNG, PGM, JPEG, …); other sizes are resized to the set's.");
+                project = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                browse = ui.button("Browse…").on_hover_text("Choose the image in the system's file dialog").clicked();
+            });
+            project |= ui.button("Project").clicked();
+        });
+        if browse && model.dialog_open().is_none() {
+            out.push(Action::Browse(Purpose::ProjectImage));
+        }
+        if project {
+            let text = self.path.trim().to_string();
+            if text.is_empty() {
+                out.push(Action::ReportError("type the path of an image to project".into()));
+            } else {
+                out.push(Action::ProjectFace(std::path::PathBuf::from(text)));
+            }
+        }
+        if !open {
+            self.window_open = false;
         }
     }
-    if !open {
-        self.window_open = false;
-    }
-}
 }

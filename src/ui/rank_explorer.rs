@@ -90,94 +90,93 @@ impl RankExplorer {
         (lo as f64 - 0.5, hi as f64 + 0.5)
     }
 
-pub fn rank_explorer_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
-    super::heading_ui(ui, "Rank explorer: how does the error fall with k?", HELP);
-    if model.faces.is_none() {
-        super::hint_ui(ui, "Open faces to sweep over k.");
-        return;
-    }
-    self.controls_ui(ui, model, out);
-    progress_ui(ui, model);
-    ui.add_space(2.0);
-    let total = ui.available_height();
-    let table_height = (total * 0.28).clamp(90.0, 220.0);
-    let plots = (total - table_height - 40.0).max(160.0);
-    let x_range = self.x_range(model);
-    let clicked_err = error_plot_ui(ui, model, plots * 0.6, x_range);
-    ui.label(
+    pub fn rank_explorer_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        super::heading_ui(ui, "Rank explorer: how does the error fall with k?", HELP);
+        if model.faces.is_none() {
+            super::hint_ui(ui, "Open faces to sweep over k.");
+            return;
+        }
+        self.controls_ui(ui, model, out);
+        progress_ui(ui, model);
+        ui.add_space(2.0);
+        let total = ui.available_height();
+        let table_height = (total * 0.28).clamp(90.0, 220.0);
+        let plots = (total - table_height - 40.0).max(160.0);
+        let x_range = self.x_range(model);
+        let clicked_err = error_plot_ui(ui, model, plots * 0.6, x_range);
+        ui.label(
         egui::RichText::new(
             "SVD: the best any rank-k factorisation can do (Eckart–Young), so NMF's error is never below it; the gap \
              is the price of W, H >= 0. Click a k to open that fit.",
         )
         .small(),
     );
-    let clicked_unit = unit_plot_ui(ui, model, plots * 0.4, x_range);
-    let clicked_row = table_ui(ui, model);
-    if let Some(i) = clicked_err.or(clicked_unit).or(clicked_row) {
-        out.push(Action::OpenSweepPoint(i));
+        let clicked_unit = unit_plot_ui(ui, model, plots * 0.4, x_range);
+        let clicked_row = table_ui(ui, model);
+        if let Some(i) = clicked_err.or(clicked_unit).or(clicked_row) {
+            out.push(Action::OpenSweepPoint(i));
+        }
     }
-}
 
-/// The ranks field, step, Start / Cancel.
-fn controls_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
-    let max_k = model.max_k();
-    let running = model.sweep.is_running();
-    let parsed = self.ranks(max_k);
-    ui.horizontal(|ui| {
-        let label = ui.label("Ranks:");
-        ui.add_enabled(
-            !running,
-            egui::TextEdit::singleline(&mut self.spec).desired_width(110.0).hint_text("2..62 or 2, 4, 8"),
-        )
-        .labelled_by(label.id)
-        .on_hover_text(RANKS_HELP);
-        let is_range = self.spec.contains("..");
-        let step = ui.label("step");
-        ui.add_enabled(!running && is_range, egui::DragValue::new(&mut self.step).range(1..=64))
-            .labelled_by(step.id)
-            .on_hover_text("Step of a range (a list takes every k as typed)");
-        let iters = ui.label("iterations per k");
-        ui.add_enabled(!running, egui::DragValue::new(&mut self.max_iter_per_k).range(1..=1_000_000))
+    /// The ranks field, step, Start / Cancel.
+    fn controls_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        let max_k = model.max_k();
+        let running = model.sweep.is_running();
+        let parsed = self.ranks(max_k);
+        ui.horizontal(|ui| {
+            let label = ui.label("Ranks:");
+            ui.add_enabled(
+                !running,
+                egui::TextEdit::singleline(&mut self.spec).desired_width(110.0).hint_text("2..62 or 2, 4, 8"),
+            )
+            .labelled_by(label.id)
+            .on_hover_text(RANKS_HELP);
+            let is_range = self.spec.contains("..");
+            let step = ui.label("step");
+            ui.add_enabled(!running && is_range, egui::DragValue::new(&mut self.step).range(1..=64))
+                .labelled_by(step.id)
+                .on_hover_text("Step of a range (a list takes every k as typed)");
+            let iters = ui.label("iterations per k");
+            ui.add_enabled(!running, egui::DragValue::new(&mut self.max_iter_per_k).range(1..=1_000_000))
             .labelled_by(iters.id)
             .on_hover_text(
                 "Iterations of each k (tol and the rest as set on the left). Fewer make a quicker sweep; opening a k \
                  lets you go on fitting it.",
             );
-        if running {
-            if ui.button("Cancel").on_hover_text("Stop the sweep now; the ranks done so far stay.").clicked() {
-                out.push(Action::CancelSweep);
+            if running {
+                if ui.button("Cancel").on_hover_text("Stop the sweep now; the ranks done so far stay.").clicked() {
+                    out.push(Action::CancelSweep);
+                }
+            } else {
+                let racing = model.race.is_active();
+                let ok = matches!(&parsed, Ok(ks) if !ks.is_empty()) && !racing;
+                if ui
+                    .add_enabled(ok, egui::Button::new("Start"))
+                    .on_hover_text(
+                        "Fit every k in the background. The live fit is paused meanwhile (they share the cores).",
+                    )
+                    .on_disabled_hover_text(if racing {
+                        "A solver race is running: stop it or let it finish first (they would share the cores)."
+                    } else {
+                        "Give the ranks to fit, e.g. 2..64 or 2, 4, 8."
+                    })
+                    .clicked()
+                    && let Ok(ks) = &parsed
+                {
+                    out.push(Action::StartSweep { ks: ks.clone(), max_iter: self.max_iter_per_k });
+                }
             }
-        } else {
-            let racing = model.race.is_active();
-            let ok = matches!(&parsed, Ok(ks) if !ks.is_empty()) && !racing;
-            if ui
-                .add_enabled(ok, egui::Button::new("Start"))
-                .on_hover_text(
-                    "Fit every k in the background. The live fit is paused meanwhile (they share the cores).",
-                )
-                .on_disabled_hover_text(if racing {
-                    "A solver race is running: stop it or let it finish first (they would share the cores)."
-                } else {
-                    "Give the ranks to fit, e.g. 2..64 or 2, 4, 8."
-                })
-                .clicked()
-                && let Ok(ks) = &parsed
-            {
-                out.push(Action::StartSweep { ks: ks.clone(), max_iter: self.max_iter_per_k });
+            match &parsed {
+                Ok(ks) => {
+                    ui.label(format!("{} rank{}", ks.len(), if ks.len() == 1 { "" } else { "s" }))
+                        .on_hover_text(format!("{}\nThese faces allow k up to {max_k}.", list_text(ks)));
+                }
+                Err(e) => {
+                    ui.colored_label(ui.visuals().error_fg_color, e.as_str());
+                }
             }
-        }
-        match &parsed {
-            Ok(ks) => {
-                ui.label(format!("{} rank{}", ks.len(), if ks.len() == 1 { "" } else { "s" }))
-                    .on_hover_text(format!("{}\nThese faces allow k up to {max_k}.", list_text(ks)));
-            }
-            Err(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, e.as_str());
-            }
-        }
-    });
-}
-
+        });
+    }
 }
 
 /// "2, 6, 10, …, 62".

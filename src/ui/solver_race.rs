@@ -49,88 +49,88 @@ impl Default for SolverRace {
 }
 
 impl SolverRace {
-pub fn solver_race_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
-    super::heading_ui(ui, "Solver race: MU, KL-MU and HALS from the same start", HELP);
-    if model.faces.is_none() {
-        super::hint_ui(ui, "Open some faces to race the solvers.");
-        return;
-    }
-    self.controls_ui(ui, model, out);
-    let race = &model.race;
-    let params = race.params.clone().unwrap_or_else(|| model.settings.params.clone());
-    let budget = if race.params.is_some() { race.raced_budget_secs } else { self.budget_secs };
-    ui.label(
-        egui::RichText::new(format!(
-            "k = {}, init {}, seed {}, no penalties. Each solver runs alone for {budget:.1} s of its own time, \
+    pub fn solver_race_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        super::heading_ui(ui, "Solver race: MU, KL-MU and HALS from the same start", HELP);
+        if model.faces.is_none() {
+            super::hint_ui(ui, "Open some faces to race the solvers.");
+            return;
+        }
+        self.controls_ui(ui, model, out);
+        let race = &model.race;
+        let params = race.params.clone().unwrap_or_else(|| model.settings.params.clone());
+        let budget = if race.params.is_some() { race.raced_budget_secs } else { self.budget_secs };
+        ui.label(
+            egui::RichText::new(format!(
+                "k = {}, init {}, seed {}, no penalties. Each solver runs alone for {budget:.1} s of its own time, \
              initialisation included (the error evaluations for the plot are not counted).",
-            params.k, params.init, params.seed
-        ))
-        .weak(),
-    );
-    if race.paused_live_fit && race.is_active() {
-        ui.label(
-            egui::RichText::new(
-                "The live fit is paused while the race runs (it would share the CPU); it goes on after.",
-            )
-            .color(ui.visuals().warn_fg_color),
+                params.k, params.init, params.seed
+            ))
+            .weak(),
         );
-    }
-    if race.lanes.is_empty() && !race.is_active() {
-        ui.add_space(12.0);
-        ui.label(
-            "Press Start race: MU, then KL-MU, then HALS fit the faces from the same initialisation, each for the \
+        if race.paused_live_fit && race.is_active() {
+            ui.label(
+                egui::RichText::new(
+                    "The live fit is paused while the race runs (it would share the CPU); it goes on after.",
+                )
+                .color(ui.visuals().warn_fg_color),
+            );
+        }
+        if race.lanes.is_empty() && !race.is_active() {
+            ui.add_space(12.0);
+            ui.label(
+                "Press Start race: MU, then KL-MU, then HALS fit the faces from the same initialisation, each for the \
              same time. Their errors appear here as they run, then a table compares them.",
-        );
-        ui.add_space(8.0);
+            );
+            ui.add_space(8.0);
+            ui.label(CAPTION);
+            return;
+        }
+        let plot_height = (ui.available_height() - BELOW_PLOT_HEIGHT).max(120.0);
+        plot_ui(ui, model, plot_height);
+        table_ui(ui, model);
+        ui.add_space(4.0);
         ui.label(CAPTION);
-        return;
     }
-    let plot_height = (ui.available_height() - BELOW_PLOT_HEIGHT).max(120.0);
-    plot_ui(ui, model, plot_height);
-    table_ui(ui, model);
-    ui.add_space(4.0);
-    ui.label(CAPTION);
-}
 
-/// Start, Stop, the budget, and the race's state.
-fn controls_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
-    let active = model.race.is_active();
-    ui.horizontal(|ui| {
-        let sweeping = model.sweep.is_running();
-        let start = ui
-            .add_enabled(!active && !sweeping, egui::Button::new("Start race"))
-            .on_hover_text("Run MU, KL-MU and HALS one after another from the same start (the live fit pauses).")
-            .on_disabled_hover_text(if sweeping {
-                "A rank sweep is running: cancel it or let it finish first (they would share the cores)."
-            } else {
-                "A race is running."
-            });
-        if start.clicked() {
-            out.push(Action::StartRace { budget_secs: self.budget_secs });
-        }
-        let stop = ui
-            .add_enabled(active, egui::Button::new("Stop race"))
-            .on_hover_text("Stop the race after the current iteration.");
-        if stop.clicked() {
-            out.push(Action::StopRace);
-        }
-        ui.separator();
-        let label = ui.label("seconds per solver");
-        let r = ui
-            .add_enabled(
-                !active,
-                egui::DragValue::new(&mut self.budget_secs).speed(0.1).max_decimals(1).suffix(" s"),
-            )
-            .labelled_by(label.id)
-            .on_hover_text("How long each solver may run (its own work, initialisation included).");
-        if r.changed() {
-            self.notes.check_range("seconds per solver", &mut self.budget_secs, &BUDGET_RANGE_SECS);
-        }
-        self.notes.note_ui(ui, "seconds per solver");
-        ui.separator();
-        status_ui(ui, model);
-    });
-}
+    /// Start, Stop, the budget, and the race's state.
+    fn controls_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        let active = model.race.is_active();
+        ui.horizontal(|ui| {
+            let sweeping = model.sweep.is_running();
+            let start = ui
+                .add_enabled(!active && !sweeping, egui::Button::new("Start race"))
+                .on_hover_text("Run MU, KL-MU and HALS one after another from the same start (the live fit pauses).")
+                .on_disabled_hover_text(if sweeping {
+                    "A rank sweep is running: cancel it or let it finish first (they would share the cores)."
+                } else {
+                    "A race is running."
+                });
+            if start.clicked() {
+                out.push(Action::StartRace { budget_secs: self.budget_secs });
+            }
+            let stop = ui
+                .add_enabled(active, egui::Button::new("Stop race"))
+                .on_hover_text("Stop the race after the current iteration.");
+            if stop.clicked() {
+                out.push(Action::StopRace);
+            }
+            ui.separator();
+            let label = ui.label("seconds per solver");
+            let r = ui
+                .add_enabled(
+                    !active,
+                    egui::DragValue::new(&mut self.budget_secs).speed(0.1).max_decimals(1).suffix(" s"),
+                )
+                .labelled_by(label.id)
+                .on_hover_text("How long each solver may run (its own work, initialisation included).");
+            if r.changed() {
+                self.notes.check_range("seconds per solver", &mut self.budget_secs, &BUDGET_RANGE_SECS);
+            }
+            self.notes.note_ui(ui, "seconds per solver");
+            ui.separator();
+            status_ui(ui, model);
+        });
+    }
 }
 
 fn status_ui(ui: &mut egui::Ui, model: &Model) {

@@ -50,158 +50,160 @@ impl Toolbar {
     }
 
     pub fn toolbar_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
-    ui.horizontal(|ui| {
-        if ui
-            .button("Open folder…")
-            .on_hover_text(
-                "Open a folder of grayscale face images (Ctrl+O). Sub-folders become labels, e.g. ORL's s1…s40.",
-            )
-            .clicked()
-        {
-            out.push(Action::Browse(Purpose::OpenFolder));
-        }
-        if ui
-            .button("Type a path…")
-            .on_hover_text("Open a folder by typing its path (works without a desktop file dialog).")
-            .clicked()
-        {
-            self.open_path_window(model, None);
-        }
-        let recent = &model.settings.recent_folders;
-        ui.add_enabled_ui(!recent.is_empty(), |ui| {
-            ui.menu_button("Recent", |ui| {
-                for folder in recent {
-                    if ui.button(folder.display().to_string()).clicked() {
-                        out.push(Action::Load(LoadRequest::Folder(folder.clone())));
-                        ui.close();
+        ui.horizontal(|ui| {
+            if ui
+                .button("Open folder…")
+                .on_hover_text(
+                    "Open a folder of grayscale face images (Ctrl+O). Sub-folders become labels, e.g. ORL's s1…s40.",
+                )
+                .clicked()
+            {
+                out.push(Action::Browse(Purpose::OpenFolder));
+            }
+            if ui
+                .button("Type a path…")
+                .on_hover_text("Open a folder by typing its path (works without a desktop file dialog).")
+                .clicked()
+            {
+                self.open_path_window(model, None);
+            }
+            let recent = &model.settings.recent_folders;
+            ui.add_enabled_ui(!recent.is_empty(), |ui| {
+                ui.menu_button("Recent", |ui| {
+                    for folder in recent {
+                        if ui.button(folder.display().to_string()).clicked() {
+                            out.push(Action::Load(LoadRequest::Folder(folder.clone())));
+                            ui.close();
+                        }
+                    }
+                })
+                .response
+                .on_hover_text("Folders opened before.")
+                .on_disabled_hover_text("No folder opened yet.");
+            });
+            if ui
+                .button("Built-in faces")
+                .on_hover_text(
+                    "Open the built-in synthetic faces: made of known parts, so you can check what NMF finds.",
+                )
+                .clicked()
+            {
+                out.push(Action::Load(LoadRequest::BuiltIn));
+            }
+            ui.separator();
+            let has_fit = model.fit().is_some();
+            if ui
+                .add_enabled(has_fit, egui::Button::new("Project a face…"))
+                .on_hover_text(
+                    "Project an image that is not in the set onto the parts (weights with W fixed) and inspect it. \
+                 Dropping one image on the window does the same.",
+                )
+                .on_disabled_hover_text("Run a fit first: a new face is described with its parts.")
+                .clicked()
+            {
+                self.open_project = true;
+            }
+            if ui
+                .add_enabled(has_fit, egui::Button::new("Export…"))
+                .on_hover_text("Write the current fit to a folder: W, H, basis images, reconstructions, report.json.")
+                .on_disabled_hover_text("Run a fit first.")
+                .clicked()
+            {
+                self.open_export = true;
+            }
+            ui.separator();
+            for view in View::ALL {
+                let selected = model.settings.view == view;
+                if ui.selectable_label(selected, view.name()).on_hover_text(view.help()).clicked() {
+                    out.push(Action::SetView(view));
+                }
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                for theme in ThemeChoice::ALL.into_iter().rev() {
+                    let selected = model.settings.theme == theme;
+                    if ui.selectable_label(selected, theme.name()).on_hover_text("Colour theme").clicked() {
+                        out.push(Action::SetTheme(theme));
+                        ui.ctx().set_theme(super::theme_preference(theme));
                     }
                 }
-            })
-            .response
-            .on_hover_text("Folders opened before.")
-            .on_disabled_hover_text("No folder opened yet.");
-        });
-        if ui
-            .button("Built-in faces")
-            .on_hover_text("Open the built-in synthetic faces: made of known parts, so you can check what NMF finds.")
-            .clicked()
-        {
-            out.push(Action::Load(LoadRequest::BuiltIn));
-        }
-        ui.separator();
-        let has_fit = model.fit().is_some();
-        if ui
-            .add_enabled(has_fit, egui::Button::new("Project a face…"))
-            .on_hover_text(
-                "Project an image that is not in the set onto the parts (weights with W fixed) and inspect it. \
-                 Dropping one image on the window does the same.",
-            )
-            .on_disabled_hover_text("Run a fit first: a new face is described with its parts.")
-            .clicked()
-        {
-            self.open_project = true;
-        }
-        if ui
-            .add_enabled(has_fit, egui::Button::new("Export…"))
-            .on_hover_text("Write the current fit to a folder: W, H, basis images, reconstructions, report.json.")
-            .on_disabled_hover_text("Run a fit first.")
-            .clicked()
-        {
-            self.open_export = true;
-        }
-        ui.separator();
-        for view in View::ALL {
-            let selected = model.settings.view == view;
-            if ui.selectable_label(selected, view.name()).on_hover_text(view.help()).clicked() {
-                out.push(Action::SetView(view));
-            }
-        }
-        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            for theme in ThemeChoice::ALL.into_iter().rev() {
-                let selected = model.settings.theme == theme;
-                if ui.selectable_label(selected, theme.name()).on_hover_text("Colour theme").clicked() {
-                    out.push(Action::SetTheme(theme));
-                    ui.ctx().set_theme(super::theme_preference(theme));
-                }
-            }
-            ui.label("Theme:");
-        });
-    });
-}
-
-/// Windows: the typed-path opener and the list of skipped files.
-pub fn windows_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
-    let ctx = ui.ctx().clone();
-    if self.path_window_open {
-        let mut open = true;
-        let mut typed = false;
-        egui::Window::new("Open folder").open(&mut open).collapsible(false).resizable(false).show(&ctx, |ui| {
-            if let Some(note) = &self.note {
-                ui.label(note.as_str());
-            }
-            let label = ui.label("Folder path:");
-            let edit = ui
-                .add(egui::TextEdit::singleline(&mut self.path).desired_width(360.0))
-                .labelled_by(label.id)
-                .on_hover_text("The folder of face images to open, e.g. /data/orl_faces");
-            let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if ui.button("Open").clicked() || enter {
-                let text = self.path.trim();
-                if !text.is_empty() {
-                    out.push(Action::OpenTypedFolder(std::path::PathBuf::from(text)));
-                    typed = true;
-                }
-            }
-        });
-        if !open || (typed && std::path::Path::new(self.path.trim()).is_dir()) {
-            self.path_window_open = false;
-        }
-    }
-    self.resize_offer_ui(&ctx, model, out);
-    if self.show_skipped {
-        let mut open = true;
-        let skipped = model.faces.as_ref().map_or(&[][..], |f| &f.meta.skipped[..]);
-        egui::Window::new("Skipped files").open(&mut open).default_width(520.0).show(&ctx, |ui| {
-            egui::ScrollArea::vertical().max_height(400.0).show_rows(ui, 18.0, skipped.len(), |ui, rows| {
-                for s in &skipped[rows] {
-                    ui.label(s.to_string());
-                }
+                ui.label("Theme:");
             });
         });
-        self.show_skipped = open;
     }
-}
 
-/// Faces of several sizes: offer to resize them all to one size (the most
-/// common by default) instead of leaving the user with an error.
-fn resize_offer_ui(&mut self, ctx: &egui::Context, model: &Model, out: &mut Vec<Action>) {
-    let Some(offer) = model.resize_offer.as_ref() else {
-        return;
-    };
-    let (width, height) = self.resize.get_or_insert((offer.width, offer.height));
-    let mut open = true;
-    let mut accept = false;
-    egui::Window::new("Faces of different sizes").open(&mut open).collapsible(false).default_width(480.0).show(
-        ctx,
-        |ui| {
-            ui.label(offer.message.as_str());
-            ui.add_space(6.0);
-            ui.horizontal(|ui| {
-                ui.label("Resize every face to");
-                ui.add(egui::DragValue::new(width).range(1..=16384)).on_hover_text("Width in pixels");
-                ui.label("×");
-                ui.add(egui::DragValue::new(height).range(1..=16384)).on_hover_text("Height in pixels");
+    /// Windows: the typed-path opener and the list of skipped files.
+    pub fn windows_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        let ctx = ui.ctx().clone();
+        if self.path_window_open {
+            let mut open = true;
+            let mut typed = false;
+            egui::Window::new("Open folder").open(&mut open).collapsible(false).resizable(false).show(&ctx, |ui| {
+                if let Some(note) = &self.note {
+                    ui.label(note.as_str());
+                }
+                let label = ui.label("Folder path:");
+                let edit = ui
+                    .add(egui::TextEdit::singleline(&mut self.path).desired_width(360.0))
+                    .labelled_by(label.id)
+                    .on_hover_text("The folder of face images to open, e.g. /data/orl_faces");
+                let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                if ui.button("Open").clicked() || enter {
+                    let text = self.path.trim();
+                    if !text.is_empty() {
+                        out.push(Action::OpenTypedFolder(std::path::PathBuf::from(text)));
+                        typed = true;
+                    }
+                }
             });
-            ui.label(
-                "The most common size is proposed; faces of other sizes are stretched to it with a smooth filter.",
-            );
-            accept = ui.button("Resize and open").clicked();
-        },
-    );
-    if accept {
-        out.push(Action::LoadResized { request: offer.request.clone(), width: *width, height: *height });
-    } else if !open {
-        out.push(Action::DismissResizeOffer);
+            if !open || (typed && std::path::Path::new(self.path.trim()).is_dir()) {
+                self.path_window_open = false;
+            }
+        }
+        self.resize_offer_ui(&ctx, model, out);
+        if self.show_skipped {
+            let mut open = true;
+            let skipped = model.faces.as_ref().map_or(&[][..], |f| &f.meta.skipped[..]);
+            egui::Window::new("Skipped files").open(&mut open).default_width(520.0).show(&ctx, |ui| {
+                egui::ScrollArea::vertical().max_height(400.0).show_rows(ui, 18.0, skipped.len(), |ui, rows| {
+                    for s in &skipped[rows] {
+                        ui.label(s.to_string());
+                    }
+                });
+            });
+            self.show_skipped = open;
+        }
     }
-}
+
+    /// Faces of several sizes: offer to resize them all to one size (the most
+    /// common by default) instead of leaving the user with an error.
+    fn resize_offer_ui(&mut self, ctx: &egui::Context, model: &Model, out: &mut Vec<Action>) {
+        let Some(offer) = model.resize_offer.as_ref() else {
+            return;
+        };
+        let (width, height) = self.resize.get_or_insert((offer.width, offer.height));
+        let mut open = true;
+        let mut accept = false;
+        egui::Window::new("Faces of different sizes").open(&mut open).collapsible(false).default_width(480.0).show(
+            ctx,
+            |ui| {
+                ui.label(offer.message.as_str());
+                ui.add_space(6.0);
+                ui.horizontal(|ui| {
+                    ui.label("Resize every face to");
+                    ui.add(egui::DragValue::new(width).range(1..=16384)).on_hover_text("Width in pixels");
+                    ui.label("×");
+                    ui.add(egui::DragValue::new(height).range(1..=16384)).on_hover_text("Height in pixels");
+                });
+                ui.label(
+                    "The most common size is proposed; faces of other sizes are stretched to it with a smooth filter.",
+                );
+                accept = ui.button("Resize and open").clicked();
+            },
+        );
+        if accept {
+            out.push(Action::LoadResized { request: offer.request.clone(), width: *width, height: *height });
+        } else if !open {
+            out.push(Action::DismissResizeOffer);
+        }
+    }
 }

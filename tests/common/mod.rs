@@ -23,6 +23,13 @@ pub fn orl() -> Option<PathBuf> {
     }
 }
 
+/// Serialises the tests of one file that count the process's threads (a
+/// test binary runs its tests in parallel, in one process).
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The app on `data` with `params`, not fitting until Run, no display.
 pub fn harness(data: Dataset, params: Params) -> Harness<'static, FaceNmfApp> {
     Harness::builder().with_size([1280.0, 800.0]).with_max_steps(20).build_eframe(move |cc| {
