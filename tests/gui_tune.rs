@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use facenmf::app::{FaceNmfApp, View};
 use facenmf::dataset::builtin;
 use facenmf::jobs::live_threads as live_sweep_threads;
@@ -63,6 +63,11 @@ fn sweep_fills_the_plot_and_opening_a_k_loads_its_fit() {
     assert!(h.query_by_label("Open k = 4").is_none());
     let w5 = h.state().model.sweep.points[2].w.clone();
     let h5 = h.state().model.sweep.points[2].h.clone();
+    let (its5, err5) = (h.state().model.sweep.points[2].iterations, h.state().model.sweep.points[2].rel_err);
+    // The explorer's own iteration limit is not the sweep's.
+    h.get_by_label("max_iter").set_value_accesskit(300.0);
+    h.run_ok();
+    assert_eq!(h.state().settings().params.max_iter, 300);
     h.get_by_label("Open k = 5").click();
     h.run_ok();
     common::step_until(&mut h, "the k = 5 fit to show", |a| a.fit().is_some_and(|f| f.k() == 5) && !a.is_fitting());
@@ -72,6 +77,13 @@ fn sweep_fills_the_plot_and_opening_a_k_loads_its_fit() {
     let fit = app.fit().expect("a fit");
     assert_eq!(fit.progress.snapshot.w, w5, "the explorer's W is not the sweep's");
     assert_eq!(fit.progress.snapshot.h, h5);
+    // Exactly the sweep's fit: stopped where the sweep stopped it, with its
+    // iteration count and error; the settings' max_iter left alone.
+    assert_eq!(fit.progress.snapshot.iteration, its5);
+    assert!((fit.progress.snapshot.rel_err - err5).abs() < 1e-6, "{} vs {err5}", fit.progress.snapshot.rel_err);
+    assert!(!fit.is_running());
+    assert_eq!(app.settings().params.max_iter, 300);
+    h.get_by_label_contains("opened from the rank sweep");
     for b in 1..=5 {
         h.get_by_label(&format!("Basis {b}"));
     }
@@ -263,4 +275,34 @@ fn export_writes_the_folder_and_asks_before_overwriting() {
     });
     let w2: ndarray::Array2<f32> = ndarray_npy::read_npy(out.join("W.npy")).unwrap();
     assert_eq!(w2, w);
+}
+
+#[test]
+fn number_fields_say_what_they_changed_and_huge_rank_specs_are_refused() {
+    let _serial = common::serial();
+    let mut h = common::harness(small(), Params::new(4).max_iter(40).tol(0.0).seed(3));
+    h.step();
+    // max_iter below 1: brought to 1, and the field says so.
+    h.get_by_label("max_iter").set_value_accesskit(-5.0);
+    h.run_ok();
+    assert_eq!(h.state().settings().params.max_iter, 1);
+    h.get_by_label_contains("max_iter: -5 is below the range 1 to");
+    // k beyond min(pixels, faces) = 40: brought to 40, said beside the slider.
+    h.get_by_label("k").set_value_accesskit(99_999.0);
+    h.run_ok();
+    assert_eq!(h.state().settings().params.k, 40);
+    h.get_by_label_contains("k: 99999 is above the range 1 to 40; set to 40");
+    // A valid value clears the note.
+    h.get_by_label("k").set_value_accesskit(7.0);
+    h.run_ok();
+    assert_eq!(h.state().settings().params.k, 7);
+    assert!(h.query_by_label_contains("k: 99999").is_none());
+    // A rank range far beyond the faces is refused as typed, naming the
+    // value and the limit, without building it.
+    h.get_by_label("Rank explorer").click();
+    h.run_ok();
+    set_text(&mut h, "Ranks:", "2..99999999999");
+    h.get_by_label_contains("99999999999");
+    assert!(h.query_by_label("Start").is_some_and(|b| b.accesskit_node().is_disabled()));
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
 }

@@ -325,18 +325,7 @@ impl Eigenfaces {
                 (&self.nmf_recon, format!("NMF reconstruction of face {n}"), "NMF: W·h (k parts)"),
             ];
             for (picture, alt, caption) in pictures {
-                ui.vertical(|ui| {
-                    ui.set_width(size.x.max(60.0));
-                    match picture.texture().filter(|_| ready) {
-                        Some(t) => {
-                            super::image_ui(ui, t, super::full_uv(), size, || alt.clone(), None).on_hover_text(&alt);
-                        }
-                        None => {
-                            ui.allocate_exact_size(size, Sense::hover());
-                        }
-                    }
-                    ui.label(egui::RichText::new(caption).small());
-                });
+                super::captioned_ui(ui, picture.texture().filter(|_| ready), size, &alt, caption, 60.0);
             }
             ui.add_space(6.0);
             ui.vertical(|ui| self.errors_ui(ui, model, j, ready));

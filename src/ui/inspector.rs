@@ -158,17 +158,7 @@ impl Inspector {
                 (&self.residual, format!("Inspector: residual of face {n}"), "residual"),
             ];
             for (picture, alt, caption) in pictures {
-                ui.vertical(|ui| {
-                    match picture.texture() {
-                        Some(t) => {
-                            super::image_ui(ui, t, super::full_uv(), size, || alt.clone(), None);
-                        }
-                        None => {
-                            ui.allocate_exact_size(size, Sense::hover());
-                        }
-                    }
-                    ui.label(egui::RichText::new(caption).small());
-                });
+                super::captioned_ui(ui, picture.texture(), size, &alt, caption, 0.0);
             }
         });
         let Some(fit) = model.fit() else {

@@ -194,6 +194,30 @@ fn image_ui(
     response
 }
 
+/// A picture with a small caption under it (an empty space of the same size
+/// while it has no texture); `width` reserves at least that much room.
+fn captioned_ui(
+    ui: &mut egui::Ui,
+    texture: Option<&TextureHandle>,
+    size: Vec2,
+    alt: &str,
+    caption: &str,
+    width: f32,
+) {
+    ui.vertical(|ui| {
+        ui.set_width(size.x.max(width));
+        match texture {
+            Some(t) => {
+                image_ui(ui, t, full_uv(), size, || alt.to_string(), None).on_hover_text(alt);
+            }
+            None => {
+                ui.allocate_exact_size(size, Sense::hover());
+            }
+        }
+        ui.label(egui::RichText::new(caption).small());
+    });
+}
+
 /// Full-texture UV rectangle.
 fn full_uv() -> Rect {
     Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0))

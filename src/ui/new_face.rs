@@ -5,7 +5,7 @@
 
 use eframe::egui;
 
-use egui::{Sense, TextureOptions, Vec2};
+use egui::{TextureOptions, Vec2};
 
 use super::SharedTextures;
 use super::atlas::{Picture, gray_image, residual_image};
@@ -144,17 +144,7 @@ impl NewFaceView {
                 (&self.residual, "Inspector: residual of new face", "residual"),
             ];
             for (picture, alt, caption) in pictures {
-                ui.vertical(|ui| {
-                    match picture.texture() {
-                        Some(t) => {
-                            super::image_ui(ui, t, super::full_uv(), size, || alt.to_string(), None);
-                        }
-                        None => {
-                            ui.allocate_exact_size(size, Sense::hover());
-                        }
-                    }
-                    ui.label(egui::RichText::new(caption).small());
-                });
+                super::captioned_ui(ui, picture.texture(), size, alt, caption, 0.0);
             }
         });
         if back {
