@@ -193,5 +193,5 @@ fn race_finishes_stops_and_leaves_no_thread() {
         assert!(live_threads() >= 1);
     }
     assert_eq!(live_threads(), 0, "a race or PCA thread is still running");
-    assert_eq!(facenmf::worker::live_workers(), 0);
+    assert_eq!(facenmf::jobs::live_threads(), 0);
 }

@@ -1,6 +1,6 @@
 //! 50 rapid Run/Stop/k changes end with no panic, no error, and no worker
 //! thread left running (the only test in this binary, so the count of live
-//! workers is this test's alone).
+//! job and worker threads is this test's alone).
 
 mod common;
 
@@ -9,7 +9,7 @@ use facenmf::nmf::Params;
 
 #[test]
 fn rapid_commands_leave_no_thread() {
-    assert_eq!(facenmf::worker::live_workers(), 0);
+    assert_eq!(facenmf::jobs::live_threads(), 0);
     {
         let mut h =
             common::harness(builtin::generate(40, 24, 7).dataset, Params::new(4).max_iter(200).tol(0.0).seed(3));
@@ -29,5 +29,5 @@ fn rapid_commands_leave_no_thread() {
         assert!(h.state().error().is_none(), "{:?}", h.state().error());
     }
     // Dropping the app dropped the worker handle, which joined the thread.
-    assert_eq!(facenmf::worker::live_workers(), 0, "a worker thread is still running");
+    assert_eq!(facenmf::jobs::live_threads(), 0, "a worker thread is still running");
 }

@@ -69,8 +69,8 @@ fn sweep_fills_the_plot_and_opening_a_k_loads_its_fit() {
     assert_eq!(app.settings.view, View::Explorer);
     assert_eq!(app.settings.params.k, 5);
     let fit = app.fit().expect("a fit");
-    assert_eq!(fit.progress.snapshot.w, w5, "the explorer's W is not the sweep's");
-    assert_eq!(fit.progress.snapshot.h, h5);
+    assert_eq!(*fit.progress.snapshot.w, w5, "the explorer's W is not the sweep's");
+    assert_eq!(*fit.progress.snapshot.h, h5);
     for b in 1..=5 {
         h.get_by_label(&format!("Basis {b}"));
     }
@@ -225,7 +225,7 @@ fn export_writes_the_folder_and_asks_before_overwriting() {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let w: ndarray::Array2<f32> = ndarray_npy::read_npy(out.join("W.npy")).unwrap();
-    assert_eq!(w, h.state().fit().unwrap().progress.snapshot.w);
+    assert_eq!(w, *h.state().fit().unwrap().progress.snapshot.w);
     let report = std::fs::read_to_string(out.join("report.json")).unwrap();
     assert!(report.contains("\"history\""), "{report}");
     // In the status line and in the window.

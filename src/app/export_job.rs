@@ -64,8 +64,8 @@ struct Owned {
     dataset: Dataset,
     load_options: Option<LoadOptions>,
     data: Arc<FaceMatrix>,
-    w: ndarray::Array2<f32>,
-    h: ndarray::Array2<f32>,
+    w: Arc<ndarray::Array2<f32>>,
+    h: Arc<ndarray::Array2<f32>>,
     params: Params,
     history: Vec<Record>,
     iterations: usize,
@@ -146,17 +146,17 @@ impl FaceNmfApp {
             dataset: faces.dataset.clone(),
             load_options,
             data: Arc::clone(&faces.matrix),
-            w: p.snapshot.w.clone(),
-            h: p.snapshot.h.clone(),
+            w: Arc::clone(&p.snapshot.w),
+            h: Arc::clone(&p.snapshot.h),
             params: p.params.clone(),
-            history: p.history.clone(),
+            history: self.worker.as_ref().map_or_else(Vec::new, |w| w.history().to_vec()),
             iterations: p.snapshot.iteration,
             stop_reason: match p.state {
                 FitState::Stopped(r) => r,
                 // A running fit is exported as it is now.
-                FitState::Running => StopReason::Cancelled,
+                FitState::Running | FitState::Paused => StopReason::Cancelled,
             },
-            init_secs: p.history.first().map_or(0.0, |r| r.secs),
+            init_secs: p.init_secs,
             fit_secs: p.snapshot.secs,
         };
         let (tx, rx) = mpsc::sync_channel(8);

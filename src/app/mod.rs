@@ -1,6 +1,6 @@
 //! Layer 4: the eframe desktop app. [`FaceNmfApp`] owns the settings, the
-//! loaded faces, the [`Worker`] and the textures; `logic()` drains the
-//! worker's events and updates textures, `ui()` draws the views in
+//! loaded faces, the [`Worker`] and the textures; `logic()` takes the
+//! worker's latest update and updates textures, `ui()` draws the views in
 //! [`crate::ui`].
 
 use eframe::egui;
@@ -19,8 +19,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::dataset::Dataset;
+use crate::jobs::{CpuLease, Wake};
 use crate::nmf::Params;
-use crate::worker::{Event, FitState, Worker};
+use crate::worker::Worker;
 
 pub use loading::{LoadRequest, LoadedFaces};
 pub use settings::{Settings, ThemeChoice, View};
@@ -49,6 +50,8 @@ pub struct FaceNmfApp {
     pub(crate) ctx: egui::Context,
     pub(crate) faces: Option<LoadedFaces>,
     pub(crate) worker: Option<Worker>,
+    /// Leased by the heavy background jobs; the live fit pauses meanwhile.
+    pub(crate) cpu: CpuLease,
     pub(crate) fit: Option<FitView>,
     pub(crate) curve: Curve,
     pub(crate) textures: state::Textures,
@@ -69,9 +72,6 @@ pub struct FaceNmfApp {
     pub(crate) profile: Profile,
     /// A fit has been asked for and has not reported its end yet.
     pub(crate) fit_requested: bool,
-    /// New data was sent to the worker: its events are about the old data
-    /// until it confirms with `Cleared`.
-    pub(crate) awaiting_clear: bool,
     /// The rank explorer's sweep.
     pub(crate) sweep: sweep::SweepState,
     /// An image outside the set, projected onto the basis.
@@ -106,6 +106,7 @@ impl FaceNmfApp {
             ctx: cc.egui_ctx.clone(),
             faces: None,
             worker: None,
+            cpu: CpuLease::new(),
             fit: None,
             curve: Curve::default(),
             textures: state::Textures::new(),
@@ -121,7 +122,6 @@ impl FaceNmfApp {
             show_skipped: false,
             profile: Profile::from_env(),
             fit_requested: false,
-            awaiting_clear: false,
             sweep: sweep::SweepState::default(),
             new_face: new_face::NewFaceState::default(),
             export: export_job::ExportState::default(),
@@ -181,7 +181,7 @@ impl FaceNmfApp {
 
     /// Starts (or resumes) a fit with the current settings.
     pub fn run_fit(&mut self) {
-        if let Some(w) = &self.worker {
+        if let Some(w) = &mut self.worker {
             self.error = None;
             self.profile.run_clicked(Instant::now());
             w.run(self.settings.params.clone());
@@ -191,14 +191,14 @@ impl FaceNmfApp {
 
     /// Stops the fit; Run resumes it.
     pub fn stop_fit(&mut self) {
-        if let Some(w) = &self.worker {
+        if let Some(w) = &mut self.worker {
             w.stop();
         }
     }
 
     /// Forgets the fit.
     pub fn reset_fit(&mut self) {
-        if let Some(w) = &self.worker {
+        if let Some(w) = &mut self.worker {
             w.reset();
         }
     }
@@ -207,7 +207,7 @@ impl FaceNmfApp {
     pub fn set_k(&mut self, k: usize) {
         self.settings.params.k = k;
         if self.fit.is_some()
-            && let Some(w) = &self.worker
+            && let Some(w) = &mut self.worker
         {
             self.error = None;
             w.set_k(self.settings.params.clone());
@@ -261,17 +261,17 @@ impl FaceNmfApp {
         let max_k = faces.matrix.pixels().min(faces.matrix.faces());
         self.settings.params.k = self.settings.params.k.clamp(1, max_k.max(1));
         let data = Arc::clone(&faces.matrix);
-        match &self.worker {
+        match &mut self.worker {
+            // Updates about the old data are dropped by the handle.
             Some(w) => {
                 w.set_data(data);
-                self.awaiting_clear = true;
             }
             None => {
                 let ctx = self.ctx.clone();
                 // A snapshot needs one frame: egui turns a request with no
                 // delay into two frames, one with a delay into one.
-                let wake = move || ctx.request_repaint_after(Duration::from_millis(1));
-                match Worker::spawn(data, Box::new(wake)) {
+                let wake: Wake = Arc::new(move || ctx.request_repaint_after(Duration::from_millis(1)));
+                match Worker::spawn(data, wake, self.cpu.clone()) {
                     Ok(w) => self.worker = Some(w),
                     Err(e) => {
                         self.report_error(&anyhow::Error::new(e).context("could not start the NMF worker thread"));
@@ -295,67 +295,51 @@ impl FaceNmfApp {
         }
     }
 
-    /// Drains the worker's events; rebuilds the fit's textures at most once.
+    /// Takes the worker's update; rebuilds the fit's textures at most once.
     fn drain_events(&mut self) {
-        let Some(worker) = &self.worker else {
+        let Some(worker) = &mut self.worker else {
             return;
         };
-        let mut latest = None;
-        let mut errors = Vec::new();
-        let mut cleared = false;
-        while let Some(event) = worker.try_recv() {
-            match event {
-                Event::Progress(p) => {
-                    let fits = self.faces.as_ref().is_some_and(|f| {
-                        p.snapshot.w.nrows() == f.matrix.pixels() && p.snapshot.h.ncols() == f.matrix.faces()
-                    });
-                    if fits && !self.awaiting_clear {
-                        self.curve.update(&p);
-                        latest = Some(p);
-                    }
-                }
-                Event::Cleared => {
-                    latest = None;
-                    cleared = true;
-                    self.awaiting_clear = false;
-                    self.curve = Curve::default();
-                }
-                Event::Error(e) => errors.push(e),
-            }
-        }
-        let busy = worker.is_busy();
-        if cleared {
-            self.fit = None;
-            self.textures.clear_fit();
-            self.edits = None;
-            self.inspector_dirty = true;
-        }
-        for e in errors {
-            self.report_error(&anyhow::anyhow!(e));
-            self.fit_requested = busy;
-        }
-        if let Some(p) = latest {
-            if p.state != FitState::Running && !busy {
-                self.fit_requested = false;
-            }
-            let Some(faces) = &self.faces else {
-                return;
-            };
-            let started = Instant::now();
-            let k_changed = self.fit.as_ref().is_none_or(|f| f.k() != p.params.k);
-            if k_changed {
-                self.selected_part = None;
-                self.edits = None;
-            }
-            let view = FitView::new(*p, faces);
-            let derived = started.elapsed();
-            self.textures.set_fit(&self.ctx, faces, &view, self.settings.show_residual);
-            self.fit = Some(view);
-            self.inspector_dirty = true;
-            self.profile.snapshot_shown(derived, started.elapsed() - derived);
-        } else if !busy {
+        let update = worker.take_update();
+        if !worker.is_busy() {
             self.fit_requested = false;
         }
+        let Some(update) = update else {
+            return;
+        };
+        for e in &update.errors {
+            self.report_error(&anyhow::anyhow!(e.clone()));
+        }
+        let Some(p) = update.fit else {
+            // No fit (Reset, new data, or a failed start).
+            self.curve = Curve::default();
+            if self.fit.take().is_some() {
+                self.textures.clear_fit();
+                self.edits = None;
+                self.inspector_dirty = true;
+            }
+            return;
+        };
+        self.curve.update(&p, &update.history);
+        if self.fit.as_ref().is_some_and(|f| Arc::ptr_eq(&f.progress, &p)) {
+            // A command that changed nothing (the same snapshot).
+            return;
+        }
+        let Some(faces) = &self.faces else {
+            return;
+        };
+        let started = Instant::now();
+        let k_changed = self.fit.as_ref().is_none_or(|f| f.k() != p.params.k);
+        if k_changed {
+            self.selected_part = None;
+            self.edits = None;
+        }
+        let view = FitView::new(p, faces);
+        let derived = started.elapsed();
+        self.textures.set_fit(&self.ctx, faces, &view, self.settings.show_residual);
+        self.fit = Some(view);
+        self.inspector_dirty = true;
+        self.profile.snapshot_shown(derived, started.elapsed() - derived);
     }
 
     /// Rebuilds the faces view's right-hand atlas when the residual toggle

@@ -3,6 +3,7 @@
 
 use eframe::egui;
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui::{Color32, ColorImage, TextureOptions};
@@ -10,11 +11,11 @@ use ndarray::{Array1, Array2};
 
 use super::LoadedFaces;
 use super::atlas::{Atlas, Picture, gray_into, min_max, residual_into, viridis};
-use crate::worker::{FitState, Progress};
+use crate::worker::{FitState, HistoryDelta, Progress};
 
 /// The latest fit snapshot and what the views derive from it.
 pub struct FitView {
-    pub progress: Progress,
+    pub progress: Arc<Progress>,
     /// Components (columns of W) by decreasing importance.
     pub order: Vec<usize>,
     /// rank[c]: position of component c in `order`.
@@ -32,7 +33,7 @@ pub struct FitView {
 }
 
 impl FitView {
-    pub fn new(progress: Progress, faces: &LoadedFaces) -> Self {
+    pub fn new(progress: Arc<Progress>, faces: &LoadedFaces) -> Self {
         let (w, h) = (progress.snapshot.w.view(), progress.snapshot.h.view());
         // One pass over W's rows (contiguous) for the column sums and sums
         // of squares: importance and Hoyer sparseness without strided reads.
@@ -113,28 +114,28 @@ pub struct Curve {
     pub points: Vec<[f64; 3]>,
     /// Where each warm start began: (iteration, new k).
     pub k_marks: Vec<(f64, usize)>,
-    fit_id: u64,
-    base_len: usize,
+    /// Where the current fit's points start: (iteration, seconds).
     base: (f64, f64),
 }
 
 impl Curve {
-    pub fn update(&mut self, p: &Progress) {
-        if p.fit_id != self.fit_id {
-            if p.warm_started && !self.points.is_empty() {
-                self.base_len = self.points.len();
-                let last = self.points[self.base_len - 1];
-                self.base = (last[0], last[1]);
-                self.k_marks.push((last[0], p.params.k));
-            } else {
-                *self = Curve::default();
+    /// Appends a history delta of fit `p` (a new fit restarts the curve, or
+    /// continues it after a warm start).
+    pub fn update(&mut self, p: &Progress, delta: &HistoryDelta) {
+        let mut records = &delta.records[..];
+        if delta.reset {
+            match self.points.last() {
+                Some(&last) if p.warm_started => {
+                    self.base = (last[0], last[1]);
+                    self.k_marks.push((last[0], p.params.k));
+                    // The warm start's record 0 is where the last fit ended.
+                    records = records.get(1..).unwrap_or_default();
+                }
+                _ => *self = Curve::default(),
             }
-            self.fit_id = p.fit_id;
         }
-        self.points.truncate(self.base_len);
         let (i0, s0) = self.base;
-        let skip = usize::from(self.base_len > 0);
-        self.points.extend(p.history.iter().skip(skip).map(|r| [i0 + r.iteration as f64, s0 + r.secs, r.rel_err]));
+        self.points.extend(records.iter().map(|r| [i0 + r.iteration as f64, s0 + r.secs, r.rel_err]));
     }
 }
 

@@ -361,7 +361,7 @@ impl FaceNmfApp {
         };
         let params = Params { k: point.k, ..params.clone() };
         let (w, h) = (point.w.clone(), point.h.clone());
-        let Some(worker) = &self.worker else {
+        let Some(worker) = &mut self.worker else {
             return;
         };
         // Fitting on while the sweep still runs would halve both.
@@ -388,7 +388,7 @@ impl FaceNmfApp {
         if self.fit_requested {
             // Run was pressed during the sweep: hold the live fit until after.
             self.sweep.resume_fit = true;
-            if let Some(w) = &self.worker {
+            if let Some(w) = &mut self.worker {
                 w.stop();
             }
         }

@@ -41,6 +41,9 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
                         )
                     }
                     FitState::Running => format!("running {} (k = {})", p.params.solver, p.params.k),
+                    FitState::Paused => {
+                        format!("paused while a background job runs ({}, k = {})", p.params.solver, p.params.k)
+                    }
                     FitState::Stopped(r) => {
                         format!("stopped: {} ({}, k = {})", describe(r), p.params.solver, p.params.k)
                     }
@@ -54,7 +57,7 @@ pub fn status_bar_ui(app: &mut FaceNmfApp, ui: &mut egui::Ui) {
             ui.label(format!("iteration {}", p.snapshot.iteration));
             ui.separator();
             ui.label(format!("rel_err {:.4}", p.snapshot.rel_err)).on_hover_text("||A - WH|| / ||A||");
-            let init = p.history.first().map_or(0.0, |r| r.secs);
+            let init = p.init_secs;
             let work = p.snapshot.secs - init;
             if p.snapshot.iteration > 0 && work > 0.0 {
                 ui.separator();
