@@ -1,42 +1,50 @@
 //! Layer 3: a background thread that drives an [`Nmf`] fit step by step.
 //!
 //! No egui here. The owner sends [`Command`]s through the [`Worker`] handle
-//! and drains [`Event`]s; the thread wakes the owner through a closure (the
-//! app passes `move || ctx.request_repaint()`).
+//! and takes [`Update`]s; the thread wakes the owner through a [`Wake`]
+//! closure (the app passes one that requests a repaint).
 //!
-//! - Progress snapshots go out about ten times a second (time-based), plus one
-//!   right after the initialisation, over a **bounded** channel with
-//!   `try_send`: when the owner is slow they are dropped, never queued up.
-//!   Final states (finished, stopped, reset, errors) use a blocking `send`.
-//! - Every command bumps an epoch counter before it is queued; the fit loop
-//!   compares the epoch between iterations, so Stop (or any other command)
-//!   takes effect within one iteration.
+//! - **Generations.** [`Worker::send`] tags every command with a number that
+//!   increases. After handling each command the thread publishes its whole
+//!   state tagged with that command's generation, so the owner knows what
+//!   its view reflects: [`Worker::is_busy`] is "a command I sent has not been
+//!   answered yet, or the fit runs". Updates older than the last `SetData` or
+//!   `Reset` sent are dropped by the handle: the owner never sees a fit of
+//!   the old data after sending new data.
+//! - **One latest-value slot, no queue.** Commands arrive over a channel the
+//!   fit loop polls between iterations (it blocks on it when idle). Updates
+//!   go to a [`Latest`] slot: progress snapshots (about ten a second while
+//!   running, plus one right after the initialisation and one at every end)
+//!   replace what the owner has not taken, while the history (as deltas) and
+//!   errors are merged into it, so nothing of those is lost when the owner is
+//!   slow, and nothing blocks the thread.
+//! - **The CPU lease.** While a heavy job holds the [`CpuLease`], the fit
+//!   does not step (its state is [`FitState::Paused`]); it goes on when the
+//!   lease is free, unless a command stopped it meanwhile. Commands act at
+//!   once while paused.
 //! - Changing k while a fit runs, or after it finished, re-fits at once from a
 //!   warm start ([`Nmf::warm_start`]): components are kept, new ones are fitted
-//!   to the residual, or the weakest are dropped.
+//!   to the residual, or the weakest are dropped. Consecutive queued k changes
+//!   coalesce (only the last runs).
+//! - W and H are behind [`Arc`]s in a snapshot, so the owner can hand them to
+//!   its own jobs without copying.
 //! - Dropping the [`Worker`] stops the fit and joins the thread.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender, TryRecvError, TrySendError};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::time::{Duration, Instant};
 
-use crate::nmf::{FaceMatrix, Nmf, Params, Record, Snapshot, StopReason};
+use ndarray::Array2;
 
-/// How often progress snapshots are sent while a fit runs.
+use crate::jobs::{CpuLease, Job, JobError, Latest, Wake};
+use crate::nmf::{FaceMatrix, Nmf, Params, Record, StopReason};
+
+/// How often progress snapshots are published while a fit runs.
 pub const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Capacity of the event channel. Progress beyond it is dropped.
-pub const EVENT_CAPACITY: usize = 4;
-
-/// Worker threads alive in this process (for tests and diagnostics).
-static LIVE_WORKERS: AtomicUsize = AtomicUsize::new(0);
-
-/// Number of worker threads currently running in this process.
-pub fn live_workers() -> usize {
-    LIVE_WORKERS.load(Ordering::SeqCst)
-}
+/// How often a paused fit looks whether the lease is free (commands are
+/// taken at once regardless).
+const LEASE_POLL: Duration = Duration::from_millis(10);
 
 /// What the owner asks the worker to do.
 #[derive(Debug, Clone)]
@@ -57,16 +65,20 @@ pub enum Command {
     /// Take over a finished fit made elsewhere (a rank sweep's point): W
     /// (pixels × k) and H (k × faces) with `params.k` = k are installed as
     /// they are ([`Nmf::warm_start`] with k unchanged keeps them exactly),
-    /// and a snapshot is sent at once. With `run`, the fit then goes on;
+    /// and a snapshot is published at once. With `run`, the fit then goes on;
     /// without, it waits stopped, and `Run` with the same parameters
     /// resumes it.
     Adopt {
         /// The parameters the factors were fitted with (k = their rank).
         params: Params,
         /// W (pixels × k).
-        w: ndarray::Array2<f32>,
+        w: Array2<f32>,
         /// H (k × faces).
-        h: ndarray::Array2<f32>,
+        h: Array2<f32>,
+        /// The history of the fit they come from (initialisation first):
+        /// the fit goes on from its iteration count and seconds. Empty: a
+        /// fit of its own from iteration 0.
+        history: Vec<Record>,
         /// Go on fitting after installing them.
         run: bool,
     },
@@ -77,164 +89,313 @@ pub enum Command {
 /// The state a [`Progress`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FitState {
-    /// Still stepping.
+    /// Stepping.
     Running,
+    /// Would be stepping, but a job holds the [`CpuLease`]; goes on when it
+    /// is free.
+    Paused,
     /// Stopped by a stopping rule, or cancelled by the owner.
     Stopped(StopReason),
 }
 
-/// One look at a fit.
+/// A copy of a fit's factors and figures.
+#[derive(Debug, Clone)]
+pub struct FitSnapshot {
+    /// m × k basis images.
+    pub w: Arc<Array2<f32>>,
+    /// k × n weights.
+    pub h: Arc<Array2<f32>>,
+    pub iteration: usize,
+    pub objective: f64,
+    pub rel_err: f64,
+    /// Seconds of work since the fit started, initialisation included.
+    pub secs: f64,
+}
+
+/// One look at a fit (cheap to clone: the factors are shared).
 #[derive(Debug, Clone)]
 pub struct Progress {
-    /// Increases with every new fit (a fresh init or a warm start).
+    /// Increases with every new fit (a fresh init, a warm start, an adopt).
     pub fit_id: u64,
     /// True when this fit continued another one through a warm start (k
     /// changed), false when it started from an initialisation.
     pub warm_started: bool,
     pub params: Params,
-    pub snapshot: Snapshot,
-    /// The whole history of this fit so far (initialisation first).
-    pub history: Vec<Record>,
+    pub snapshot: FitSnapshot,
     pub state: FitState,
     /// Wall-clock seconds since the owner's command that started this fit.
     pub wall_secs: f64,
+    /// Seconds the initialisation took (the first record's).
+    pub init_secs: f64,
 }
 
-/// What the worker reports.
+/// The records of a fit's history appended since the last update taken.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryDelta {
+    /// The fit they belong to (0 without a fit).
+    pub fit_id: u64,
+    /// A new fit began (or the fit was forgotten): drop the records kept so
+    /// far; `records` then starts at the new fit's initialisation.
+    pub reset: bool,
+    pub records: Vec<Record>,
+}
+
+impl HistoryDelta {
+    /// Appends a later delta (or replaces this one by it, if it resets).
+    pub fn merge(&mut self, later: HistoryDelta) {
+        if later.reset {
+            *self = later;
+        } else {
+            self.fit_id = later.fit_id;
+            self.records.extend(later.records);
+        }
+    }
+}
+
+/// A fit's whole history, kept from [`HistoryDelta`]s.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    fit_id: u64,
+    records: Vec<Record>,
+}
+
+impl History {
+    pub fn apply(&mut self, delta: &HistoryDelta) {
+        if delta.reset {
+            self.records.clear();
+        }
+        self.fit_id = delta.fit_id;
+        self.records.extend_from_slice(&delta.records);
+    }
+
+    /// The records (initialisation first).
+    pub fn records(&self) -> &[Record] {
+        &self.records
+    }
+
+    /// The fit they belong to (0 without a fit).
+    pub fn fit_id(&self) -> u64 {
+        self.fit_id
+    }
+}
+
+/// The worker's state, published after every command and with progress.
+/// Updates not taken yet are merged: the latest fit, every history record,
+/// every error.
 #[derive(Debug, Clone)]
-pub enum Event {
-    /// A snapshot of the fit: progress (dropped when the channel is full) or
-    /// a final state (always delivered).
-    Progress(Box<Progress>),
-    /// The fit was forgotten (after `Reset` or `SetData`).
-    Cleared,
-    /// A command failed (invalid parameters, numerical trouble).
-    Error(String),
+pub struct Update {
+    /// The generation of the last command handled.
+    pub generation: u64,
+    /// The fit now, or `None` when there is none (after `Reset`, `SetData`,
+    /// or a failed start).
+    pub fit: Option<Arc<Progress>>,
+    /// The history since the last update taken.
+    pub history: HistoryDelta,
+    /// Commands that failed (invalid parameters, numerical trouble), oldest
+    /// first.
+    pub errors: Vec<String>,
+}
+
+impl Update {
+    /// The fit's state; `None` without a fit.
+    pub fn state(&self) -> Option<FitState> {
+        self.fit.as_ref().map(|p| p.state)
+    }
+
+    /// Merges a later update into this one.
+    fn merge(&mut self, later: Update) {
+        self.generation = later.generation;
+        self.fit = later.fit;
+        self.history.merge(later.history);
+        self.errors.extend(later.errors);
+    }
 }
 
 /// The owner's handle. Dropping it stops the fit and joins the thread.
 pub struct Worker {
     commands: Sender<(u64, Command)>,
-    events: Option<Receiver<Event>>,
-    epoch: Arc<AtomicU64>,
-    processed: Arc<AtomicU64>,
-    running: Arc<Mutex<bool>>,
-    thread: Option<JoinHandle<()>>,
+    updates: Latest<Update>,
+    /// The generation of the last command sent.
+    last_sent: u64,
+    /// The generation of the last `SetData` or `Reset` sent.
+    last_clear: u64,
+    /// The generation of the last update taken.
+    answered: u64,
+    /// The state in the last update taken.
+    state: Option<FitState>,
+    history: History,
+    /// Errors of updates dropped as stale, for the next update delivered.
+    held_errors: Vec<String>,
+    job: Job<(), ()>,
 }
 
 impl Worker {
-    /// Starts the thread on `data`. `wake` is called after every event sent.
-    pub fn spawn(data: Arc<FaceMatrix>, wake: Box<dyn Fn() + Send + Sync>) -> std::io::Result<Worker> {
+    /// Starts the thread on `data`. `wake` is called after every update
+    /// published. The fit pauses while anyone holds `lease`.
+    pub fn spawn(data: Arc<FaceMatrix>, wake: Wake, lease: CpuLease) -> Result<Worker, JobError> {
+        Worker::spawn_named("worker", data, wake, lease)
+    }
+
+    /// [`Worker::spawn`] with the thread named `facenmf-{name}` (tests count
+    /// their own threads by name).
+    pub(crate) fn spawn_named(
+        name: &str,
+        data: Arc<FaceMatrix>,
+        wake: Wake,
+        lease: CpuLease,
+    ) -> Result<Worker, JobError> {
         let (commands, command_rx) = mpsc::channel();
-        let (event_tx, events) = mpsc::sync_channel(EVENT_CAPACITY);
-        let epoch = Arc::new(AtomicU64::new(0));
-        let processed = Arc::new(AtomicU64::new(0));
-        let running = Arc::new(Mutex::new(false));
+        let updates = Latest::new();
         let state = Thread {
             data,
             commands: command_rx,
-            events: event_tx,
-            wake,
-            epoch: Arc::clone(&epoch),
-            processed: Arc::clone(&processed),
-            running: Arc::clone(&running),
+            updates: updates.clone(),
+            wake: Arc::clone(&wake),
+            lease,
+            generation: 0,
             fit: None,
-            fit_state: None,
+            stopped: None,
+            paused: false,
             fit_id: 0,
             warm_started: false,
             started: Instant::now(),
+            last: None,
+            dirty: false,
+            published: 0,
+            history_reset: false,
+            errors: Vec::new(),
+            last_publish: Instant::now(),
         };
-        LIVE_WORKERS.fetch_add(1, Ordering::SeqCst);
-        let thread = std::thread::Builder::new().name("facenmf-worker".into()).spawn(move || {
-            struct Alive;
-            impl Drop for Alive {
-                fn drop(&mut self) {
-                    LIVE_WORKERS.fetch_sub(1, Ordering::SeqCst);
-                }
-            }
-            let _alive = Alive;
-            state.main_loop();
-        });
-        let thread = match thread {
-            Ok(t) => t,
-            Err(e) => {
-                LIVE_WORKERS.fetch_sub(1, Ordering::SeqCst);
-                return Err(e);
-            }
-        };
-        Ok(Worker { commands, events: Some(events), epoch, processed, running, thread: Some(thread) })
+        let job = Job::spawn(name, wake, None, move |_| state.main_loop())?;
+        Ok(Worker {
+            commands,
+            updates,
+            last_sent: 0,
+            last_clear: 0,
+            answered: 0,
+            state: None,
+            history: History::default(),
+            held_errors: Vec::new(),
+            job,
+        })
     }
 
-    /// Queues a command; any fit in progress notices within one iteration.
-    pub fn send(&self, command: Command) {
-        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        if self.commands.send((epoch, command)).is_err() {
+    /// Queues a command and returns its generation; a fit in progress takes
+    /// it within one iteration.
+    pub fn send(&mut self, command: Command) -> u64 {
+        self.last_sent += 1;
+        let generation = self.last_sent;
+        if matches!(command, Command::SetData(_) | Command::Reset) {
+            self.last_clear = generation;
+        }
+        if self.commands.send((generation, command)).is_err() {
             log::warn!("the NMF worker thread has ended; command ignored");
         }
+        generation
     }
 
-    pub fn run(&self, params: Params) {
-        self.send(Command::Run(params));
+    pub fn run(&mut self, params: Params) -> u64 {
+        self.send(Command::Run(params))
     }
 
-    pub fn stop(&self) {
-        self.send(Command::Stop);
+    pub fn stop(&mut self) -> u64 {
+        self.send(Command::Stop)
     }
 
-    pub fn reset(&self) {
-        self.send(Command::Reset);
+    pub fn reset(&mut self) -> u64 {
+        self.send(Command::Reset)
     }
 
-    pub fn set_k(&self, params: Params) {
-        self.send(Command::SetK(params));
+    pub fn set_k(&mut self, params: Params) -> u64 {
+        self.send(Command::SetK(params))
     }
 
-    pub fn set_data(&self, data: Arc<FaceMatrix>) {
-        self.send(Command::SetData(data));
+    pub fn set_data(&mut self, data: Arc<FaceMatrix>) -> u64 {
+        self.send(Command::SetData(data))
     }
 
     /// See [`Command::Adopt`].
-    pub fn adopt(&self, params: Params, w: ndarray::Array2<f32>, h: ndarray::Array2<f32>, run: bool) {
-        self.send(Command::Adopt { params, w, h, run });
+    pub fn adopt(&mut self, params: Params, w: Array2<f32>, h: Array2<f32>, history: Vec<Record>, run: bool) -> u64 {
+        self.send(Command::Adopt { params, w, h, history, run })
     }
 
-    /// The next event, if one is waiting.
-    pub fn try_recv(&self) -> Option<Event> {
-        self.events.as_ref()?.try_recv().ok()
+    /// The update published since the last call, if any (stale ones, from
+    /// before the last `SetData` or `Reset` sent, are dropped; their errors
+    /// come with the next one). Keeps [`Worker::history`] and
+    /// [`Worker::is_busy`] up to date.
+    pub fn take_update(&mut self) -> Option<Update> {
+        let Some(mut update) = self.updates.take() else {
+            return self.exit_update();
+        };
+        self.answered = self.answered.max(update.generation);
+        if update.generation < self.last_clear {
+            self.held_errors.append(&mut update.errors);
+            return None;
+        }
+        if !self.held_errors.is_empty() {
+            self.held_errors.append(&mut update.errors);
+            update.errors = std::mem::take(&mut self.held_errors);
+        }
+        self.state = update.state();
+        self.history.apply(&update.history);
+        Some(update)
     }
 
-    /// Waits up to `timeout` for the next event.
-    pub fn recv_timeout(&self, timeout: Duration) -> Option<Event> {
-        self.events.as_ref()?.recv_timeout(timeout).ok()
+    /// When the thread has ended on its own (a panic), one last update that
+    /// says so and forgets the fit.
+    fn exit_update(&mut self) -> Option<Update> {
+        let error = match self.job.poll()? {
+            Ok(()) => "the NMF worker thread ended".to_owned(),
+            Err(e) => format!("the NMF worker thread stopped: {e}"),
+        };
+        self.answered = self.last_sent;
+        self.state = None;
+        let history = HistoryDelta { fit_id: 0, reset: true, records: Vec::new() };
+        self.history.apply(&history);
+        Some(Update { generation: self.last_sent, fit: None, history, errors: vec![error] })
     }
 
-    /// True while the thread is stepping a fit.
+    /// The generation of the last command sent.
+    pub fn last_sent_generation(&self) -> u64 {
+        self.last_sent
+    }
+
+    /// The generation of the last command answered (in the updates taken).
+    pub fn answered_generation(&self) -> u64 {
+        self.answered
+    }
+
+    /// The fit's state in the last update taken (`None` without a fit).
+    pub fn state(&self) -> Option<FitState> {
+        self.state
+    }
+
+    /// True while the fit steps (as of the last update taken).
     pub fn is_running(&self) -> bool {
-        self.running.lock().map(|r| *r).unwrap_or(false)
+        self.state == Some(FitState::Running)
     }
 
-    /// True while a fit runs or commands are still waiting to be handled.
+    /// True while a command sent is not answered in the updates taken, or
+    /// the fit steps. A fit paused by the lease is not busy.
     pub fn is_busy(&self) -> bool {
-        self.processed.load(Ordering::SeqCst) != self.epoch.load(Ordering::SeqCst) || self.is_running()
+        self.answered < self.last_sent || self.is_running()
+    }
+
+    /// The current fit's history, from the updates taken.
+    pub fn history(&self) -> &[Record] {
+        self.history.records()
     }
 
     /// True while the thread is alive.
     pub fn is_alive(&self) -> bool {
-        self.thread.as_ref().is_some_and(|t| !t.is_finished())
+        !self.job.is_finished()
     }
 }
 
 impl Drop for Worker {
     fn drop(&mut self) {
-        let epoch = self.epoch.fetch_add(1, Ordering::SeqCst) + 1;
-        let _ = self.commands.send((epoch, Command::Shutdown));
-        // Dropping the receiver unblocks a thread waiting in `send`.
-        self.events = None;
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            log::warn!("the NMF worker thread panicked");
-        }
+        let _ = self.commands.send((self.last_sent + 1, Command::Shutdown));
+        // Dropping `job` (after this) joins the thread.
     }
 }
 
@@ -242,17 +403,30 @@ impl Drop for Worker {
 struct Thread {
     data: Arc<FaceMatrix>,
     commands: Receiver<(u64, Command)>,
-    events: SyncSender<Event>,
-    wake: Box<dyn Fn() + Send + Sync>,
-    epoch: Arc<AtomicU64>,
-    processed: Arc<AtomicU64>,
-    running: Arc<Mutex<bool>>,
+    updates: Latest<Update>,
+    wake: Wake,
+    lease: CpuLease,
+    /// The generation of the last command handled.
+    generation: u64,
     fit: Option<Nmf>,
-    /// None while running.
-    fit_state: Option<FitState>,
+    /// None while running (or paused).
+    stopped: Option<StopReason>,
+    /// The lease was held at the last look (meaningful while running).
+    paused: bool,
     fit_id: u64,
     warm_started: bool,
     started: Instant,
+    /// The last progress published (reused while the fit has not changed).
+    last: Option<Arc<Progress>>,
+    /// The fit stepped since `last` was made.
+    dirty: bool,
+    /// History records of the current fit already published.
+    published: usize,
+    /// The fit changed (or was forgotten) since the last publish.
+    history_reset: bool,
+    /// Errors for the next publish.
+    errors: Vec<String>,
+    last_publish: Instant,
 }
 
 /// Whether the thread goes on.
@@ -264,88 +438,86 @@ enum Flow {
 impl Thread {
     fn main_loop(mut self) {
         loop {
-            // Take commands: wait for one when idle, poll when running.
-            let first = if self.is_running() {
-                match self.commands.try_recv() {
-                    Ok(c) => Some(c),
-                    // The owner bumps the epoch before it queues the
-                    // command: one announced but not queued yet is waited
-                    // for, or the fit would go on as if it was never sent.
-                    Err(TryRecvError::Empty)
-                        if self.epoch.load(Ordering::SeqCst) != self.processed.load(Ordering::SeqCst) =>
-                    {
-                        match self.commands.recv() {
-                            Ok(c) => Some(c),
-                            Err(_) => return,
-                        }
-                    }
-                    Err(TryRecvError::Empty) => None,
-                    Err(TryRecvError::Disconnected) => return,
-                }
-            } else {
+            let command = if !self.is_running() {
                 match self.commands.recv() {
                     Ok(c) => Some(c),
                     Err(_) => return,
                 }
+            } else {
+                if self.lease.is_held() != self.paused {
+                    // Paused or resumed: say so (publish looks again).
+                    self.publish();
+                }
+                if self.paused {
+                    match self.commands.recv_timeout(LEASE_POLL) {
+                        Ok(c) => Some(c),
+                        Err(RecvTimeoutError::Timeout) => None,
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                } else {
+                    match self.commands.try_recv() {
+                        Ok(c) => Some(c),
+                        Err(TryRecvError::Empty) => None,
+                        Err(TryRecvError::Disconnected) => return,
+                    }
+                }
             };
-            if let Some(first) = first {
-                // Take whatever else is queued, and skip a k change that a
-                // later one replaces (sliding k sends many).
-                let mut queue = vec![first];
-                queue.extend(self.commands.try_iter());
-                let last = queue.len() - 1;
-                for i in 0..queue.len() {
-                    let superseded = i < last
-                        && matches!(queue[i].1, Command::SetK(_))
-                        && matches!(queue[i + 1].1, Command::SetK(_));
-                    let (epoch, command) = std::mem::replace(&mut queue[i], (0, Command::Stop));
-                    if !superseded && let Flow::Exit = self.handle(command) {
+            match command {
+                Some(first) => {
+                    if let Flow::Exit = self.handle_queued(first) {
                         return;
                     }
-                    self.set_running(self.is_running());
-                    self.processed.store(epoch, Ordering::SeqCst);
                 }
+                None if !self.paused => self.step(),
+                None => {}
+            }
+        }
+    }
+
+    /// Handles `first` and whatever else is queued, skipping a k change that
+    /// the next one replaces (sliding k sends many); publishes after each.
+    fn handle_queued(&mut self, first: (u64, Command)) -> Flow {
+        let mut queue: Vec<(u64, Command)> = std::iter::once(first).chain(self.commands.try_iter()).collect();
+        let last = queue.len() - 1;
+        for i in 0..queue.len() {
+            let superseded =
+                i < last && matches!(queue[i].1, Command::SetK(_)) && matches!(queue[i + 1].1, Command::SetK(_));
+            let (generation, command) = std::mem::replace(&mut queue[i], (0, Command::Stop));
+            if superseded {
                 continue;
             }
-            if let Flow::Exit = self.run_until_interrupted() {
-                return;
+            self.generation = generation;
+            if let Flow::Exit = self.handle(command) {
+                return Flow::Exit;
             }
+            self.publish();
         }
+        Flow::Continue
     }
 
+    /// Running or paused: not stopped.
     fn is_running(&self) -> bool {
-        self.fit.is_some() && self.fit_state.is_none()
-    }
-
-    fn set_running(&self, running: bool) {
-        if let Ok(mut r) = self.running.lock() {
-            *r = running;
-        }
+        self.fit.is_some() && self.stopped.is_none()
     }
 
     fn handle(&mut self, command: Command) -> Flow {
         match command {
             Command::Run(params) => {
                 let resume = self.fit.as_ref().is_some_and(|f| f.params() == &params)
-                    && self.fit_state == Some(FitState::Stopped(StopReason::Cancelled));
+                    && self.stopped == Some(StopReason::Cancelled);
                 self.started = Instant::now();
                 if resume {
-                    self.fit_state = None;
+                    self.stopped = None;
                 } else {
                     self.start(Nmf::new(Arc::clone(&self.data), params), false);
                 }
             }
             Command::Stop => {
                 if self.is_running() {
-                    self.fit_state = Some(FitState::Stopped(StopReason::Cancelled));
-                    self.send_final();
+                    self.stopped = Some(StopReason::Cancelled);
                 }
             }
-            Command::Reset => {
-                self.fit = None;
-                self.fit_state = None;
-                self.send_event(Event::Cleared);
-            }
+            Command::Reset => self.forget(),
             Command::SetK(params) => {
                 if let Some(fit) = self.fit.take() {
                     self.started = Instant::now();
@@ -355,27 +527,22 @@ impl Thread {
             }
             Command::SetData(data) => {
                 self.data = data;
-                self.fit = None;
-                self.fit_state = None;
-                self.send_event(Event::Cleared);
+                self.forget();
             }
-            Command::Adopt { params, w, h, run } => {
-                self.started = Instant::now();
+            Command::Adopt { params, w, h, history, run } => {
                 if w.ncols() != params.k {
-                    let message = format!("cannot open a fit of rank {} as k = {}", w.ncols(), params.k);
-                    self.send_event(Event::Error(message));
+                    self.errors.push(format!("cannot open a fit of rank {} as k = {}", w.ncols(), params.k));
                 } else {
-                    match Nmf::warm_start(Arc::clone(&self.data), params, w, h) {
-                        Ok(fit) => {
-                            self.fit = Some(fit);
-                            self.fit_state = if run { None } else { Some(FitState::Stopped(StopReason::Cancelled)) };
-                            self.fit_id += 1;
-                            self.warm_started = false;
-                            self.send_progress(true);
-                        }
-                        Err(e) => {
-                            self.send_event(Event::Error(format!("{:#}", anyhow::Error::new(e))));
-                        }
+                    self.started = Instant::now();
+                    let data = Arc::clone(&self.data);
+                    let fit = if history.is_empty() {
+                        Nmf::warm_start(data, params, w, h)
+                    } else {
+                        Nmf::resume(data, params, w, h, history)
+                    };
+                    self.start(fit, false);
+                    if !run && self.fit.is_some() {
+                        self.stopped = Some(StopReason::Cancelled);
                     }
                 }
             }
@@ -384,151 +551,407 @@ impl Thread {
         Flow::Continue
     }
 
-    /// Installs a new fit (or reports why it could not be made) and sends
-    /// its first snapshot at once.
+    /// Installs a new fit (running), or forgets the fit and reports why it
+    /// could not be made.
     fn start(&mut self, fit: Result<Nmf, crate::nmf::NmfError>, warm_started: bool) {
         match fit {
             Ok(fit) => {
                 self.fit = Some(fit);
-                self.fit_state = None;
+                self.stopped = None;
                 self.fit_id += 1;
                 self.warm_started = warm_started;
-                self.send_progress(true);
+                self.last = None;
+                self.published = 0;
+                self.history_reset = true;
             }
             Err(e) => {
-                self.fit = None;
-                self.fit_state = None;
-                self.send_event(Event::Error(format!("{:#}", anyhow::Error::new(e))));
+                self.forget();
+                self.errors.push(format!("{:#}", anyhow::Error::new(e)));
             }
         }
     }
 
-    /// Steps the fit until it stops or a command arrives (the epoch moves).
-    fn run_until_interrupted(&mut self) -> Flow {
-        let epoch = self.epoch.load(Ordering::SeqCst);
-        let mut last_sent = Instant::now();
-        loop {
-            let Some(fit) = self.fit.as_mut() else {
-                return Flow::Continue;
-            };
-            if let Some(reason) = fit.stop_reason() {
-                self.fit_state = Some(FitState::Stopped(reason));
-                self.set_running(false);
-                self.send_final();
-                return Flow::Continue;
-            }
-            if self.epoch.load(Ordering::SeqCst) != epoch {
-                return Flow::Continue;
-            }
-            fit.step();
-            if last_sent.elapsed() >= SNAPSHOT_INTERVAL {
-                last_sent = Instant::now();
-                self.send_progress(false);
-            }
-        }
+    fn forget(&mut self) {
+        self.fit = None;
+        self.stopped = None;
+        self.last = None;
+        self.published = 0;
+        self.history_reset = true;
     }
 
-    fn progress(&self) -> Option<Progress> {
-        let fit = self.fit.as_ref()?;
-        Some(Progress {
-            fit_id: self.fit_id,
-            warm_started: self.warm_started,
-            params: fit.params().clone(),
-            snapshot: fit.snapshot(),
-            history: fit.history().to_vec(),
-            state: self.fit_state.unwrap_or(FitState::Running),
-            wall_secs: self.started.elapsed().as_secs_f64(),
-        })
-    }
-
-    /// A progress snapshot; dropped when the channel is full unless `must`.
-    fn send_progress(&self, must: bool) {
-        let Some(progress) = self.progress() else {
+    /// One iteration, or the end when a stopping rule says so; publishes
+    /// about ten times a second, and at the end.
+    fn step(&mut self) {
+        let Some(fit) = self.fit.as_mut() else {
             return;
         };
-        let event = Event::Progress(Box::new(progress));
-        if must {
-            self.send_event(event);
-        } else {
-            match self.events.try_send(event) {
-                Ok(()) => (self.wake)(),
-                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+        if let Some(reason) = fit.stop_reason() {
+            self.stopped = Some(reason);
+            self.publish();
+            return;
+        }
+        fit.step();
+        self.dirty = true;
+        if self.last_publish.elapsed() >= SNAPSHOT_INTERVAL {
+            self.publish();
+        }
+    }
+
+    fn state(&self) -> FitState {
+        match self.stopped {
+            Some(reason) => FitState::Stopped(reason),
+            None if self.paused => FitState::Paused,
+            None => FitState::Running,
+        }
+    }
+
+    /// The current fit as published: the last one when nothing changed, a
+    /// copy with the new state when only that changed, else a new snapshot.
+    fn progress(&mut self) -> Option<Arc<Progress>> {
+        let fit = self.fit.as_ref()?;
+        let state = self.state();
+        let progress = match &self.last {
+            Some(last) if !self.dirty && last.state == state => return Some(Arc::clone(last)),
+            Some(last) if !self.dirty => {
+                Progress { state, wall_secs: self.started.elapsed().as_secs_f64(), ..Progress::clone(last) }
             }
-        }
+            _ => Progress {
+                fit_id: self.fit_id,
+                warm_started: self.warm_started,
+                params: fit.params().clone(),
+                snapshot: FitSnapshot {
+                    w: Arc::new(fit.w().to_owned()),
+                    h: Arc::new(fit.h().as_standard_layout().into_owned()),
+                    iteration: fit.iteration(),
+                    objective: fit.objective(),
+                    rel_err: fit.rel_err(),
+                    secs: fit.secs(),
+                },
+                state,
+                wall_secs: self.started.elapsed().as_secs_f64(),
+                init_secs: fit.init_secs(),
+            },
+        };
+        self.dirty = false;
+        let progress = Arc::new(progress);
+        self.last = Some(Arc::clone(&progress));
+        Some(progress)
     }
 
-    fn send_final(&self) {
-        self.send_progress(true);
-    }
-
-    /// Delivers an event, waiting for room: a final state must arrive. The
-    /// owner drains every frame, and dropping its receiver ends the wait.
-    fn send_event(&self, event: Event) {
-        // Whoever sees this event sees the running flag that goes with it.
-        self.set_running(self.is_running());
-        if self.events.send(event).is_ok() {
-            (self.wake)();
-        }
+    /// Merges the current state into the slot and wakes the owner.
+    fn publish(&mut self) {
+        self.paused = self.lease.is_held();
+        let fit = self.progress();
+        let records = match &self.fit {
+            Some(f) => f.history().get(self.published..).unwrap_or_default().to_vec(),
+            None => Vec::new(),
+        };
+        self.published += records.len();
+        let history = HistoryDelta {
+            fit_id: if self.fit.is_some() { self.fit_id } else { 0 },
+            reset: std::mem::take(&mut self.history_reset),
+            records,
+        };
+        let update = Update { generation: self.generation, fit, history, errors: std::mem::take(&mut self.errors) };
+        self.updates.update(|slot| match slot {
+            Some(waiting) => waiting.merge(update),
+            None => *slot = Some(update),
+        });
+        self.last_publish = Instant::now();
+        (self.wake)();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::{live_threads, live_threads_named, no_wake};
     use crate::nmf::Solver;
-    use ndarray::Array2;
 
-    fn data() -> Arc<FaceMatrix> {
-        let a = Array2::from_shape_fn((64, 30), |(i, j)| (((i * 7 + j * 13) % 17) as f32 / 17.0) + 0.01);
+    fn matrix(m: usize, n: usize) -> Arc<FaceMatrix> {
+        let a = Array2::from_shape_fn((m, n), |(i, j)| (((i * 7 + j * 13) % 17) as f32 / 17.0) + 0.01);
         Arc::new(FaceMatrix::new(a).unwrap())
     }
 
-    fn wait_final(w: &Worker) -> Progress {
+    fn data() -> Arc<FaceMatrix> {
+        matrix(64, 30)
+    }
+
+    fn spawn(d: Arc<FaceMatrix>) -> Worker {
+        Worker::spawn(d, no_wake(), CpuLease::new()).unwrap()
+    }
+
+    /// Takes updates until `done` holds for the worker and the latest fit,
+    /// at most 30 s; returns that fit.
+    fn wait_for(
+        w: &mut Worker,
+        what: &str,
+        mut done: impl FnMut(&Worker, Option<&Progress>) -> bool,
+    ) -> Option<Arc<Progress>> {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Some(Event::Progress(p)) = w.recv_timeout(Duration::from_millis(100))
-                && p.state != FitState::Running
-            {
-                return *p;
+        let mut latest = None;
+        loop {
+            while let Some(u) = w.take_update() {
+                latest = u.fit;
             }
+            if done(w, latest.as_deref()) {
+                return latest;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(1));
         }
-        panic!("no final state");
+    }
+
+    /// The fit once it has stopped and every command was answered.
+    fn wait_final(w: &mut Worker) -> Arc<Progress> {
+        wait_for(w, "a final state", |w, p| !w.is_busy() && p.is_some_and(|p| matches!(p.state, FitState::Stopped(_))))
+            .unwrap()
+    }
+
+    /// Takes updates until `done` holds for one.
+    fn wait_update(w: &mut Worker, what: &str, mut done: impl FnMut(&Update) -> bool) -> Update {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(u) = w.take_update()
+                && done(&u)
+            {
+                return u;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     #[test]
     fn fit_matches_headless_and_stops() {
         let d = data();
         let params = Params::new(5).solver(Solver::Hals).max_iter(40).tol(0.0).seed(3);
-        let w = Worker::spawn(Arc::clone(&d), Box::new(|| {})).unwrap();
+        let mut w = spawn(Arc::clone(&d));
         w.run(params.clone());
-        let p = wait_final(&w);
+        let p = wait_final(&mut w);
         assert_eq!(p.state, FitState::Stopped(StopReason::MaxIter));
         let mut headless = Nmf::new(d, params).unwrap();
         headless.run(None, |_| {});
         let s = headless.snapshot();
-        assert_eq!(p.snapshot.w, s.w);
-        assert_eq!(p.snapshot.h, s.h);
-        assert_eq!(p.history.len(), 41);
+        assert_eq!(*p.snapshot.w, s.w);
+        assert_eq!(*p.snapshot.h, s.h);
+        assert_eq!(p.snapshot.iteration, 40);
+        assert_eq!(w.history().len(), 41);
+    }
+
+    #[test]
+    fn history_deltas_add_up_to_the_headless_history() {
+        let d = data();
+        let params = Params::new(4).solver(Solver::Mu).max_iter(3000).tol(0.0).seed(5);
+        let mut w = spawn(Arc::clone(&d));
+        w.run(params.clone());
+        // Take updates slowly: deltas merge while the owner sleeps.
+        let mut records = Vec::new();
+        let mut resets = 0;
+        let mut updates = 0;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(u) = w.take_update() {
+                updates += 1;
+                if u.history.reset {
+                    resets += 1;
+                    records.clear();
+                }
+                records.extend(u.history.records);
+            }
+            if !w.is_busy() && matches!(w.state(), Some(FitState::Stopped(_))) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the fit did not finish");
+            std::thread::sleep(Duration::from_millis(7));
+        }
+        assert_eq!(resets, 1, "one fit, one reset");
+        assert!(updates >= 1);
+        let mut headless = Nmf::new(d, params).unwrap();
+        headless.run(None, |_| {});
+        let expected = headless.history();
+        assert_eq!(records.len(), expected.len());
+        for (got, want) in records.iter().zip(expected) {
+            assert_eq!((got.iteration, got.objective, got.rel_err), (want.iteration, want.objective, want.rel_err));
+        }
+        assert_eq!(w.history(), &records[..], "the handle keeps the same history");
     }
 
     #[test]
     fn set_k_warm_starts_and_drop_joins() {
         let d = data();
         {
-            let w = Worker::spawn(d, Box::new(|| {})).unwrap();
+            let mut w = Worker::spawn_named("worker-test-drop", d, no_wake(), CpuLease::new()).unwrap();
+            assert_eq!(live_threads_named("worker-test-drop"), 1);
+            assert!(live_threads() >= 1);
             w.run(Params::new(4).max_iter(20).tol(0.0));
-            let _ = wait_final(&w);
+            let first = wait_final(&mut w);
             w.set_k(Params::new(6).max_iter(20).tol(0.0));
-            let p = wait_final(&w);
+            let p = wait_final(&mut w);
             assert!(p.warm_started);
+            assert!(p.fit_id > first.fit_id);
             assert_eq!(p.snapshot.w.ncols(), 6);
             w.run(Params::new(6).max_iter(1_000_000).tol(0.0));
-            std::thread::sleep(Duration::from_millis(50));
+            wait_for(&mut w, "running", |w, _| w.is_running());
             w.stop();
-            let p = wait_final(&w);
+            let p = wait_final(&mut w);
             assert_eq!(p.state, FitState::Stopped(StopReason::Cancelled));
+            // Still stepping when dropped: drop stops and joins.
+            w.run(Params::new(6).max_iter(1_000_000).tol(0.0));
+            wait_for(&mut w, "running again", |w, _| w.is_running());
             drop(w);
         }
+        assert_eq!(live_threads_named("worker-test-drop"), 0, "the worker thread is still running");
+    }
+
+    #[test]
+    fn queued_set_k_coalesce() {
+        // A larger matrix and k: the Run's initialisation takes long enough
+        // for all the k changes sent after it to be queued behind it.
+        let d = matrix(1500, 300);
+        let mut w = spawn(d);
+        w.run(Params::new(40).max_iter(5).tol(0.0));
+        for k in 41..=46 {
+            w.set_k(Params::new(k).max_iter(5).tol(0.0));
+        }
+        let p = wait_final(&mut w);
+        assert_eq!(p.params.k, 46);
+        assert!(p.warm_started);
+        // One fit for the Run, one for the last k change.
+        assert_eq!(p.fit_id, 2, "queued k changes were not coalesced");
+    }
+
+    #[test]
+    fn a_stop_right_after_run_is_never_lost() {
+        let d = data();
+        let mut w = spawn(d);
+        let params = Params::new(4).max_iter(1_000_000).tol(0.0).seed(1);
+        for round in 0..200 {
+            w.run(params.clone());
+            let stop = w.stop();
+            let p = wait_for(&mut w, "the stop to be answered", |w, _| !w.is_busy());
+            assert!(w.answered_generation() >= stop);
+            assert_eq!(w.state(), Some(FitState::Stopped(StopReason::Cancelled)), "round {round}");
+            assert_eq!(p.map(|p| p.state), Some(FitState::Stopped(StopReason::Cancelled)), "round {round}");
+        }
+        // A Stop with nothing running is answered too.
+        w.reset();
+        let stop = w.stop();
+        wait_for(&mut w, "an idle stop", |w, _| !w.is_busy());
+        assert_eq!(w.answered_generation(), stop);
+        assert_eq!(w.state(), None);
+    }
+
+    #[test]
+    fn no_update_of_the_old_data_after_set_data() {
+        // Iterations of about a millisecond: the worker takes a command a
+        // little after it was sent, while the owner looks at once.
+        let shapes = [(400, 200), (300, 150)];
+        let sets = [matrix(shapes[0].0, shapes[0].1), matrix(shapes[1].0, shapes[1].1)];
+        let mut w = spawn(Arc::clone(&sets[0]));
+        let params = Params::new(10).max_iter(1_000_000).tol(0.0).seed(2);
+        w.run(params.clone());
+        let mut checked = 0;
+        for round in 0..20 {
+            // Leave a snapshot of the current fit untaken in the slot.
+            std::thread::sleep(SNAPSHOT_INTERVAL + Duration::from_millis(20));
+            let i = (round + 1) % 2;
+            w.set_data(Arc::clone(&sets[i]));
+            w.run(params.clone());
+            let (m, n) = shapes[i];
+            let deadline = Instant::now() + Duration::from_secs(30);
+            // Look at every update until the new fit has stepped a little.
+            loop {
+                if let Some(u) = w.take_update() {
+                    assert!(u.errors.is_empty(), "{:?}", u.errors);
+                    if let Some(p) = &u.fit {
+                        let shape = (p.snapshot.w.nrows(), p.snapshot.h.ncols());
+                        assert_eq!(shape, (m, n), "round {round}: a snapshot of the old data");
+                        checked += 1;
+                        if p.snapshot.iteration > 0 {
+                            break;
+                        }
+                    }
+                }
+                assert!(Instant::now() < deadline, "round {round}: the new fit did not run");
+            }
+        }
+        assert!(checked >= 20);
+    }
+
+    #[test]
+    fn the_lease_pauses_the_fit_and_commands_still_act() {
+        let d = data();
+        let lease = CpuLease::new();
+        let mut w = Worker::spawn(Arc::clone(&d), no_wake(), lease.clone()).unwrap();
+        let params = Params::new(4).solver(Solver::Hals).max_iter(200).tol(0.0).seed(4);
+
+        // Held before Run: the fit is initialised, then waits.
+        let guard = lease.acquire();
+        w.run(params.clone());
+        let p = wait_for(&mut w, "paused", |w, _| !w.is_busy() && w.state() == Some(FitState::Paused)).unwrap();
+        assert_eq!(p.snapshot.iteration, 0);
+        std::thread::sleep(Duration::from_millis(150));
+        while let Some(u) = w.take_update() {
+            assert_eq!(u.fit.map(|p| p.snapshot.iteration), Some(0), "stepped while the lease was held");
+        }
+        assert_eq!(w.state(), Some(FitState::Paused));
+        // Released: it goes on to the end, exactly as a headless run.
+        drop(guard);
+        let p = wait_final(&mut w);
+        assert_eq!(p.state, FitState::Stopped(StopReason::MaxIter));
+        let mut headless = Nmf::new(Arc::clone(&d), params).unwrap();
+        headless.run(None, |_| {});
+        assert_eq!(*p.snapshot.w, headless.snapshot().w);
+
+        // Held mid-run: the iteration count stands still.
+        let long = Params::new(4).max_iter(1_000_000).tol(0.0);
+        w.run(long.clone());
+        wait_for(&mut w, "iterations", |w, p| w.is_running() && p.is_some_and(|p| p.snapshot.iteration > 0));
+        let guard = lease.acquire();
+        let p = wait_for(&mut w, "paused mid-run", |w, _| w.state() == Some(FitState::Paused)).unwrap();
+        let at = p.snapshot.iteration;
+        assert!(!w.is_busy(), "a paused fit is not busy");
+        std::thread::sleep(Duration::from_millis(150));
+        while let Some(u) = w.take_update() {
+            assert_eq!(u.fit.map(|p| p.snapshot.iteration), Some(at));
+        }
+        // Stop acts at once while paused, and the fit stays stopped when
+        // the lease is freed (it was not running when it was freed).
+        w.stop();
+        let p = wait_final(&mut w);
+        assert_eq!(p.state, FitState::Stopped(StopReason::Cancelled));
+        assert_eq!(p.snapshot.iteration, at);
+        drop(guard);
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(w.take_update().is_none(), "nothing happens when a stopped fit's lease is freed");
+        assert_eq!(w.state(), Some(FitState::Stopped(StopReason::Cancelled)));
+
+        // Run while held resumes into Paused; a second holder keeps it
+        // paused until the last lets go.
+        let (g1, g2) = (lease.acquire(), lease.acquire());
+        w.run(long.clone());
+        let p = wait_for(&mut w, "resumed paused", |w, _| !w.is_busy() && w.state() == Some(FitState::Paused)).unwrap();
+        assert_eq!(p.snapshot.iteration, at, "resumed, not restarted");
+        drop(g1);
+        std::thread::sleep(Duration::from_millis(50));
+        while w.take_update().is_some() {}
+        assert_eq!(w.state(), Some(FitState::Paused));
+        drop(g2);
+        wait_for(&mut w, "running after the last holder", |_, p| {
+            p.is_some_and(|p| p.state == FitState::Running && p.snapshot.iteration > at)
+        });
+
+        // SetK and Reset act while paused.
+        let _g = lease.acquire();
+        wait_for(&mut w, "paused again", |w, _| w.state() == Some(FitState::Paused));
+        w.set_k(Params::new(6).max_iter(1_000_000).tol(0.0));
+        let p = wait_for(&mut w, "k = 6", |w, p| !w.is_busy() && p.is_some_and(|p| p.params.k == 6)).unwrap();
+        assert_eq!(p.state, FitState::Paused);
+        assert!(p.warm_started);
+        w.reset();
+        wait_for(&mut w, "the reset", |w, p| !w.is_busy() && p.is_none());
+        assert_eq!(w.state(), None);
     }
 
     #[test]
@@ -537,38 +960,68 @@ mod tests {
         let params = Params::new(4).solver(Solver::Hals).max_iter(15).tol(0.0).seed(9);
         let mut headless = Nmf::new(Arc::clone(&d), params.clone()).unwrap();
         headless.run(None, |_| {});
+        let history = headless.history().to_vec();
         let (w0, h0) = headless.into_factors();
-        let worker = Worker::spawn(Arc::clone(&d), Box::new(|| {})).unwrap();
+        let mut worker = spawn(Arc::clone(&d));
+        // With its history, the fit goes on from where it stopped: its
+        // iteration count and error as they were, then more iterations.
+        worker.adopt(params.clone(), w0.clone(), h0.clone(), history.clone(), false);
+        let p = wait_final(&mut worker);
+        assert_eq!(p.snapshot.iteration, 15);
+        assert_eq!(*p.snapshot.w, w0);
+        assert!((p.snapshot.rel_err - d.rel_err(w0.view(), h0.view())).abs() < 1e-6);
+        assert_eq!(worker.history().len(), history.len());
+        worker.run(params.clone().max_iter(25));
+        let p = wait_final(&mut worker);
+        assert_eq!((p.snapshot.iteration, p.state), (25, FitState::Stopped(StopReason::MaxIter)));
         // Another fit of a different k is running: adopting replaces it.
         worker.run(Params::new(6).max_iter(1_000_000).tol(0.0));
         std::thread::sleep(Duration::from_millis(30));
-        worker.adopt(params.clone(), w0.clone(), h0.clone(), false);
-        let p = wait_final(&worker);
+        worker.adopt(params.clone(), w0.clone(), h0.clone(), Vec::new(), false);
+        let p = wait_final(&mut worker);
         assert_eq!(p.state, FitState::Stopped(StopReason::Cancelled));
         assert_eq!(p.params.k, 4);
-        assert_eq!(p.snapshot.w, w0);
-        assert_eq!(p.snapshot.h, h0);
+        assert_eq!(*p.snapshot.w, w0);
+        assert_eq!(*p.snapshot.h, h0);
         assert_eq!(p.snapshot.iteration, 0);
         assert!(!p.warm_started);
         assert!(!worker.is_running());
         // Run with the same parameters resumes from the adopted factors.
         worker.run(params.clone());
-        let p = wait_final(&worker);
+        let p = wait_final(&mut worker);
         assert_eq!(p.state, FitState::Stopped(StopReason::MaxIter));
         assert_eq!(p.snapshot.iteration, 15);
         assert!(p.snapshot.rel_err <= d.rel_err(w0.view(), h0.view()) + 1e-6);
         // With `run`, it goes on at once; a rank mismatch is an error.
-        worker.adopt(params.clone(), w0.clone(), h0.clone(), true);
-        let p = wait_final(&worker);
+        worker.adopt(params.clone(), w0.clone(), h0.clone(), Vec::new(), true);
+        let p = wait_final(&mut worker);
         assert_eq!(p.state, FitState::Stopped(StopReason::MaxIter));
-        worker.adopt(Params::new(5), w0, h0, false);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let mut error = None;
-        while error.is_none() && Instant::now() < deadline {
-            if let Some(Event::Error(e)) = worker.recv_timeout(Duration::from_millis(100)) {
-                error = Some(e);
-            }
-        }
-        assert!(error.is_some_and(|e| e.contains("rank 4")));
+        worker.adopt(Params::new(5), w0, h0, Vec::new(), false);
+        let u = wait_update(&mut worker, "the error", |u| !u.errors.is_empty());
+        assert!(u.errors[0].contains("rank 4"), "{:?}", u.errors);
+        // The fit is kept.
+        assert_eq!(u.fit.map(|p| p.params.k), Some(4));
+    }
+
+    #[test]
+    fn errors_are_kept_until_taken() {
+        let d = data();
+        let mut w = spawn(d);
+        // k above min(pixels, faces) is refused; progress after it must not
+        // overwrite the error.
+        w.run(Params::new(500));
+        w.run(Params::new(3).max_iter(50).tol(0.0));
+        let p = wait_final(&mut w);
+        assert_eq!(p.state, FitState::Stopped(StopReason::MaxIter));
+        // wait_final took the update with the error; run again and check
+        // the merge directly on a slow owner.
+        w.run(Params::new(500));
+        w.run(Params::new(3).max_iter(50).tol(0.0).seed(8));
+        std::thread::sleep(Duration::from_millis(200));
+        let u = w.take_update().expect("an update");
+        assert_eq!(u.errors.len(), 1, "{:?}", u.errors);
+        assert_eq!(u.state(), Some(FitState::Stopped(StopReason::MaxIter)));
+        assert!(u.history.reset);
+        assert_eq!(u.history.records.len(), 51);
     }
 }

@@ -1,6 +1,6 @@
 //! 50 rapid Run/Stop/k changes end with no panic, no error, and no worker
 //! thread left running (the only test in this binary, so the count of live
-//! workers is this test's alone).
+//! job and worker threads is this test's alone).
 
 mod common;
 

@@ -12,7 +12,11 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use facenmf::app::{FaceNmfApp, View};
 use facenmf::dataset::builtin;
-use facenmf::jobs::live_threads as live_sweep_threads;
+use facenmf::jobs::live_threads_named;
+
+fn live_sweep_threads() -> usize {
+    live_threads_named("sweep")
+}
 use facenmf::nmf::Params;
 
 /// The sweep tests count this process's sweep threads: one at a time.
@@ -75,8 +79,8 @@ fn sweep_fills_the_plot_and_opening_a_k_loads_its_fit() {
     assert_eq!(app.settings().view, View::Explorer);
     assert_eq!(app.settings().params.k, 5);
     let fit = app.fit().expect("a fit");
-    assert_eq!(fit.progress.snapshot.w, w5, "the explorer's W is not the sweep's");
-    assert_eq!(fit.progress.snapshot.h, h5);
+    assert_eq!(*fit.progress.snapshot.w, w5, "the explorer's W is not the sweep's");
+    assert_eq!(*fit.progress.snapshot.h, h5);
     // Exactly the sweep's fit: stopped where the sweep stopped it, with its
     // iteration count and error; the settings' max_iter left alone.
     assert_eq!(fit.progress.snapshot.iteration, its5);
@@ -243,7 +247,7 @@ fn export_writes_the_folder_and_asks_before_overwriting() {
         assert!(out.join(f).is_file(), "{f} missing");
     }
     let w: ndarray::Array2<f32> = ndarray_npy::read_npy(out.join("W.npy")).unwrap();
-    assert_eq!(w, h.state().fit().unwrap().progress.snapshot.w);
+    assert_eq!(w, *h.state().fit().unwrap().progress.snapshot.w);
     let report = std::fs::read_to_string(out.join("report.json")).unwrap();
     assert!(report.contains("\"history\""), "{report}");
     // In the status line and in the window.
@@ -288,12 +292,12 @@ fn number_fields_say_what_they_changed_and_huge_rank_specs_are_refused() {
     assert_eq!(h.state().settings().params.max_iter, 1);
     h.get_by_label_contains("max_iter: -5 is below the range 1 to");
     // k beyond min(pixels, faces) = 40: brought to 40, said beside the slider.
-    h.get_by_label("k").set_value_accesskit(99_999.0);
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::Slider, "k").set_value_accesskit(99_999.0);
     h.run_ok();
     assert_eq!(h.state().settings().params.k, 40);
     h.get_by_label_contains("k: 99999 is above the range 1 to 40; set to 40");
     // A valid value clears the note.
-    h.get_by_label("k").set_value_accesskit(7.0);
+    h.get_by_role_and_label(eframe::egui::accesskit::Role::Slider, "k").set_value_accesskit(7.0);
     h.run_ok();
     assert_eq!(h.state().settings().params.k, 7);
     assert!(h.query_by_label_contains("k: 99999").is_none());

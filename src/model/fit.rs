@@ -2,14 +2,16 @@
 //! view reads from it (importance order, sparseness, column sums of W), and
 //! the loss curve over the session's fits.
 
+use std::sync::Arc;
+
 use ndarray::Array1;
 
 use crate::nmf::metrics;
-use crate::worker::{FitState, Progress};
+use crate::worker::{FitState, HistoryDelta, Progress};
 
 /// The latest fit snapshot and the cheap measures the views share.
 pub struct FitView {
-    pub progress: Progress,
+    pub progress: Arc<Progress>,
     /// Components (columns of W) by decreasing importance.
     pub order: Vec<usize>,
     /// rank[c]: position of component c in `order`.
@@ -23,7 +25,7 @@ pub struct FitView {
 }
 
 impl FitView {
-    pub fn new(progress: Progress) -> Self {
+    pub fn new(progress: Arc<Progress>) -> Self {
         let (w, h) = (progress.snapshot.w.view(), progress.snapshot.h.view());
         let importance = metrics::importance(w, h);
         let order = metrics::order_by_importance_of(&importance);
@@ -72,27 +74,27 @@ pub struct Curve {
     pub points: Vec<[f64; 3]>,
     /// Where each warm start began: (iteration, new k).
     pub k_marks: Vec<(f64, usize)>,
-    fit_id: u64,
-    base_len: usize,
+    /// Where the current fit's points start: (iteration, seconds).
     base: (f64, f64),
 }
 
 impl Curve {
-    pub fn update(&mut self, p: &Progress) {
-        if p.fit_id != self.fit_id {
-            if p.warm_started && !self.points.is_empty() {
-                self.base_len = self.points.len();
-                let last = self.points[self.base_len - 1];
-                self.base = (last[0], last[1]);
-                self.k_marks.push((last[0], p.params.k));
-            } else {
-                *self = Curve::default();
+    /// Appends a history delta of fit `p` (a new fit restarts the curve, or
+    /// continues it after a warm start).
+    pub fn update(&mut self, p: &Progress, delta: &HistoryDelta) {
+        let mut records = &delta.records[..];
+        if delta.reset {
+            match self.points.last() {
+                Some(&last) if p.warm_started => {
+                    self.base = (last[0], last[1]);
+                    self.k_marks.push((last[0], p.params.k));
+                    // The warm start's record 0 is where the last fit ended.
+                    records = records.get(1..).unwrap_or_default();
+                }
+                _ => *self = Curve::default(),
             }
-            self.fit_id = p.fit_id;
         }
-        self.points.truncate(self.base_len);
         let (i0, s0) = self.base;
-        let skip = usize::from(self.base_len > 0);
-        self.points.extend(p.history.iter().skip(skip).map(|r| [i0 + r.iteration as f64, s0 + r.secs, r.rel_err]));
+        self.points.extend(records.iter().map(|r| [i0 + r.iteration as f64, s0 + r.secs, r.rel_err]));
     }
 }

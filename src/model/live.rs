@@ -1,11 +1,11 @@
-//! The live fit: the [`Worker`] and what the model keeps of its reports
-//! (the latest snapshot as a [`FitView`], the loss curve).
+//! The live fit: the [`Worker`] handle and what the model keeps of its
+//! updates (the latest snapshot as a [`FitView`], the loss curve).
 
 use std::sync::Arc;
 
-use crate::jobs::{CpuLease, Wake};
+use crate::jobs::{CpuLease, JobError, Wake};
 use crate::nmf::{FaceMatrix, Params, Record};
-use crate::worker::{Event, FitState, Worker};
+use crate::worker::{FitState, Worker};
 
 use super::fit::{Curve, FitView};
 
@@ -16,131 +16,105 @@ pub struct LiveFit {
     /// The latest snapshot shown.
     pub fit: Option<FitView>,
     pub curve: Curve,
-    /// A fit has been asked for and has not reported its end yet.
-    requested: bool,
-    /// New data was sent to the worker: its events are about the old data
-    /// until it confirms with `Cleared`.
-    awaiting_clear: bool,
-    /// The fit shown was opened from elsewhere and has not moved since.
-    adopted: bool,
+    /// An adopt was sent with this generation, not answered yet.
+    adopt_sent: Option<u64>,
+    /// The adopted fit: (fit id, iteration it was opened at).
+    adopted: Option<(u64, usize)>,
 }
 
 impl LiveFit {
-    /// True while the fit runs or has been asked to.
+    /// True while the fit runs or has been asked to (a command not yet
+    /// answered); not while it is paused under the CPU lease.
     pub fn is_fitting(&self) -> bool {
-        self.requested || self.worker.as_ref().is_some_and(Worker::is_running)
+        self.worker.as_ref().is_some_and(|w| w.is_busy())
     }
 
     /// True while the fit waits for the CPU lease.
     pub fn is_paused(&self) -> bool {
-        false
+        self.worker.as_ref().and_then(Worker::state) == Some(FitState::Paused)
     }
 
     /// True while the fit shown is one opened from the sweep, not moved yet.
     pub fn adopted(&self) -> bool {
-        self.adopted
+        self.fit.as_ref().is_some_and(|f| Some((f.progress.fit_id, f.progress.snapshot.iteration)) == self.adopted)
     }
 
     /// The fit's history, initialisation first.
     pub fn history(&self) -> &[Record] {
-        self.fit.as_ref().map_or(&[], |f| &f.progress.history)
+        self.worker.as_ref().map_or(&[], Worker::history)
     }
 
-    /// New faces: the fit is forgotten; the worker starts on first use.
-    pub fn set_data(&mut self, data: Arc<FaceMatrix>, wake: Wake, _lease: &CpuLease) -> std::io::Result<()> {
+    /// New faces: the fit is forgotten (the worker is started on the first
+    /// faces, and pauses whenever `lease` is held).
+    pub fn set_data(&mut self, data: Arc<FaceMatrix>, wake: Wake, lease: &CpuLease) -> Result<(), JobError> {
         self.fit = None;
         self.curve = Curve::default();
-        self.requested = false;
-        self.adopted = false;
-        match &self.worker {
+        self.adopted = None;
+        match &mut self.worker {
             Some(w) => {
                 w.set_data(data);
-                self.awaiting_clear = true;
             }
-            None => self.worker = Some(Worker::spawn(data, Box::new(move || wake()))?),
+            None => self.worker = Some(Worker::spawn(data, wake, lease.clone())?),
         }
         Ok(())
     }
 
     pub fn run(&mut self, params: Params) {
-        if let Some(w) = &self.worker {
+        if let Some(w) = &mut self.worker {
             w.run(params);
-            self.requested = true;
         }
     }
 
     pub fn stop(&mut self) {
-        if let Some(w) = &self.worker {
+        if let Some(w) = &mut self.worker {
             w.stop();
         }
     }
 
     pub fn reset(&mut self) {
-        if let Some(w) = &self.worker {
+        if let Some(w) = &mut self.worker {
             w.reset();
         }
     }
 
     pub fn set_k(&mut self, params: Params) {
-        if let Some(w) = &self.worker {
+        if let Some(w) = &mut self.worker {
             w.set_k(params);
-            self.requested = true;
         }
     }
 
-    /// Installs a fit made elsewhere, stopped, as it was.
+    /// Installs a fit made elsewhere, stopped, exactly as it was (its
+    /// factors, iteration count and history).
     pub fn adopt(&mut self, params: Params, w: ndarray::Array2<f32>, h: ndarray::Array2<f32>, history: Vec<Record>) {
-        let _ = history;
-        if let Some(worker) = &self.worker {
-            worker.adopt(params, w, h, false);
-            self.requested = true;
-            self.adopted = true;
+        if let Some(worker) = &mut self.worker {
+            self.adopt_sent = Some(worker.adopt(params, w, h, history, false));
         }
     }
 
-    /// Takes the worker's reports; returns the errors among them.
+    /// Takes the worker's newest update; returns the errors in it.
     pub fn poll(&mut self) -> Vec<String> {
-        let Some(worker) = &self.worker else {
+        let Some(worker) = &mut self.worker else {
             return Vec::new();
         };
-        let mut latest = None;
-        let mut errors = Vec::new();
-        let mut cleared = false;
-        while let Some(event) = worker.try_recv() {
-            match event {
-                Event::Progress(p) => {
-                    if !self.awaiting_clear {
-                        self.curve.update(&p);
-                        latest = Some(p);
-                    }
+        let Some(update) = worker.take_update() else {
+            return Vec::new();
+        };
+        match &update.fit {
+            None => {
+                self.fit = None;
+                self.curve = Curve::default();
+            }
+            Some(p) => {
+                self.curve.update(p, &update.history);
+                if self.adopt_sent.is_some_and(|g| update.generation >= g) {
+                    self.adopt_sent = None;
+                    self.adopted = Some((p.fit_id, p.snapshot.iteration));
                 }
-                Event::Cleared => {
-                    latest = None;
-                    cleared = true;
-                    self.awaiting_clear = false;
-                    self.curve = Curve::default();
+                if self.fit.as_ref().is_none_or(|f| !Arc::ptr_eq(&f.progress, p)) {
+                    self.fit = Some(FitView::new(Arc::clone(p)));
                 }
-                Event::Error(e) => errors.push(e),
             }
         }
-        let busy = worker.is_busy();
-        if cleared {
-            self.fit = None;
-        }
-        if !errors.is_empty() {
-            self.requested = busy;
-        }
-        if let Some(p) = latest {
-            if p.state != FitState::Running && !busy {
-                self.requested = false;
-            }
-            if self.fit.as_ref().is_some_and(|f| f.progress.snapshot.iteration != p.snapshot.iteration) {
-                self.adopted = false;
-            }
-            self.fit = Some(FitView::new(*p));
-        } else if !busy {
-            self.requested = false;
-        }
-        errors
+        update.errors
     }
 }

@@ -82,7 +82,7 @@ impl FacesView {
         let started = Instant::now();
         // Downsampling is linear: thumbnail(W·H) = thumbnail(W)·H.
         let w_small = t.downsample(fit.progress.snapshot.w.view());
-        let r = w_small.dot(&fit.progress.snapshot.h);
+        let r = w_small.dot(&*fit.progress.snapshot.h);
         let derive = started.elapsed();
         let a = &self.a_small;
         if residual {

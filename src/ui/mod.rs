@@ -196,14 +196,7 @@ fn image_ui(
 
 /// A picture with a small caption under it (an empty space of the same size
 /// while it has no texture); `width` reserves at least that much room.
-fn captioned_ui(
-    ui: &mut egui::Ui,
-    texture: Option<&TextureHandle>,
-    size: Vec2,
-    alt: &str,
-    caption: &str,
-    width: f32,
-) {
+fn captioned_ui(ui: &mut egui::Ui, texture: Option<&TextureHandle>, size: Vec2, alt: &str, caption: &str, width: f32) {
     ui.vertical(|ui| {
         ui.set_width(size.x.max(width));
         match texture {

@@ -40,13 +40,13 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, ou
                     _ if model.live.is_paused() => {
                         format!("paused for {holder} ({}, k = {})", p.params.solver, p.params.k)
                     }
-                    FitState::Stopped(crate::nmf::StopReason::Cancelled) if opened => {
+                    FitState::Stopped(_) if opened => {
                         format!(
                             "opened from the rank sweep ({}, k = {}); Run goes on fitting",
                             p.params.solver, p.params.k
                         )
                     }
-                    FitState::Running => format!("running {} (k = {})", p.params.solver, p.params.k),
+                    FitState::Running | FitState::Paused => format!("running {} (k = {})", p.params.solver, p.params.k),
                     FitState::Stopped(r) => {
                         format!("stopped: {} ({}, k = {})", describe(r), p.params.solver, p.params.k)
                     }
