@@ -2,6 +2,9 @@
 //! k = N_PARTS recovers every true part (cosine ≥ 0.9 with some basis image,
 //! each with a different one).
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use facenmf::dataset::builtin::{N_PARTS, builtin_faces, montage};

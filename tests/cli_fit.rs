@@ -1,5 +1,8 @@
 //! `facenmf fit` end to end, and the engine's accuracy on ORL.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::process::{Command, Output};

@@ -1,5 +1,8 @@
 //! `facenmf sweep` end to end.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::process::{Command, Output};

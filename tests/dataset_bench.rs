@@ -6,6 +6,9 @@
 //! /usr/bin/time -v target/debug/deps/dataset_bench-* load_13k --ignored --exact --nocapture
 //! ```
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

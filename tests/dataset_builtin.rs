@@ -1,5 +1,8 @@
 //! The built-in face set: written to a folder and loaded back, it is the same.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use facenmf::dataset::builtin::{N_PARTS, builtin_faces, generate, write_folder};

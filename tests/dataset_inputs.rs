@@ -4,6 +4,9 @@
 //! correct load (faces, size, values checked) or in a clear error (message
 //! checked) — never a panic.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};

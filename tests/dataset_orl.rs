@@ -1,5 +1,8 @@
 //! Loads the ORL / AT&T face database if it is present next to the crate.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 
 use facenmf::dataset::{LoadOptions, Source, load_folder};

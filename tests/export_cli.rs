@@ -1,5 +1,8 @@
 //! `facenmf fit --out DIR [--force]` end to end.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::process::{Command, Output};
 
 fn facenmf(args: &[&str]) -> Output {

@@ -1,5 +1,8 @@
 //! New faces: `facenmf::project` and `facenmf fit --project`.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::process::{Command, Output};
 use std::sync::Arc;
 

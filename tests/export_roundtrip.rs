@@ -1,5 +1,8 @@
 //! `facenmf::export`: files written, read back, refusals and overwriting.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::Path;
 use std::sync::Arc;
 

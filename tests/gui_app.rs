@@ -2,6 +2,9 @@
 //! images, face selection, the inspector, weight editing, Stop, k changes,
 //! and a burst of commands that must leave no worker thread behind.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use egui_kittest::kittest::Queryable;

@@ -2,6 +2,9 @@
 //! a resize to the most common size, and the preprocessing choice loads the
 //! faces again, as the command line's --resize and --preprocess do.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use egui_kittest::kittest::Queryable;

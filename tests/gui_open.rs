@@ -3,6 +3,9 @@
 //! listed a click away), recent folders, dropped image files, and settings
 //! that survive a missing or partial stored state.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::sync::Arc;

@@ -3,6 +3,9 @@
 //! the committed PNG under `tests/snapshots/`. Regenerate with
 //! `UPDATE_SNAPSHOTS=1 cargo test --test gui_snapshot`.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::time::{Duration, Instant};
 
 use eframe::egui;

@@ -11,6 +11,9 @@
 //! (UI ms per frame, it/s with the window open) come from running the app
 //! with `FACENMF_PROFILE=1`.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -5,6 +5,9 @@
 //! The tests take a lock so that they run one at a time: the thread counts
 //! they check are per process.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -2,6 +2,9 @@
 //! thread left running (the only test in this binary, so the count of live
 //! job and worker threads is this test's alone).
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use facenmf::dataset::builtin;

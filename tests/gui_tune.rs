@@ -3,6 +3,9 @@
 //! Cancel ends a sweep at once; a projected face shows in the inspector;
 //! Export writes the folder and asks before overwriting.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::sync::{Arc, Mutex};

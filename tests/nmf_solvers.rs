@@ -1,5 +1,8 @@
 //! Behaviour of the NMF solvers on data whose answer is known.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 

@@ -1,5 +1,8 @@
 //! `nmf::sweep`: NMF never beats the SVD's optimum, cancellation, checks.
 
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::sync::Arc;

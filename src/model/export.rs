@@ -32,8 +32,12 @@ pub struct ExportState {
     pub progress: Option<(usize, usize)>,
     /// The last export's outcome, for as long as it describes the fit shown.
     pub notice: Option<String>,
-    job: Option<(PathBuf, Job<(usize, usize), Result<usize, String>>)>,
+    job: Option<(PathBuf, ExportJob)>,
 }
+
+/// An export being written: progress (files done, total), then the number
+/// of files or why it failed.
+type ExportJob = Job<(usize, usize), Result<usize, String>>;
 
 /// What asking for an export led to.
 pub(crate) enum Requested {

@@ -57,11 +57,14 @@ pub fn compute(key: PcaKey, thumb: Thumb) -> Result<PcaResult, crate::nmf::NmfEr
     Ok(PcaResult { key, pca: p, set_rel_err, components_small, thumb, secs: started.elapsed().as_secs_f64() })
 }
 
+/// A PCA being computed: the result, or why it failed.
+type PcaJob = Job<(), Result<PcaResult, String>>;
+
 /// The PCA cache: the latest result, the one being computed, and a key
 /// that failed (not retried until the key changes).
 #[derive(Default)]
 pub struct PcaState {
-    job: Option<(PcaKey, Job<(), Result<PcaResult, String>>)>,
+    job: Option<(PcaKey, PcaJob)>,
     /// The latest PCA (possibly for an older k while a new one computes).
     pub result: Option<Arc<PcaResult>>,
     failed: Option<PcaKey>,

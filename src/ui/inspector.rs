@@ -27,6 +27,10 @@ pub struct Edits {
     pub weights: Vec<f32>,
 }
 
+/// What the inspector's pictures show: (faces generation, face, fit key,
+/// edited weights).
+type Shown = (u64, usize, Option<(u64, usize)>, Option<Vec<f32>>);
+
 /// The inspector: the selected face three ways, and edited weights.
 pub struct Inspector {
     face: Picture,
@@ -36,8 +40,7 @@ pub struct Inspector {
     rel_err: Option<f64>,
     /// Weights changed by hand (until another face, fit or k).
     pub edits: Option<Edits>,
-    /// What the pictures show: (faces generation, face, fit key, edits).
-    shown: Option<(u64, usize, Option<(u64, usize)>, Option<Vec<f32>>)>,
+    shown: Option<Shown>,
 }
 
 impl Default for Inspector {

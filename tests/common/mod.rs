@@ -1,4 +1,7 @@
 //! Helpers shared by the integration tests (each test file uses some).
+
+// Test code states its expectations with unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
