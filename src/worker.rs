@@ -385,11 +385,6 @@ impl Worker {
     pub fn history(&self) -> &[Record] {
         self.history.records()
     }
-
-    /// True while the thread is alive.
-    pub fn is_alive(&self) -> bool {
-        !self.job.is_finished()
-    }
 }
 
 impl Drop for Worker {

@@ -117,11 +117,6 @@ impl FaceNmfApp {
         self.model.error.as_deref()
     }
 
-    /// Per-frame timings (when `FACENMF_PROFILE` is set).
-    pub fn profile(&self) -> &Profile {
-        &self.profile
-    }
-
     /// Applies `action` as a click would (tests and the CLI use this).
     pub fn apply(&mut self, action: Action) {
         if action == Action::Run {

@@ -81,30 +81,9 @@ impl Controls {
         let mut p = model.settings.params.clone();
         let refused = RefCell::new(None);
         egui::Grid::new("params").num_columns(2).spacing([8.0, 6.0]).show(ui, |ui| {
-            let label = ui.label("solver").on_hover_text(p.solver.description());
-            egui::ComboBox::from_id_salt("solver")
-                .selected_text(p.solver.name())
-                .show_ui(ui, |ui| {
-                    for s in Solver::ALL {
-                        ui.selectable_value(&mut p.solver, s, s.name()).on_hover_text(s.description());
-                    }
-                })
-                .response
-                .labelled_by(label.id)
-                .on_hover_text(format!("{}\n(applies on the next Run)", p.solver.description()));
+            choice_ui(ui, "solver", &mut p.solver, &Solver::ALL, |s| (s.name(), s.description()));
             ui.end_row();
-
-            let label = ui.label("init").on_hover_text(p.init.description());
-            egui::ComboBox::from_id_salt("init")
-                .selected_text(p.init.name())
-                .show_ui(ui, |ui| {
-                    for i in Init::ALL {
-                        ui.selectable_value(&mut p.init, i, i.name()).on_hover_text(i.description());
-                    }
-                })
-                .response
-                .labelled_by(label.id)
-                .on_hover_text(format!("{}\n(applies on the next Run)", p.init.description()));
+            choice_ui(ui, "init", &mut p.init, &Init::ALL, |i| (i.name(), i.description()));
             ui.end_row();
 
             let label = ui.label("max_iter").on_hover_text(MAX_ITER_HELP);
@@ -204,6 +183,30 @@ impl Controls {
             self.notes.check_range(name, value, range);
         }
     }
+}
+
+/// A labelled combo box over `all`; `text` gives each choice's name and
+/// description (shown as tooltips). Applies on the next Run.
+fn choice_ui<T: Copy + PartialEq>(
+    ui: &mut egui::Ui,
+    name: &str,
+    value: &mut T,
+    all: &[T],
+    text: impl Fn(T) -> (&'static str, &'static str),
+) {
+    let (current, help) = text(*value);
+    let label = ui.label(name).on_hover_text(help);
+    egui::ComboBox::from_id_salt(name)
+        .selected_text(current)
+        .show_ui(ui, |ui| {
+            for &choice in all {
+                let (n, d) = text(choice);
+                ui.selectable_value(value, choice, n).on_hover_text(d);
+            }
+        })
+        .response
+        .labelled_by(label.id)
+        .on_hover_text(format!("{help}\n(applies on the next Run)"));
 }
 
 const PREPROCESS_HELP: &str = "How each face is adjusted when it is loaded (the same as the command line's --preprocess). \

@@ -65,15 +65,13 @@ impl ExportDialog {
                 super::hint_ui(ui, note);
             }
             ui.add_enabled_ui(!running && model.export.confirm.is_none(), |ui| {
-                ui.horizontal(|ui| {
-                    let label = ui.label("Export folder:");
-                    let edit = ui
-                        .add(egui::TextEdit::singleline(&mut self.path).desired_width(320.0))
-                        .labelled_by(label.id)
-                        .on_hover_text("The folder to write (created if missing).");
-                    export = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                    browse = ui.button("Browse…").on_hover_text("Choose the folder in the system's dialog").clicked();
-                });
+                (export, browse) = super::path_field_ui(
+                    ui,
+                    "Export folder:",
+                    &mut self.path,
+                    "The folder to write (created if missing).",
+                    Some("Choose the folder in the system's dialog"),
+                );
                 export |= ui.add_enabled(summary.is_some(), egui::Button::new("Export")).clicked();
             });
             if let Some(dir) = &model.export.confirm {

@@ -211,6 +211,26 @@ fn captioned_ui(ui: &mut egui::Ui, texture: Option<&TextureHandle>, size: Vec2, 
     });
 }
 
+/// A labelled path field, with a Browse… button when `browse_help` is
+/// given; returns (Enter pressed in the field, Browse… clicked).
+fn path_field_ui(
+    ui: &mut egui::Ui,
+    label: &str,
+    path: &mut String,
+    help: &str,
+    browse_help: Option<&str>,
+) -> (bool, bool) {
+    ui.horizontal(|ui| {
+        let label = ui.label(label);
+        let edit =
+            ui.add(egui::TextEdit::singleline(path).desired_width(320.0)).labelled_by(label.id).on_hover_text(help);
+        let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let browse = browse_help.is_some_and(|h| ui.button("Browse…").on_hover_text(h).clicked());
+        (enter, browse)
+    })
+    .inner
+}
+
 /// Full-texture UV rectangle.
 fn full_uv() -> Rect {
     Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0))

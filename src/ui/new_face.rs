@@ -192,15 +192,13 @@ impl NewFaceView {
             if let Some(note) = &self.note {
                 super::hint_ui(ui, note);
             }
-            ui.horizontal(|ui| {
-                let label = ui.label("Image file:");
-                let edit = ui
-                    .add(egui::TextEdit::singleline(&mut self.path).desired_width(320.0))
-                    .labelled_by(label.id)
-                    .on_hover_text("Path of an image file (PNG, PGM, JPEG, …); other sizes are resized to the set's.");
-                project = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                browse = ui.button("Browse…").on_hover_text("Choose the image in the system's file dialog").clicked();
-            });
+            (project, browse) = super::path_field_ui(
+                ui,
+                "Image file:",
+                &mut self.path,
+                "Path of an image file (PNG, PGM, JPEG, …); other sizes are resized to the set's.",
+                Some("Choose the image in the system's file dialog"),
+            );
             project |= ui.button("Project").clicked();
         });
         if browse && model.dialog_open().is_none() {

@@ -141,12 +141,13 @@ impl Toolbar {
                 if let Some(note) = &self.note {
                     ui.label(note.as_str());
                 }
-                let label = ui.label("Folder path:");
-                let edit = ui
-                    .add(egui::TextEdit::singleline(&mut self.path).desired_width(360.0))
-                    .labelled_by(label.id)
-                    .on_hover_text("The folder of face images to open, e.g. /data/orl_faces");
-                let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                let (enter, _) = super::path_field_ui(
+                    ui,
+                    "Folder path:",
+                    &mut self.path,
+                    "The folder of face images to open, e.g. /data/orl_faces",
+                    None,
+                );
                 if ui.button("Open").clicked() || enter {
                     let text = self.path.trim();
                     if !text.is_empty() {
