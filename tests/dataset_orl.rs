@@ -5,16 +5,12 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use facenmf::dataset::{LoadOptions, Source, load_folder};
 
 fn orl_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/datasets/orl_faces");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!("ORL face database not found at {}; skipping", dir.display());
-        None
-    }
+    common::orl()
 }
 
 #[test]
