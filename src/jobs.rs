@@ -373,6 +373,48 @@ impl<P, R> Drop for Job<P, R> {
     }
 }
 
+/// Jobs whose results are no longer wanted (a load or a PCA overtaken by
+/// new faces), cancelled and kept until their threads end, so the owner
+/// never waits for one on the UI thread and none is detached. Dropping the
+/// bin joins what is left.
+#[derive(Default)]
+pub struct Retired {
+    jobs: Vec<Box<dyn Finishes>>,
+}
+
+/// A job of any progress and result type, as [`Retired`] keeps it.
+trait Finishes: Send {
+    fn finished(&self) -> bool;
+}
+
+impl<P: Send, R: Send> Finishes for Job<P, R> {
+    fn finished(&self) -> bool {
+        self.is_finished()
+    }
+}
+
+impl Retired {
+    /// Cancels `job` and keeps it until its thread has ended.
+    pub fn retire<P: Send + 'static, R: Send + 'static>(&mut self, job: Job<P, R>) {
+        job.cancel();
+        self.jobs.push(Box::new(job));
+    }
+
+    /// Drops (joins at once) the jobs whose threads have ended.
+    pub fn reap(&mut self) {
+        self.jobs.retain(|j| !j.finished());
+    }
+
+    /// Jobs still winding down.
+    pub fn len(&self) -> usize {
+        self.jobs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.jobs.is_empty()
+    }
+}
+
 impl<P, R> std::fmt::Debug for Job<P, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Job").field("name", &self.name).field("finished", &self.is_finished()).finish()
@@ -588,5 +630,26 @@ mod tests {
         assert!(lease.is_held());
         drop(g2);
         assert!(!lease.is_held());
+    }
+
+    #[test]
+    fn retired_jobs_are_cancelled_and_reaped_without_waiting() {
+        let mut bin = Retired::default();
+        let job: Job<(), bool> = Job::spawn("retire-test", no_wake(), None, |ctx| {
+            while !ctx.is_cancelled() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            true
+        })
+        .unwrap();
+        bin.retire(job);
+        assert_eq!(bin.len(), 1);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !bin.is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the retired job never ended");
+            bin.reap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!(live_threads_named("retire-test"), 0);
     }
 }

@@ -49,8 +49,9 @@ const LEASE_POLL: Duration = Duration::from_millis(10);
 /// What the owner asks the worker to do.
 #[derive(Debug, Clone)]
 pub enum Command {
-    /// Fit with these parameters. Resumes a fit that was stopped with the
-    /// same parameters; otherwise starts afresh from the initialisation.
+    /// Fit with these parameters. A fit with the same parameters that runs,
+    /// waits for the lease or was stopped by the owner goes on; otherwise a
+    /// fit starts afresh from the initialisation.
     Run(Params),
     /// Stop the fit (it can be resumed with `Run` and the same parameters).
     Stop,
@@ -498,8 +499,9 @@ impl Thread {
     fn handle(&mut self, command: Command) -> Flow {
         match command {
             Command::Run(params) => {
+                // The same fit, running (or paused) or cancelled, goes on.
                 let resume = self.fit.as_ref().is_some_and(|f| f.params() == &params)
-                    && self.stopped == Some(StopReason::Cancelled);
+                    && self.stopped.is_none_or(|r| r == StopReason::Cancelled);
                 self.started = Instant::now();
                 if resume {
                     self.stopped = None;

@@ -176,7 +176,7 @@ impl eframe::App for FaceNmfApp {
             self.profile.snapshot_shown(times.derive, times.textures);
         }
         self.profile.logic_done(started.elapsed());
-        if self.model.is_loading() || self.model.dialog_open().is_some() {
+        if self.model.is_loading() || self.model.dialog_open().is_some() || self.model.winding_down() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
         if let Some(after) = self.model.repaint_after {

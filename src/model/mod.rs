@@ -34,7 +34,7 @@ pub use settings::{Settings, ThemeChoice, View};
 pub use sweep::SweepState;
 
 use crate::dataset::{Dataset, LoadOptions};
-use crate::jobs::{CpuLease, Wake};
+use crate::jobs::{CpuLease, Retired, Wake};
 use crate::nmf::Params;
 use crate::worker::FitState;
 use loading::{LoadJob, Loaded};
@@ -72,6 +72,8 @@ pub struct Model {
     pub export: export::ExportState,
     /// Ask for a frame after this delay (a projection due later).
     pub repaint_after: Option<Duration>,
+    /// Loads and PCAs overtaken by newer ones, winding down.
+    retired: Retired,
 }
 
 impl Model {
@@ -99,6 +101,7 @@ impl Model {
             pca: PcaState::default(),
             export: export::ExportState::default(),
             repaint_after: None,
+            retired: Retired::default(),
         }
     }
 
@@ -120,6 +123,11 @@ impl Model {
     /// What is being loaded, for the status line.
     pub fn loading_what(&self) -> Option<&str> {
         self.loading.as_ref().map(|(what, _)| what.as_str())
+    }
+
+    /// True while overtaken jobs are still ending (polled until they have).
+    pub fn winding_down(&self) -> bool {
+        !self.retired.is_empty()
     }
 
     /// True while a native dialog is open.
@@ -206,6 +214,7 @@ impl Model {
     /// Takes in what the background jobs report (once per frame).
     pub fn poll(&mut self) {
         self.repaint_after = None;
+        self.retired.reap();
         self.poll_loading();
         self.poll_dialog();
         for e in self.live.poll() {
@@ -305,7 +314,12 @@ impl Model {
         self.resize_offer = None;
         let what = request.describe();
         match loading::spawn_load(request, resize, self.settings.preprocess, Arc::clone(&self.wake)) {
-            Ok(job) => self.loading = Some((what, job)),
+            Ok(job) => {
+                // A load still running is overtaken: it ends on its own.
+                if let Some((_, old)) = self.loading.replace((what, job)) {
+                    self.retired.retire(old);
+                }
+            }
             Err(e) => self.report_error(&anyhow::Error::new(e).context("cannot start loading")),
         }
     }
@@ -468,7 +482,7 @@ impl Model {
 
     fn poll_pca(&mut self) {
         let data = self.faces.as_ref().map(|f| Arc::clone(&f.matrix));
-        self.pca.forget_other_data(data.as_ref());
+        self.pca.forget_other_data(data.as_ref(), &mut self.retired);
         if let Some(e) = self.pca.poll() {
             self.fail(e);
         }

@@ -8,7 +8,7 @@ use std::time::Instant;
 use ndarray::{Array2, Axis, concatenate};
 
 use super::thumb::Thumb;
-use crate::jobs::{CpuLease, Job, JobError, Wake};
+use crate::jobs::{CpuLease, Job, JobError, Retired, Wake};
 use crate::nmf::FaceMatrix;
 use crate::nmf::linalg::residual_sq;
 use crate::nmf::svd::{Pca, pca};
@@ -84,7 +84,7 @@ impl PcaState {
     }
 
     /// Forgets everything computed on other data than `data`.
-    pub(crate) fn forget_other_data(&mut self, data: Option<&Arc<FaceMatrix>>) {
+    pub(crate) fn forget_other_data(&mut self, data: Option<&Arc<FaceMatrix>>, retired: &mut Retired) {
         let same = |k: &PcaKey| data.is_some_and(|d| Arc::ptr_eq(d, &k.data));
         if self.result.as_ref().is_some_and(|r| !same(&r.key)) {
             self.result = None;
@@ -93,8 +93,10 @@ impl PcaState {
         if self.failed.as_ref().is_some_and(|k| !same(k)) {
             self.failed = None;
         }
-        if self.job.as_ref().is_some_and(|(k, _)| !same(k)) {
-            self.job = None;
+        if self.job.as_ref().is_some_and(|(k, _)| !same(k))
+            && let Some((_, job)) = self.job.take()
+        {
+            retired.retire(job);
         }
     }
 

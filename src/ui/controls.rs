@@ -35,7 +35,9 @@ impl Controls {
         ui.label(egui::RichText::new("Fit").strong()).on_hover_text(
             "NMF factors the faces A ≈ W·H: W holds k parts (basis images), H how much of each part every face uses.",
         );
-        let fitting = model.is_fitting();
+        // Paused under the CPU lease counts as fitting here: Run would do
+        // nothing, Stop stops it.
+        let fitting = model.is_fitting() || model.live.is_paused();
         let has_data = model.faces.is_some();
 
         ui.horizontal(|ui| {
