@@ -33,7 +33,7 @@ impl FitView {
         for (r, &c) in order.iter().enumerate() {
             rank[c] = r;
         }
-        let sparseness = w.columns().into_iter().map(metrics::hoyer_sparseness).collect();
+        let sparseness = metrics::column_sparseness(w);
         let w_sums = w.sum_axis(ndarray::Axis(0)).to_vec();
         FitView { progress, order, rank, importance, sparseness, w_sums }
     }
