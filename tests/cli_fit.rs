@@ -131,3 +131,13 @@ fn skipped_files_are_named_on_stderr() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("relative error"), "{stdout}");
 }
+
+#[test]
+fn k_zero_names_the_value_and_the_rule() {
+    let dir = small_faces();
+    let out = facenmf(&["fit", dir.path().to_str().expect("utf-8"), "--k", "0"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("k = 0") && stderr.contains("k must be at least 1"), "{stderr}");
+    assert!(!stderr.contains(&usize::MAX.to_string()), "{stderr}");
+}

@@ -42,9 +42,8 @@ use linalg::{dot2, gram, par_matmul, residual_sq, sum_sq, transpose_owned};
 /// Everything that can go wrong in this module.
 #[derive(Debug, thiserror::Error)]
 pub enum NmfError {
-    #[error(
-        "k = {k} is out of range: it must be between 1 and min(pixels, faces) = {max} ({pixels} pixels, {faces} faces)"
-    )]
+    /// k is 0, or above min(pixels, faces) = `max`.
+    #[error("{}", invalid_k(*.k, *.max, *.pixels, *.faces))]
     InvalidK { k: usize, max: usize, pixels: usize, faces: usize },
     #[error("tol = {0} is invalid: it must be a finite number ≥ 0")]
     InvalidTol(f64),
@@ -74,6 +73,18 @@ pub enum NmfError {
     InvalidFactor { what: &'static str, value: f32 },
     #[error("numerical failure: {0}")]
     Numerical(String),
+}
+
+/// The message of [`NmfError::InvalidK`]: k = 0 is wrong whatever the data,
+/// so its message names no shape (callers check it before they know one).
+fn invalid_k(k: usize, max: usize, pixels: usize, faces: usize) -> String {
+    if k == 0 {
+        "k = 0 is invalid: k must be at least 1".to_string()
+    } else {
+        format!(
+            "k = {k} is out of range: it must be between 1 and min(pixels, faces) = {max} ({pixels} pixels, {faces} faces)"
+        )
+    }
 }
 
 /// The data matrix A (m × n) and what the solvers precompute from it,
