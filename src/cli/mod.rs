@@ -97,17 +97,17 @@ impl FitOptions {
 /// The fit options other than the rank, shared by `fit` and `sweep`.
 #[derive(Debug, Clone, Args)]
 pub struct SolveOptions {
-    /// Update rule: hals (default), mu (multiplicative, Frobenius) or kl (multiplicative, KL divergence).
-    #[arg(long, default_value = "hals")]
+    /// Update rule.
+    #[arg(long, default_value_t = Params::default().solver, value_parser = Names::new(&Solver::ALL, Solver::name, Solver::description))]
     pub solver: Solver,
-    /// Initialisation: nndsvda (default), nndsvd, nndsvdar or random.
-    #[arg(long, default_value = "nndsvda")]
+    /// Initialisation.
+    #[arg(long, default_value_t = Params::default().init, value_parser = Names::new(&Init::ALL, Init::name, Init::description))]
     pub init: Init,
     /// Iterations at most.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = Params::default().max_iter)]
     pub max_iter: usize,
     /// Stop when the objective fell by less than tol × its value 10 iterations earlier (0: never).
-    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = Params::default().tol, allow_negative_numbers = true)]
     pub tol: f64,
     /// Stop once ‖A − WH‖/‖A‖ is at most this.
     #[arg(long, value_name = "E", allow_negative_numbers = true)]
@@ -116,16 +116,16 @@ pub struct SolveOptions {
     #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub time_limit: Option<f64>,
     /// Seed of the randomized SVD and random inits.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = Params::default().seed)]
     pub seed: u64,
     /// Penalty on W (scikit-learn's meaning, see the README).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = Params::default().alpha_w, allow_negative_numbers = true)]
     pub alpha_w: f32,
     /// Penalty on H.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = Params::default().alpha_h, allow_negative_numbers = true)]
     pub alpha_h: f32,
     /// Share of L1 in the penalties (0 = L2, 1 = L1).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = Params::default().l1_ratio, allow_negative_numbers = true)]
     pub l1_ratio: f32,
     /// Worker threads (default: one per core). Results are identical for any count.
     #[arg(long, value_name = "N")]
@@ -157,6 +157,47 @@ impl SolveOptions {
             .num_threads(self.threads.unwrap_or(0))
             .build()
             .context("could not start the worker threads")
+    }
+}
+
+/// clap's parser for a type with a fixed set of names ([`Solver`],
+/// [`Init`]): the names, their help and the error for an unknown one all
+/// come from the type itself, so no list of names is repeated here.
+#[derive(Clone)]
+struct Names<T: 'static> {
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    help: fn(T) -> &'static str,
+}
+
+impl<T: 'static> Names<T> {
+    fn new(all: &'static [T], name: fn(T) -> &'static str, help: fn(T) -> &'static str) -> Self {
+        Names { all, name, help }
+    }
+}
+
+impl<T> clap::builder::TypedValueParser for Names<T>
+where
+    T: Copy + Send + Sync + std::str::FromStr + 'static,
+    T::Err: std::fmt::Display,
+{
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let text = value.to_str().ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidUtf8).with_cmd(cmd))?;
+        text.parse::<T>().map_err(|e| {
+            let arg = arg.map_or_else(|| "the value".to_string(), |a| format!("--{}", a.get_id()));
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{arg} {text:?}: {e}\n")).with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.all.iter().map(|&v| clap::builder::PossibleValue::new((self.name)(v)).help((self.help)(v)))))
     }
 }
 
@@ -210,4 +251,39 @@ pub(crate) fn progress_bar(len: usize, unit: &str, quiet: bool) -> indicatif::Pr
     }
     bar.enable_steady_tick(std::time::Duration::from_millis(100));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command};
+    use crate::nmf::{Init, Params, Solver};
+
+    #[test]
+    fn defaults_are_the_library_defaults_and_names_come_from_the_types() {
+        let Some(Command::Fit(args)) =
+            Cli::try_parse_from(["facenmf", "fit", "faces", "--k", "3"]).ok().and_then(|c| c.command)
+        else {
+            panic!("fit did not parse");
+        };
+        assert_eq!(args.fit.params(), Params::new(3));
+        for (solver, init) in Solver::ALL.into_iter().zip(Init::ALL) {
+            let cli = Cli::try_parse_from([
+                "facenmf",
+                "fit",
+                "f",
+                "--k",
+                "3",
+                "--solver",
+                solver.name(),
+                "--init",
+                init.name(),
+            ]);
+            let Some(Command::Fit(args)) = cli.ok().and_then(|c| c.command) else { panic!("{solver} {init}") };
+            assert_eq!((args.fit.solve.solver, args.fit.solve.init), (solver, init));
+        }
+        let e = Cli::try_parse_from(["facenmf", "fit", "f", "--k", "3", "--solver", "cd"]).err().map(|e| e.to_string());
+        assert!(e.as_deref().is_some_and(|e| e.contains("\"cd\"") && e.contains("hals, mu, kl")), "{e:?}");
+    }
 }

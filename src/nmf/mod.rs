@@ -57,9 +57,9 @@ pub enum NmfError {
     InvalidAlpha { name: &'static str, value: f32 },
     #[error("l1_ratio = {0} is invalid: it must be between 0 and 1")]
     InvalidL1Ratio(f32),
-    #[error("unknown solver '{0}': expected one of hals, mu, kl")]
+    #[error("unknown solver '{0}': expected one of {names}", names = params::name_list(&Solver::ALL))]
     UnknownSolver(String),
-    #[error("unknown init '{0}': expected one of nndsvda, nndsvd, nndsvdar, random")]
+    #[error("unknown init '{0}': expected one of {names}", names = params::name_list(&Init::ALL))]
     UnknownInit(String),
     #[error("the data matrix is empty ({rows} × {cols})")]
     EmptyData { rows: usize, cols: usize },

@@ -119,6 +119,11 @@ macro_rules! name_traits {
     };
 }
 name_traits!(Solver, UnknownSolver);
+
+/// "hals, mu, kl": the names of `all`, for messages.
+pub(super) fn name_list<T: fmt::Display>(all: &[T]) -> String {
+    all.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
 name_traits!(Init, UnknownInit);
 
 /// Why a fit stopped.
