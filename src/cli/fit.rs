@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{FitOptions, LoadArgs};
-use crate::dataset::{self, Dataset};
+use crate::dataset::{self, Dataset, LoadOptions};
 use crate::export::{self, ExportInput};
 use crate::nmf::{FaceMatrix, Nmf, StopReason};
 use crate::project;
@@ -84,11 +84,7 @@ pub fn run(args: &FitArgs) -> anyhow::Result<()> {
     // Refuse nonsense before any work: every check that does not need the
     // data's shape runs now (the shape is at most usize::MAX).
     params.check(usize::MAX, usize::MAX)?;
-    if let Some(f) = args.load.scale
-        && !(f.is_finite() && f > 0.0 && f <= 1.0)
-    {
-        anyhow::bail!("--scale {f} is invalid: it must be a factor with 0 < F ≤ 1");
-    }
+    let load_options = args.load.checked_options()?;
     if let Some(out) = &args.out {
         export::check_destination(out, args.force)?;
     }
@@ -96,13 +92,13 @@ pub fn run(args: &FitArgs) -> anyhow::Result<()> {
         anyhow::bail!("--project {}: no such image file", p.display());
     }
     let pool = args.fit.pool()?;
-    pool.install(|| fit_in_pool(args))
+    pool.install(|| fit_in_pool(args, &load_options))
 }
 
-fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
+fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()> {
     let params = args.fit.params();
     let started = Instant::now();
-    let ds = dataset::load_folder(&args.dir, &args.load.options())?;
+    let ds = dataset::load_folder(&args.dir, load_options)?;
     let load_secs = started.elapsed().as_secs_f64();
     report_skipped(&ds);
     params.check(ds.pixels(), ds.faces()).with_context(|| {
@@ -131,10 +127,9 @@ fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
     let fit_secs = nmf.secs();
     let rel_err = nmf.exact_rel_err();
     if let Some(out) = &args.out {
-        let load_options = args.load.options();
         let input = ExportInput {
             dataset: &ds,
-            load_options: Some(&load_options),
+            load_options: Some(load_options),
             w: nmf.w(),
             h: nmf.h(),
             params: &params,

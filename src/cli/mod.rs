@@ -71,6 +71,14 @@ impl LoadArgs {
     pub fn options(&self) -> LoadOptions {
         LoadOptions { resize: self.resize, scale: self.scale, preprocess: self.preprocess, ..LoadOptions::default() }
     }
+
+    /// [`LoadArgs::options`], checked ([`dataset::validate_options`]), so a
+    /// command can refuse a bad `--scale` before any work.
+    pub fn checked_options(&self) -> anyhow::Result<LoadOptions> {
+        let options = self.options();
+        dataset::validate_options(&options)?;
+        Ok(options)
+    }
 }
 
 /// The fit options of `fit`: the rank and everything else.

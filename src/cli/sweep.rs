@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::fit::report_skipped;
 use super::{LoadArgs, SolveOptions};
-use crate::dataset;
+use crate::dataset::{self, LoadOptions};
 use crate::nmf::sweep::{SweepEvent, SweepPoint, sweep};
 use crate::nmf::{FaceMatrix, StopReason};
 
@@ -109,17 +109,13 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     let ks = parse_ks(&args.k, args.step).map_err(anyhow::Error::msg)?;
     // Every check that does not need the data's shape, before any work.
     args.solve.params(1).check(usize::MAX, usize::MAX)?;
-    if let Some(f) = args.load.scale
-        && !(f.is_finite() && f > 0.0 && f <= 1.0)
-    {
-        anyhow::bail!("--scale {f} is invalid: it must be a factor with 0 < F ≤ 1");
-    }
+    let load_options = args.load.checked_options()?;
     let pool = args.solve.pool()?;
-    pool.install(|| sweep_in_pool(args, &ks))
+    pool.install(|| sweep_in_pool(args, &ks, &load_options))
 }
 
-fn sweep_in_pool(args: &SweepArgs, ks: &[usize]) -> anyhow::Result<()> {
-    let ds = dataset::load_folder(&args.dir, &args.load.options())?;
+fn sweep_in_pool(args: &SweepArgs, ks: &[usize], load_options: &LoadOptions) -> anyhow::Result<()> {
+    let ds = dataset::load_folder(&args.dir, load_options)?;
     report_skipped(&ds);
     let (m, n) = (ds.pixels(), ds.faces());
     if let Some(&k) = ks.iter().find(|&&k| k > m.min(n)) {
