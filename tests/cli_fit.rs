@@ -133,6 +133,28 @@ fn skipped_files_are_named_on_stderr() {
 }
 
 #[test]
+fn thread_counts_beyond_the_limit_are_refused() {
+    let dir = small_faces();
+    let path = dir.path().to_str().expect("utf-8");
+    for args in [
+        vec!["fit", path, "--k", "3", "--threads", "100000000"],
+        vec!["fit", path, "--k", "3", "--threads", "1025"],
+        vec!["sweep", path, "--k", "2,3", "--threads", "100000000"],
+        vec!["bench", "--threads", "100000000"],
+    ] {
+        let out = facenmf(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        let n = args.last().expect("count");
+        assert!(stderr.contains(&format!("--threads {n}")) && stderr.contains("1024"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+    }
+    // The limit itself is fine.
+    let out = facenmf(&["fit", path, "--k", "2", "--max-iter", "2", "--threads", "1024", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn k_zero_names_the_value_and_the_rule() {
     let dir = small_faces();
     let out = facenmf(&["fit", dir.path().to_str().expect("utf-8"), "--k", "0"]);

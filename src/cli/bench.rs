@@ -38,8 +38,8 @@ pub struct BenchArgs {
     /// Also generate 13,000 built-in faces to a temporary folder and time loading them.
     #[arg(long)]
     pub large_load: bool,
-    /// Worker threads (default: one per core).
-    #[arg(long)]
+    /// Worker threads, 1 to 1024 (default: one per core).
+    #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
 
@@ -64,10 +64,7 @@ fn default_target(k: usize) -> Option<f64> {
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .context("could not start the worker threads")?;
+    let pool = super::thread_pool(args.threads)?;
     pool.install(|| bench(args))
 }
 

@@ -135,7 +135,7 @@ pub struct SolveOptions {
     /// Share of L1 in the penalties (0 = L2, 1 = L1).
     #[arg(long, default_value_t = Params::default().l1_ratio, allow_negative_numbers = true)]
     pub l1_ratio: f32,
-    /// Worker threads (default: one per core). Results are identical for any count.
+    /// Worker threads, 1 to 1024 (default: one per core). Results are identical for any count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -156,15 +156,9 @@ impl SolveOptions {
             .l1_ratio(self.l1_ratio)
     }
 
-    /// A rayon pool with the requested number of threads.
+    /// A rayon pool with the requested number of threads (see [`thread_pool`]).
     pub fn pool(&self) -> anyhow::Result<rayon::ThreadPool> {
-        if self.threads == Some(0) {
-            anyhow::bail!("--threads 0 is invalid: at least one thread is needed");
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads.unwrap_or(0))
-            .build()
-            .context("could not start the worker threads")
+        thread_pool(self.threads)
     }
 }
 
@@ -243,6 +237,29 @@ fn make_faces(dir: &std::path::Path) -> anyhow::Result<()> {
         dir.display()
     );
     Ok(())
+}
+
+/// The most worker threads `--threads` accepts. Results are identical for
+/// any count, and threads beyond the cores only add overhead, so a larger
+/// count is a mistake (`--threads 100000000` would try to start them all);
+/// the limit is a fixed number, not a multiple of this machine's cores, so
+/// a command that works on one machine works on every other.
+pub const MAX_THREADS: usize = 1024;
+
+/// A rayon pool of `threads` threads (default: one per core); 0 and counts
+/// above [`MAX_THREADS`] are refused, naming the value and the limit.
+pub(crate) fn thread_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    match threads {
+        Some(0) => anyhow::bail!("--threads 0 is invalid: at least one thread is needed"),
+        Some(n) if n > MAX_THREADS => {
+            anyhow::bail!("--threads {n} is invalid: at most {MAX_THREADS} worker threads are allowed")
+        }
+        _ => {}
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .context("could not start the worker threads")
 }
 
 /// A progress bar on stderr counting `unit`s, hidden when `quiet` or when
