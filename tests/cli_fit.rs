@@ -163,3 +163,37 @@ fn k_zero_names_the_value_and_the_rule() {
     assert!(stderr.contains("k = 0") && stderr.contains("k must be at least 1"), "{stderr}");
     assert!(!stderr.contains(&usize::MAX.to_string()), "{stderr}");
 }
+
+/// Runs facenmf with stdout going to /dev/full (every write fails).
+#[cfg(target_os = "linux")]
+fn facenmf_into_dev_full(args: &[&str]) -> Output {
+    let full = std::fs::File::options().write(true).open("/dev/full").expect("/dev/full");
+    Command::new(env!("CARGO_BIN_EXE_facenmf"))
+        .args(args)
+        .stdout(std::process::Stdio::from(full))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run facenmf")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_is_an_error_not_a_panic() {
+    let dir = small_faces();
+    let path = dir.path().to_str().expect("utf-8");
+    let made = tempfile::tempdir().expect("tempdir");
+    let made = made.path().join("faces");
+    for args in [
+        vec!["fit", path, "--k", "2", "--max-iter", "3", "--json"],
+        vec!["fit", path, "--k", "2", "--max-iter", "3"],
+        vec!["sweep", path, "--k", "1,2", "--max-iter", "3", "--json"],
+        vec!["sweep", path, "--k", "1,2", "--max-iter", "3"],
+        vec!["make-faces", made.to_str().expect("utf-8")],
+    ] {
+        let out = facenmf_into_dev_full(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("could not write to stdout"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}

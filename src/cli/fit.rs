@@ -173,23 +173,18 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
         exported_to: args.out.clone(),
         projected,
     };
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        print_summary(&report);
-    }
-    Ok(())
+    if args.json { outln!("{}", serde_json::to_string(&report)?) } else { print_summary(&report) }
 }
 
 /// Warnings for the files the loader skipped, one line each, on stderr.
 pub fn report_skipped(ds: &Dataset) {
     for s in &ds.skipped {
-        eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
+        errln!("warning: skipped {}: {}", s.path.display(), s.reason);
     }
 }
 
-fn print_summary(r: &FitReport) {
-    println!(
+fn print_summary(r: &FitReport) -> anyhow::Result<()> {
+    outln!(
         "{} faces of {}×{} pixels from {} (loaded in {:.0} ms{})",
         r.faces,
         r.width,
@@ -197,8 +192,8 @@ fn print_summary(r: &FitReport) {
         r.folder.display(),
         r.load_secs * 1e3,
         if r.skipped > 0 { format!(", {} files skipped", r.skipped) } else { String::new() }
-    );
-    println!(
+    )?;
+    outln!(
         "k = {}, solver {}, init {}: {} iterations in {:.2} s (init {:.0} ms, {:.1} iterations/s, {} threads)",
         r.k,
         r.solver,
@@ -208,21 +203,22 @@ fn print_summary(r: &FitReport) {
         r.init_secs * 1e3,
         r.iters_per_sec,
         r.threads
-    );
-    println!("relative error ‖A − WH‖/‖A‖ = {:.6}; stopped by {}", r.rel_err, r.stop_reason);
+    )?;
+    outln!("relative error ‖A − WH‖/‖A‖ = {:.6}; stopped by {}", r.rel_err, r.stop_reason)?;
     for p in &r.projected {
         match p.resized_from {
-            Some((w, h)) => println!(
+            Some((w, h)) => outln!(
                 "{}: rel_err {:.6} (resized from {w}×{h} to {}×{})",
                 p.file.display(),
                 p.rel_err,
                 r.width,
                 r.height
-            ),
-            None => println!("{}: rel_err {:.6}", p.file.display(), p.rel_err),
+            )?,
+            None => outln!("{}: rel_err {:.6}", p.file.display(), p.rel_err)?,
         }
     }
     if let Some(out) = &r.exported_to {
-        println!("wrote images, W, H and report.json to {}", out.display());
+        outln!("wrote images, W, H and report.json to {}", out.display())?;
     }
+    Ok(())
 }

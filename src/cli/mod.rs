@@ -1,9 +1,38 @@
 //! Headless commands over the dataset, nmf and worker layers.
+//!
+//! Every line a command prints goes through [`outln!`] (stdout) or
+//! [`errln!`] (stderr): a stdout that is closed or full (`> /dev/full`, a
+//! pipe whose reader is gone) makes the command fail with a message and
+//! exit code 1, never panic as `println!` does.
+
+/// Like `println!`, but returns an error (naming stdout) instead of
+/// panicking when stdout cannot be written.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), true)
+    };
+}
+
+/// Like `print!` (no newline; flushed), but returns an error instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), false)
+    };
+}
+
+/// Like `eprintln!`, but never panics: a line that cannot be written to
+/// stderr is dropped (there is nowhere left to report it).
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stderr(format_args!($($arg)*))
+    };
+}
 
 mod bench;
 mod fit;
 mod sweep;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,6 +41,21 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::dataset::{self, LoadOptions, Preprocess};
 use crate::nmf::{Init, Params, Solver};
+
+/// Writes `args` (and a newline if `newline`) to stdout and flushes it.
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)
+        .and_then(|()| if newline { out.write_all(b"\n") } else { Ok(()) })
+        .and_then(|()| out.flush())
+        .context("could not write to stdout")
+}
+
+/// Writes `args` and a newline to stderr, ignoring failure.
+pub(crate) fn write_stderr(args: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
+}
 
 /// Watch non-negative matrix factorization learn the parts of faces.
 ///
@@ -219,7 +263,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            errln!("error: {err:#}");
             ExitCode::FAILURE
         }
     }
@@ -228,15 +272,14 @@ pub fn main() -> ExitCode {
 fn make_faces(dir: &std::path::Path) -> anyhow::Result<()> {
     let faces = dataset::builtin::builtin_faces();
     dataset::builtin::write_folder(&faces, dir)?;
-    println!(
+    outln!(
         "wrote {} faces ({}×{}, {} part variants) to {}",
         faces.dataset.faces(),
         faces.dataset.width,
         faces.dataset.height,
         faces.part_names.len(),
         dir.display()
-    );
-    Ok(())
+    )
 }
 
 /// The most worker threads `--threads` accepts. Results are identical for

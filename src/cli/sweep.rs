@@ -195,14 +195,14 @@ fn sweep_in_pool(args: &SweepArgs, ks: &[usize], load_options: &LoadOptions) -> 
         return Err(e).context("could not write to stdout");
     }
     if !args.json {
-        println!(
+        outln!(
             "{n} faces of {}×{} pixels from {}; svd_rel_err from {} singular values ({:.2} s); explained = 1 − svd_rel_err²",
             ds.width,
             ds.height,
             args.dir.display(),
             if sweep.spectrum.exact { "exact" } else { "randomized" },
             sweep.spectrum.secs
-        );
+        )?;
     }
     Ok(())
 }
