@@ -17,7 +17,7 @@ use std::sync::mpsc::{self, Receiver, TryRecvError, TrySendError};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crate::nmf::sweep::{SweepEvent, SweepPoint, sweep};
+use crate::nmf::sweep::{SweepEvent, SweepPoint, parse_ranks, sweep};
 use crate::nmf::{FaceMatrix, Params};
 
 use super::{FaceNmfApp, View};
@@ -228,11 +228,7 @@ impl SweepState {
 
     /// The ranks the spec asks for, or why it is invalid.
     pub fn ranks(&self, max_k: usize) -> Result<Vec<usize>, String> {
-        let ks = parse_ranks(&self.spec, self.step)?;
-        if let Some(&k) = ks.iter().find(|&&k| k > max_k) {
-            return Err(format!("k = {k} is too large: these faces allow k up to {max_k}"));
-        }
-        Ok(ks)
+        parse_ranks(&self.spec, self.step, max_k).map_err(|e| e.to_string())
     }
 
     /// A default range for faces that allow k up to `max_k`: 2..min(64,
@@ -247,35 +243,6 @@ impl SweepState {
         }
         self.spec_for = Some(max_k);
     }
-}
-
-/// Parses ranks typed in the rank explorer: a comma list (`2, 4, 8`) or an
-/// inclusive range (`2..62` or `2..=62`) taken every `step`. Returns them
-/// sorted without repeats; errors quote what was typed.
-pub fn parse_ranks(spec: &str, step: usize) -> Result<Vec<usize>, String> {
-    let rank = |s: &str| -> Result<usize, String> {
-        let t = s.trim();
-        match t.parse::<usize>() {
-            Ok(v) if v >= 1 => Ok(v),
-            Ok(_) => Err("k = 0 is invalid: every k must be at least 1".into()),
-            Err(_) => Err(format!("{t:?} is not a whole number >= 1 (type e.g. 2..62 or 2, 4, 8)")),
-        }
-    };
-    let mut ks = if let Some((a, b)) = spec.split_once("..") {
-        let (a, b) = (rank(a)?, rank(b.strip_prefix('=').unwrap_or(b))?);
-        if a > b {
-            return Err(format!("the range {a}..{b} is empty"));
-        }
-        (a..=b).step_by(step.max(1)).collect::<Vec<_>>()
-    } else {
-        spec.split(',').filter(|s| !s.trim().is_empty()).map(rank).collect::<Result<Vec<_>, _>>()?
-    };
-    if ks.is_empty() {
-        return Err("type the ranks to fit, e.g. 2..62 or 2, 4, 8".into());
-    }
-    ks.sort_unstable();
-    ks.dedup();
-    Ok(ks)
 }
 
 impl FaceNmfApp {
@@ -427,23 +394,6 @@ impl FaceNmfApp {
                 Err(e) => self.report_error(&anyhow::anyhow!("rank sweep failed: {e}")),
             }
             self.resume_after_sweep();
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_ranks;
-
-    #[test]
-    fn ranks_parse() {
-        assert_eq!(parse_ranks("2..10", 4), Ok(vec![2, 6, 10]));
-        assert_eq!(parse_ranks("2..=5", 1), Ok(vec![2, 3, 4, 5]));
-        assert_eq!(parse_ranks(" 8, 2,4,2 ", 3), Ok(vec![2, 4, 8]));
-        assert_eq!(parse_ranks("3..3", 0), Ok(vec![3]));
-        for (spec, needle) in [("0,2", "k = 0"), ("2,x", "\"x\""), ("", "type the ranks"), ("9..2", "empty")] {
-            let e = parse_ranks(spec, 1).expect_err(spec);
-            assert!(e.contains(needle), "{spec}: {e}");
         }
     }
 }
