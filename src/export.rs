@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
 
-use crate::dataset::{self, Dataset, LoadOptions, Source};
+use crate::dataset::{self, Dataset, LoadOptions, Source, display_name};
 use crate::nmf::{self, Params, Record, StopReason, metrics};
 
 /// Version of the `report.json` layout.
@@ -46,20 +46,20 @@ pub enum ExportError {
     /// The folder exists and holds files, and overwriting was not allowed.
     #[error(
         "export folder {} already exists and is not empty; choose another folder or allow overwriting (--force)",
-        .dir.display()
+        display_name(.dir)
     )]
     NotEmpty {
         /// The folder.
         dir: PathBuf,
     },
     /// The export path exists but is not a folder.
-    #[error("cannot export to {}: it exists and is not a folder", .path.display())]
+    #[error("cannot export to {}: it exists and is not a folder", display_name(.path))]
     NotAFolder {
         /// The path.
         path: PathBuf,
     },
     /// Reading or writing a file or folder failed.
-    #[error("cannot write {}: {error}", .path.display())]
+    #[error("cannot write {}: {error}", display_name(.path))]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -67,7 +67,7 @@ pub enum ExportError {
         error: std::io::Error,
     },
     /// Encoding a PNG failed.
-    #[error("cannot encode {}: {error}", .path.display())]
+    #[error("cannot encode {}: {error}", display_name(.path))]
     Encode {
         /// The file.
         path: PathBuf,
@@ -75,7 +75,7 @@ pub enum ExportError {
         error: image::ImageError,
     },
     /// Writing a `.npy` file failed.
-    #[error("cannot write {}: {error}", .path.display())]
+    #[error("cannot write {}: {error}", display_name(.path))]
     Npy {
         /// The file.
         path: PathBuf,
@@ -83,7 +83,7 @@ pub enum ExportError {
         error: ndarray_npy::WriteNpyError,
     },
     /// Serialising `report.json` failed.
-    #[error("cannot write {}: {error}", .path.display())]
+    #[error("cannot write {}: {error}", display_name(.path))]
     Json {
         /// The file.
         path: PathBuf,
@@ -151,7 +151,8 @@ pub struct Report {
     pub facenmf_version: &'static str,
     /// Every parameter of the fit.
     pub parameters: Params,
-    /// The dataset folder as an absolute path; `null` for the built-in faces.
+    /// The dataset folder as an absolute path ([`display_name`]: names that
+    /// are not UTF-8 are escaped); `null` for the built-in faces.
     pub folder: Option<String>,
     /// Face width in pixels.
     pub width: usize,
@@ -161,7 +162,9 @@ pub struct Report {
     pub faces: usize,
     /// Pixels per face (rows of A and of W).
     pub pixels: usize,
-    /// The input files in column order, relative to `folder`.
+    /// The input files in column order, relative to `folder`, each as
+    /// [`display_name`] writes it: control characters, backslashes and bytes
+    /// that are not UTF-8 escaped, so distinct files have distinct entries.
     pub files: Vec<String>,
     /// How the faces were loaded, when known.
     pub load_options: Option<LoadOptions>,
@@ -307,7 +310,7 @@ pub fn export_with_progress(
     let folder = match &ds.source {
         Source::Folder(p) => {
             let abs = std::fs::canonicalize(p).or_else(|_| std::path::absolute(p)).unwrap_or_else(|_| p.clone());
-            Some(abs.to_string_lossy().into_owned())
+            Some(display_name(&abs))
         }
         Source::BuiltIn => None,
     };
@@ -320,7 +323,7 @@ pub fn export_with_progress(
         height: ds.height,
         faces: n,
         pixels: m,
-        files: ds.files.iter().map(|f| f.to_string_lossy().into_owned()).collect(),
+        files: ds.files.iter().map(|f| display_name(f)).collect(),
         load_options: input.load_options.cloned(),
         iterations: input.iterations,
         stop_reason: input.stop_reason,

@@ -50,3 +50,56 @@ fn fit_out_writes_refuses_and_forces() {
     let run = facenmf(&["fit", dir, "--k", "3", "--force"]);
     assert!(!run.status.success());
 }
+
+/// A folder of 30 built-in faces of 24×24.
+fn faces() -> (tempfile::TempDir, facenmf::dataset::builtin::BuiltinFaces) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let set = facenmf::dataset::builtin::generate(30, 24, 3);
+    facenmf::dataset::builtin::write_folder(&set, dir.path()).expect("write faces");
+    (dir, set)
+}
+
+#[cfg(unix)]
+#[test]
+fn odd_file_names_are_escaped_and_kept_apart() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let (faces, set) = faces();
+    // Two copies of a face under names that differ only in bytes that are not UTF-8.
+    let face = faces.path().join(&set.dataset.files[0]);
+    for name in [&b"a\xff.png"[..], &b"a\xfe.png"[..]] {
+        std::fs::copy(&face, faces.path().join(OsStr::from_bytes(name))).expect("copy");
+    }
+    // A file whose name would forge a warning line.
+    std::fs::write(faces.path().join("x\nwarning: fake.pgm"), "not a face").expect("write");
+    let outs = tempfile::tempdir().expect("tempdir");
+    let out = outs.path().join("export");
+    let run = facenmf(&[
+        "fit",
+        faces.path().to_str().expect("utf-8"),
+        "--k",
+        "3",
+        "--max-iter",
+        "3",
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let warnings: Vec<&str> = stderr.lines().filter(|l| l.starts_with("warning")).collect();
+    assert_eq!(warnings.len(), 1, "{stderr}");
+    assert!(
+        warnings[0].starts_with("warning: skipped ") && warnings[0].contains("x\\nwarning: fake.pgm: "),
+        "{stderr}"
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report")).expect("JSON");
+    let files: Vec<&str> = report["files"].as_array().expect("files").iter().filter_map(|v| v.as_str()).collect();
+    assert_eq!(files.len(), 32);
+    assert!(files.contains(&"a\\xff.png") && files.contains(&"a\\xfe.png"), "{files:?}");
+    let mut unique = files.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), files.len(), "{files:?}");
+}

@@ -278,7 +278,7 @@ fn make_faces(dir: &std::path::Path) -> anyhow::Result<()> {
         faces.dataset.width,
         faces.dataset.height,
         faces.part_names.len(),
-        dir.display()
+        dataset::display_name(dir)
     )
 }
 

@@ -104,9 +104,9 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
     let ds = dataset::load_folder(&args.dir, load_options)?;
     report_skipped(&ds);
     let (m, n) = (ds.pixels(), ds.faces());
-    let ks = spec
-        .ranks(m.min(n))
-        .with_context(|| format!("{} holds {n} faces of {}×{} pixels", args.dir.display(), ds.width, ds.height))?;
+    let ks = spec.ranks(m.min(n)).with_context(|| {
+        format!("{} holds {n} faces of {}×{} pixels", dataset::display_name(&args.dir), ds.width, ds.height)
+    })?;
     let ks = ks.as_slice();
     let data = Arc::new(FaceMatrix::new(ds.matrix).context("the faces cannot be factored")?);
     let base = args.solve.params(1);
@@ -171,7 +171,7 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
         }
     });
     bar.finish_and_clear();
-    let sweep = result.with_context(|| format!("sweep over {}", args.dir.display()))?;
+    let sweep = result.with_context(|| format!("sweep over {}", dataset::display_name(&args.dir)))?;
     if let Some(e) = write_err {
         return Err(e).context("could not write to stdout");
     }
@@ -180,7 +180,7 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
             "{n} faces of {}×{} pixels from {}; svd_rel_err from {} singular values ({:.2} s); explained = 1 − svd_rel_err²",
             ds.width,
             ds.height,
-            args.dir.display(),
+            dataset::display_name(&args.dir),
             if sweep.spectrum.exact { "exact" } else { "randomized" },
             sweep.spectrum.secs
         )?;

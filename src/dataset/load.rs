@@ -172,7 +172,7 @@ fn walk(root: &Path, out: &mut Vec<(PathBuf, PathBuf)>, skipped: &mut Vec<Skippe
             Err(e) => {
                 let path = e.path().unwrap_or(root).to_path_buf();
                 let reason = if let Some(anc) = e.loop_ancestor() {
-                    format!("symlink loop: points back to {} (not followed)", anc.display())
+                    format!("symlink loop: points back to {} (not followed)", super::display_name(anc))
                 } else if let Some(io) = e.io_error() {
                     if io.kind() == std::io::ErrorKind::NotFound
                         && std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
@@ -227,7 +227,9 @@ pub fn natural_path_cmp(a: &Path, b: &Path) -> Ordering {
             (Some(x), Some(y)) => {
                 let xs = x.as_os_str().to_string_lossy();
                 let ys = y.as_os_str().to_string_lossy();
-                let o = natord::compare(&xs, &ys).then_with(|| xs.cmp(&ys));
+                // Last, the raw names: two names that differ only in bytes
+                // that are not UTF-8 look the same lossily.
+                let o = natord::compare(&xs, &ys).then_with(|| xs.cmp(&ys)).then_with(|| x.cmp(&y));
                 if o != Ordering::Equal {
                     return o;
                 }
@@ -338,8 +340,11 @@ fn target_size(root: &Path, entries: &[ScanEntry], opts: &LoadOptions) -> Result
         .collect();
     let minority: Vec<&ScanEntry> = groups[1..].iter().flat_map(|(_, v)| v.iter().map(|&i| &entries[i])).collect();
     const MAX_NAMES: usize = 10;
-    let mut names: Vec<String> =
-        minority.iter().take(MAX_NAMES).map(|e| format!("{} ({}×{})", e.rel.display(), e.width, e.height)).collect();
+    let mut names: Vec<String> = minority
+        .iter()
+        .take(MAX_NAMES)
+        .map(|e| format!("{} ({}×{})", super::display_name(&e.rel), e.width, e.height))
+        .collect();
     if minority.len() > MAX_NAMES {
         names.push(format!("and {} more", minority.len() - MAX_NAMES));
     }
