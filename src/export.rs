@@ -355,7 +355,9 @@ fn basis_name(i: usize, k: usize) -> String {
 
 /// Writes `target` atomically: the bytes go to a temporary file in the same
 /// folder, which is then renamed over `target` (replacing any file there).
-/// `write` fills the file; its errors are passed through.
+/// The file gets the mode of any new file (0666 less the umask on unix),
+/// not the temporary file's 0600. `write` fills the file; its errors are
+/// passed through.
 pub fn write_atomic(
     target: &Path,
     write: impl FnOnce(&mut BufWriter<&mut File>) -> Result<(), ExportError>,
@@ -365,7 +367,15 @@ pub fn write_atomic(
         _ => Path::new("."),
     };
     let io_err = |e: std::io::Error| ExportError::Io { path: target.to_path_buf(), error: e };
-    let mut tmp = tempfile::Builder::new().prefix(".facenmf-").suffix(".tmp").tempfile_in(folder).map_err(io_err)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".facenmf-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Created with open(2)'s mode 0666, which the umask then narrows.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(folder).map_err(io_err)?;
     {
         let mut out = BufWriter::new(tmp.as_file_mut());
         write(&mut out)?;

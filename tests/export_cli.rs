@@ -61,6 +61,53 @@ fn faces() -> (tempfile::TempDir, facenmf::dataset::builtin::BuiltinFaces) {
 
 #[cfg(unix)]
 #[test]
+fn exported_files_get_the_usual_modes() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let (faces, _) = faces();
+    let outs = tempfile::tempdir().expect("tempdir");
+    let out = outs.path().join("export");
+    let made = outs.path().join("made");
+    for args in [
+        vec![
+            "fit",
+            faces.path().to_str().expect("utf-8"),
+            "--k",
+            "3",
+            "--max-iter",
+            "3",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ],
+        vec!["make-faces", made.to_str().expect("utf-8")],
+    ] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_facenmf"));
+        cmd.args(&args);
+        // SAFETY: umask is async-signal-safe and touches nothing else.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::umask(0o022);
+                Ok(())
+            });
+        }
+        let run = cmd.output().expect("run facenmf");
+        assert!(run.status.success(), "{args:?}: {}", String::from_utf8_lossy(&run.stderr));
+    }
+    for root in [&out, &made] {
+        let mut files = 0;
+        for e in walkdir::WalkDir::new(root).min_depth(1) {
+            let e = e.expect("walk");
+            let mode = e.metadata().expect("metadata").permissions().mode() & 0o777;
+            let want = if e.file_type().is_dir() { 0o755 } else { 0o644 };
+            assert_eq!(mode, want, "{}: mode {mode:o}", e.path().display());
+            files += usize::from(e.file_type().is_file());
+        }
+        assert!(files >= 10, "{}: {files} files", root.display());
+    }
+}
+
+#[cfg(unix)]
+#[test]
 fn odd_file_names_are_escaped_and_kept_apart() {
     use std::ffi::OsStr;
     use std::os::unix::ffi::OsStrExt;
