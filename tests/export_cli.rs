@@ -59,6 +59,78 @@ fn faces() -> (tempfile::TempDir, facenmf::dataset::builtin::BuiltinFaces) {
     (dir, set)
 }
 
+/// The files below `dir`, relative, sorted.
+fn tree(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = walkdir::WalkDir::new(dir)
+        .min_depth(1)
+        .into_iter()
+        .map(|e| e.expect("walk").path().strip_prefix(dir).expect("below").to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_forced_export_replaces_the_whole_set_and_nothing_else() {
+    let (faces, _) = faces();
+    let outs = tempfile::tempdir().expect("tempdir");
+    let out = outs.path().join("export");
+    let (dir, out_s) = (faces.path().to_str().expect("utf-8"), out.to_str().expect("utf-8"));
+    let run = facenmf(&["fit", dir, "--k", "12", "--max-iter", "5", "--out", out_s]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(out.join("basis/basis_12.png").is_file());
+    // The user's own files, one with a name like the export's but not in its manifest.
+    std::fs::write(out.join("notes.txt"), "mine").expect("write");
+    std::fs::write(out.join("basis/basis_50.png"), "mine too").expect("write");
+    std::fs::write(out.join("basis/sketch.png"), "and mine").expect("write");
+
+    let run = facenmf(&["fit", dir, "--k", "3", "--max-iter", "5", "--out", out_s, "--force"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let mut expected: Vec<String> = [
+        "H.csv",
+        "H.npy",
+        "W.csv",
+        "W.npy",
+        "basis",
+        "basis/basis_01.png",
+        "basis/basis_02.png",
+        "basis/basis_03.png",
+        "basis/basis_50.png",
+        "basis/sketch.png",
+        "basis_montage.png",
+        "notes.txt",
+        "reconstructions.png",
+        "report.json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    expected.sort();
+    assert_eq!(tree(&out), expected);
+    assert_eq!(std::fs::read_to_string(out.join("notes.txt")).expect("kept"), "mine");
+    assert_eq!(std::fs::read_to_string(out.join("basis/basis_50.png")).expect("kept"), "mine too");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report")).expect("JSON");
+    assert_eq!(report["parameters"]["k"], 3);
+    assert_eq!(report["written"].as_array().map(|a| a.len()), Some(6 + 3 + 1));
+
+    // And back up to k = 5: the new set, still nothing else touched.
+    let run = facenmf(&["fit", dir, "--k", "5", "--max-iter", "5", "--out", out_s, "--force"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let basis: Vec<String> = tree(&out).into_iter().filter(|f| f.starts_with("basis/basis_")).collect();
+    assert_eq!(
+        basis,
+        [
+            "basis/basis_01.png",
+            "basis/basis_02.png",
+            "basis/basis_03.png",
+            "basis/basis_04.png",
+            "basis/basis_05.png",
+            "basis/basis_50.png"
+        ]
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn exported_files_get_the_usual_modes() {
