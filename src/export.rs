@@ -28,6 +28,9 @@
 //! during the final moves, the folder could hold files of both exports
 //! until the next export to it.)
 //!
+//! [`check_destination`] refuses a destination that cannot be written
+//! before any work: the CLI calls it before fitting.
+//!
 //! No printing: the CLI and the GUI report progress through the callback of
 //! [`export_with_progress`].
 
@@ -66,6 +69,17 @@ pub enum ExportError {
     NotAFolder {
         /// The path.
         path: PathBuf,
+    },
+    /// The folder (or, when it does not exist yet, the folder it would be
+    /// created in) does not let us create files.
+    #[error("cannot export to {}: cannot create files in {}: {error}", display_name(.dir), display_name(.folder))]
+    NotWritable {
+        /// The export folder asked for.
+        dir: PathBuf,
+        /// The folder that was probed.
+        folder: PathBuf,
+        /// The underlying error (shown in the message, not chained).
+        error: std::io::Error,
     },
     /// Reading or writing a file or folder failed.
     #[error("cannot write {}: {error}", display_name(.path))]
@@ -226,21 +240,49 @@ pub fn export(dir: &Path, input: &ExportInput<'_>, overwrite: bool) -> Result<Ex
     export_with_progress(dir, input, overwrite, |_| {})
 }
 
-/// Checks that `dir` may be exported to: it is missing, an empty folder, or
-/// `overwrite` is given and it is a folder. Cheap; the CLI calls it before
-/// fitting so a refusal comes before any work.
+/// Checks that `dir` may be exported to: it is missing (and the folder it
+/// would be created in is writable), or an empty writable folder, or
+/// `overwrite` is given and it is a writable folder. Writability is probed
+/// by creating (and removing) a temporary file. Cheap; the CLI calls it
+/// before fitting so a refusal comes before any work.
 pub fn check_destination(dir: &Path, overwrite: bool) -> Result<(), ExportError> {
     match std::fs::metadata(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // create_dir_all will create it (and any missing parents) in
+            // the nearest folder that exists.
+            for ancestor in dir.ancestors().skip(1) {
+                let folder = if ancestor.as_os_str().is_empty() { Path::new(".") } else { ancestor };
+                match std::fs::metadata(folder) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(ExportError::Io { path: folder.to_path_buf(), error: e }),
+                    Ok(m) if !m.is_dir() => return Err(ExportError::NotAFolder { path: folder.to_path_buf() }),
+                    Ok(_) => return probe_writable(dir, folder),
+                }
+            }
+            Ok(())
+        }
         Err(e) => Err(ExportError::Io { path: dir.to_path_buf(), error: e }),
         Ok(m) if !m.is_dir() => Err(ExportError::NotAFolder { path: dir.to_path_buf() }),
-        Ok(_) if overwrite => Ok(()),
         Ok(_) => {
+            probe_writable(dir, dir)?;
+            if overwrite {
+                return Ok(());
+            }
             let mut entries =
                 std::fs::read_dir(dir).map_err(|e| ExportError::Io { path: dir.to_path_buf(), error: e })?;
             if entries.next().is_some() { Err(ExportError::NotEmpty { dir: dir.to_path_buf() }) } else { Ok(()) }
         }
     }
+}
+
+/// Creates and removes a temporary file in `folder`, the folder `dir` is
+/// or will be created in.
+fn probe_writable(dir: &Path, folder: &Path) -> Result<(), ExportError> {
+    tempfile::Builder::new()
+        .prefix(".facenmf-probe-")
+        .tempfile_in(folder)
+        .map(drop)
+        .map_err(|error| ExportError::NotWritable { dir: dir.to_path_buf(), folder: folder.to_path_buf(), error })
 }
 
 /// The files the export in `dir` owns, from its `report.json`'s `written`

@@ -178,6 +178,45 @@ fn exported_files_get_the_usual_modes() {
     }
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unwritable_out_folder_is_refused_before_any_work() {
+    use std::os::unix::fs::PermissionsExt;
+    let (faces, _) = faces();
+    // A file the loader skips: its warning would show that the fit began.
+    std::fs::write(faces.path().join("notes.txt"), "not a face").expect("write");
+    let outs = tempfile::tempdir().expect("tempdir");
+    let locked = outs.path().join("locked");
+    std::fs::create_dir(&locked).expect("mkdir");
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+    // root may write anywhere it has a mode for; /sys refuses even root.
+    let root = unsafe { libc::geteuid() } == 0;
+    let (folder, targets) = if root {
+        (std::path::PathBuf::from("/sys"), vec![std::path::PathBuf::from("/sys/facenmf-export-test/out")])
+    } else {
+        (locked.clone(), vec![locked.join("out"), locked.clone()])
+    };
+    for target in targets {
+        let run = facenmf(&[
+            "fit",
+            faces.path().to_str().expect("utf-8"),
+            "--k",
+            "3",
+            "--max-iter",
+            "3",
+            "--out",
+            target.to_str().expect("utf-8"),
+        ]);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(&format!("cannot create files in {}", folder.display())), "{stderr}");
+        assert!(stderr.contains(target.to_str().expect("utf-8")), "{stderr}");
+        assert!(!stderr.contains("notes.txt"), "the faces were loaded first: {stderr}");
+        assert!(run.stdout.is_empty());
+    }
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).expect("chmod back");
+}
+
 #[cfg(unix)]
 #[test]
 fn odd_file_names_are_escaped_and_kept_apart() {

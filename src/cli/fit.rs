@@ -86,6 +86,7 @@ pub fn run(args: &FitArgs) -> anyhow::Result<()> {
     // data's shape runs now (the shape is at most usize::MAX).
     params.check(usize::MAX, usize::MAX)?;
     let load_options = args.load.checked_options()?;
+    // The export folder must be writable now, not after the fit.
     if let Some(out) = &args.out {
         export::check_destination(out, args.force)?;
     }
