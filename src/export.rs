@@ -11,13 +11,25 @@
 //! | `W.csv`, `H.csv` | the same matrices as plain CSV (one matrix row per line, no header), each value written so that it parses back to the same f32 |
 //! | `report.json` | see [`Report`] |
 //!
-//! Every file is written to a temporary file in its destination folder and
-//! then renamed over the target, so a reader never sees a half-written
-//! file. An existing, non-empty folder is refused unless `overwrite` is
-//! given; with it, only the files listed above are replaced (files of an
-//! earlier export that this one does not write, e.g. `basis_20.png` after
-//! an export with k = 20 when k is now 16, are left as they were;
-//! `report.json` lists the files that belong to this export).
+//! The export is built in a hidden staging folder inside the destination
+//! (`.facenmf-export-…`), then moved into place file by file, `report.json`
+//! last, so a reader never sees a half-written file, and a failed export
+//! (a full disk, an encoding error) leaves the folder as it was. Files get
+//! the usual modes for new files (0666 less the umask on unix).
+//!
+//! `report.json`'s `written` is the export's manifest: the files it owns.
+//! An existing, non-empty folder is refused unless `overwrite` is given;
+//! with it, the files this export writes are replaced and the files the
+//! previous export's manifest lists that this one does not write (e.g.
+//! `basis/basis_20.png` of an export with k = 20 when k is now 16) are
+//! removed, so the folder holds one export, never a mix. Nothing else in
+//! the folder is touched: a file is removed only if the previous manifest
+//! lists it and its name is one an export writes. (Were the process killed
+//! during the final moves, the folder could hold files of both exports
+//! until the next export to it.)
+//!
+//! [`check_destination`] refuses a destination that cannot be written
+//! before any work: the CLI calls it before fitting.
 //!
 //! No printing: the CLI and the GUI report progress through the callback of
 //! [`export_with_progress`].
@@ -29,7 +41,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{Array2, ArrayView2};
 use serde::Serialize;
 
-use crate::dataset::{self, DatasetMeta, LoadOptions, Source};
+use crate::dataset::{self, DatasetMeta, LoadOptions, Source, display_name};
 use crate::nmf::{self, Params, Record, StopReason, metrics};
 
 /// Version of the `report.json` layout.
@@ -46,20 +58,31 @@ pub enum ExportError {
     /// The folder exists and holds files, and overwriting was not allowed.
     #[error(
         "export folder {} already exists and is not empty; choose another folder or allow overwriting (--force)",
-        .dir.display()
+        display_name(.dir)
     )]
     NotEmpty {
         /// The folder.
         dir: PathBuf,
     },
     /// The export path exists but is not a folder.
-    #[error("cannot export to {}: it exists and is not a folder", .path.display())]
+    #[error("cannot export to {}: it exists and is not a folder", display_name(.path))]
     NotAFolder {
         /// The path.
         path: PathBuf,
     },
+    /// The folder (or, when it does not exist yet, the folder it would be
+    /// created in) does not let us create files.
+    #[error("cannot export to {}: cannot create files in {}: {error}", display_name(.dir), display_name(.folder))]
+    NotWritable {
+        /// The export folder asked for.
+        dir: PathBuf,
+        /// The folder that was probed.
+        folder: PathBuf,
+        /// The underlying error (shown in the message, not chained).
+        error: std::io::Error,
+    },
     /// Reading or writing a file or folder failed.
-    #[error("cannot write {}: {error}", .path.display())]
+    #[error("cannot write {}: {error}", display_name(.path))]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -67,7 +90,7 @@ pub enum ExportError {
         error: std::io::Error,
     },
     /// Encoding a PNG failed.
-    #[error("cannot encode {}: {error}", .path.display())]
+    #[error("cannot encode {}: {error}", display_name(.path))]
     Encode {
         /// The file.
         path: PathBuf,
@@ -75,7 +98,7 @@ pub enum ExportError {
         error: image::ImageError,
     },
     /// Writing a `.npy` file failed.
-    #[error("cannot write {}: {error}", .path.display())]
+    #[error("cannot write {}: {error}", display_name(.path))]
     Npy {
         /// The file.
         path: PathBuf,
@@ -83,7 +106,7 @@ pub enum ExportError {
         error: ndarray_npy::WriteNpyError,
     },
     /// Serialising `report.json` failed.
-    #[error("cannot write {}: {error}", .path.display())]
+    #[error("cannot write {}: {error}", display_name(.path))]
     Json {
         /// The file.
         path: PathBuf,
@@ -151,7 +174,8 @@ pub struct Report {
     pub facenmf_version: &'static str,
     /// Every parameter of the fit.
     pub parameters: Params,
-    /// The dataset folder as an absolute path; `null` for the built-in faces.
+    /// The dataset folder as an absolute path ([`display_name`]: names that
+    /// are not UTF-8 are escaped); `null` for the built-in faces.
     pub folder: Option<String>,
     /// Face width in pixels.
     pub width: usize,
@@ -161,7 +185,9 @@ pub struct Report {
     pub faces: usize,
     /// Pixels per face (rows of A and of W).
     pub pixels: usize,
-    /// The input files in column order, relative to `folder`.
+    /// The input files in column order, relative to `folder`, each as
+    /// [`display_name`] writes it: control characters, backslashes and bytes
+    /// that are not UTF-8 escaped, so distinct files have distinct entries.
     pub files: Vec<String>,
     /// How the faces were loaded, when known.
     pub load_options: Option<LoadOptions>,
@@ -181,7 +207,9 @@ pub struct Report {
     pub basis: Vec<BasisFile>,
     /// `reconstructions.png` shows the first this-many faces.
     pub reconstructions_faces: usize,
-    /// Every file this export wrote, relative to the export folder.
+    /// Every file this export wrote, relative to the export folder: the
+    /// export's manifest (a forced export to the same folder removes the
+    /// files listed here that it does not write itself).
     pub written: Vec<String>,
     /// Per-iteration history: iteration, objective, rel_err, secs.
     pub history: Vec<Record>,
@@ -212,21 +240,76 @@ pub fn export(dir: &Path, input: &ExportInput<'_>, overwrite: bool) -> Result<Ex
     export_with_progress(dir, input, overwrite, |_| {})
 }
 
-/// Checks that `dir` may be exported to: it is missing, an empty folder, or
-/// `overwrite` is given and it is a folder. Cheap; the CLI calls it before
-/// fitting so a refusal comes before any work.
+/// Checks that `dir` may be exported to: it is missing (and the folder it
+/// would be created in is writable), or an empty writable folder, or
+/// `overwrite` is given and it is a writable folder. Writability is probed
+/// by creating (and removing) a temporary file. Cheap; the CLI calls it
+/// before fitting so a refusal comes before any work.
 pub fn check_destination(dir: &Path, overwrite: bool) -> Result<(), ExportError> {
     match std::fs::metadata(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // create_dir_all will create it (and any missing parents) in
+            // the nearest folder that exists.
+            for ancestor in dir.ancestors().skip(1) {
+                let folder = if ancestor.as_os_str().is_empty() { Path::new(".") } else { ancestor };
+                match std::fs::metadata(folder) {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(ExportError::Io { path: folder.to_path_buf(), error: e }),
+                    Ok(m) if !m.is_dir() => return Err(ExportError::NotAFolder { path: folder.to_path_buf() }),
+                    Ok(_) => return probe_writable(dir, folder),
+                }
+            }
+            Ok(())
+        }
         Err(e) => Err(ExportError::Io { path: dir.to_path_buf(), error: e }),
         Ok(m) if !m.is_dir() => Err(ExportError::NotAFolder { path: dir.to_path_buf() }),
-        Ok(_) if overwrite => Ok(()),
         Ok(_) => {
+            probe_writable(dir, dir)?;
+            if overwrite {
+                return Ok(());
+            }
             let mut entries =
                 std::fs::read_dir(dir).map_err(|e| ExportError::Io { path: dir.to_path_buf(), error: e })?;
             if entries.next().is_some() { Err(ExportError::NotEmpty { dir: dir.to_path_buf() }) } else { Ok(()) }
         }
     }
+}
+
+/// Creates and removes a temporary file in `folder`, the folder `dir` is
+/// or will be created in.
+fn probe_writable(dir: &Path, folder: &Path) -> Result<(), ExportError> {
+    tempfile::Builder::new()
+        .prefix(".facenmf-probe-")
+        .tempfile_in(folder)
+        .map(drop)
+        .map_err(|error| ExportError::NotWritable { dir: dir.to_path_buf(), folder: folder.to_path_buf(), error })
+}
+
+/// The files the export in `dir` owns, from its `report.json`'s `written`
+/// (empty when there is none, or it cannot be read): only names an export
+/// writes ([`is_export_file`]), so a manifest can never name anything else.
+fn previous_manifest(dir: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(dir.join(REPORT_FILE)) else { return Vec::new() };
+    let Ok(report) = serde_json::from_str::<serde_json::Value>(&text) else { return Vec::new() };
+    let Some(written) = report.get("written").and_then(|w| w.as_array()) else { return Vec::new() };
+    written.iter().filter_map(|v| v.as_str()).filter(|f| is_export_file(f)).map(PathBuf::from).collect()
+}
+
+/// The report file, written last.
+const REPORT_FILE: &str = "report.json";
+
+/// The files every export writes besides the basis images and the report.
+const FIXED_FILES: [&str; 6] = ["basis_montage.png", "reconstructions.png", "W.npy", "H.npy", "W.csv", "H.csv"];
+
+/// Whether `name` (relative, `/`-separated) is a file an export writes:
+/// one of the fixed names, `report.json`, or `basis/basis_<digits>.png`.
+fn is_export_file(name: &str) -> bool {
+    if FIXED_FILES.contains(&name) || name == REPORT_FILE {
+        return true;
+    }
+    name.strip_prefix("basis/basis_")
+        .and_then(|r| r.strip_suffix(".png"))
+        .is_some_and(|d| d.len() >= 2 && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// [`export`], calling `on_progress` after every file.
@@ -246,8 +329,15 @@ pub fn export_with_progress(
         return Err(ExportError::Shape { what: "H", got: input.h.dim(), expected: (k, n) });
     }
     check_destination(dir, overwrite)?;
-    let basis_dir = dir.join("basis");
-    std::fs::create_dir_all(&basis_dir).map_err(|e| ExportError::Io { path: basis_dir.clone(), error: e })?;
+    std::fs::create_dir_all(dir).map_err(|e| ExportError::Io { path: dir.to_path_buf(), error: e })?;
+    let previous = if overwrite { previous_manifest(dir) } else { Vec::new() };
+    let staging = tempfile::Builder::new()
+        .prefix(".facenmf-export-")
+        .tempdir_in(dir)
+        .map_err(|e| ExportError::Io { path: dir.to_path_buf(), error: e })?;
+    let stage = staging.path();
+    let stage_basis = stage.join("basis");
+    std::fs::create_dir(&stage_basis).map_err(|e| ExportError::Io { path: stage_basis.clone(), error: e })?;
 
     let w = input.w.as_standard_layout().into_owned();
     let h = input.h.as_standard_layout().into_owned();
@@ -260,16 +350,9 @@ pub fn export_with_progress(
         .collect();
     let shown = n.min(MAX_MONTAGE_FACES);
 
-    let mut files: Vec<PathBuf> = vec![
-        "basis_montage.png".into(),
-        "reconstructions.png".into(),
-        "W.npy".into(),
-        "H.npy".into(),
-        "W.csv".into(),
-        "H.csv".into(),
-    ];
+    let mut files: Vec<PathBuf> = FIXED_FILES.iter().map(PathBuf::from).collect();
     files.extend(basis.iter().map(|b| PathBuf::from(&b.file)));
-    files.push("report.json".into());
+    files.push(REPORT_FILE.into());
     let total = files.len();
     let mut done = 0;
     let mut progress = |file: &Path| {
@@ -280,19 +363,19 @@ pub fn export_with_progress(
     // Basis images, most important first.
     let ordered = w.select(ndarray::Axis(1), &order);
     let per_row = (k as f64).sqrt().ceil() as usize;
-    write_png(dir, &files[0], &dataset::builtin::montage(ordered.view(), ds.width, ds.height, per_row, true))?;
+    write_png(stage, &files[0], &dataset::builtin::montage(ordered.view(), ds.width, ds.height, per_row, true))?;
     progress(&files[0]);
     let recon = nmf::reconstruct_faces(w.view(), h.view(), 0, shown);
     let per_row = (shown as f64).sqrt().ceil() as usize;
-    write_png(dir, &files[1], &dataset::builtin::montage(recon.view(), ds.width, ds.height, per_row, false))?;
+    write_png(stage, &files[1], &dataset::builtin::montage(recon.view(), ds.width, ds.height, per_row, false))?;
     progress(&files[1]);
-    write_npy(dir, &files[2], &w)?;
+    write_npy(stage, &files[2], &w)?;
     progress(&files[2]);
-    write_npy(dir, &files[3], &h)?;
+    write_npy(stage, &files[3], &h)?;
     progress(&files[3]);
-    write_csv(dir, &files[4], w.view())?;
+    write_csv(stage, &files[4], w.view())?;
     progress(&files[4]);
-    write_csv(dir, &files[5], h.view())?;
+    write_csv(stage, &files[5], h.view())?;
     progress(&files[5]);
     for (i, b) in basis.iter().enumerate() {
         let col = ordered.column(i);
@@ -300,14 +383,14 @@ pub fn export_with_progress(
         let scaled = col.mapv(|v| v / max);
         let img = dataset::column_to_image(scaled.view(), ds.width, ds.height);
         let rel = PathBuf::from(&b.file);
-        write_png(dir, &rel, &img)?;
+        write_png(stage, &rel, &img)?;
         progress(&rel);
     }
 
     let folder = match &ds.source {
         Source::Folder(p) => {
             let abs = std::fs::canonicalize(p).or_else(|_| std::path::absolute(p)).unwrap_or_else(|_| p.clone());
-            Some(abs.to_string_lossy().into_owned())
+            Some(display_name(&abs))
         }
         Source::BuiltIn => None,
     };
@@ -320,7 +403,7 @@ pub fn export_with_progress(
         height: ds.height,
         faces: n,
         pixels: m,
-        files: ds.files.iter().map(|f| f.to_string_lossy().into_owned()).collect(),
+        files: ds.files.iter().map(|f| display_name(f)).collect(),
         load_options: input.load_options.cloned(),
         iterations: input.iterations,
         stop_reason: input.stop_reason,
@@ -334,14 +417,38 @@ pub fn export_with_progress(
         history: input.history.to_vec(),
     };
     let report_rel = &files[total - 1];
-    let target = dir.join(report_rel);
-    write_atomic(&target, |out| {
+    let staged_report = stage.join(report_rel);
+    write_file(&staged_report, |out| {
         serde_json::to_writer_pretty(&mut *out, &report)
-            .map_err(|e| ExportError::Json { path: target.clone(), error: e })?;
-        out.write_all(b"\n").map_err(|e| ExportError::Io { path: target.clone(), error: e })
+            .map_err(|e| ExportError::Json { path: staged_report.clone(), error: e })?;
+        out.write_all(b"\n").map_err(|e| ExportError::Io { path: staged_report.clone(), error: e })
     })?;
+
+    // Everything is written: move it into place, then remove what the
+    // previous export owned and this one does not write, then the report.
+    let basis_dir = dir.join("basis");
+    std::fs::create_dir_all(&basis_dir).map_err(|e| ExportError::Io { path: basis_dir.clone(), error: e })?;
+    let (report_file, data_files) = files.split_last().unwrap_or((report_rel, &[]));
+    for rel in data_files {
+        move_into_place(stage, dir, rel)?;
+    }
+    for stale in previous.iter().filter(|p| !files.contains(p)) {
+        let path = dir.join(stale);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(ExportError::Io { path, error: e }),
+            _ => {}
+        }
+    }
+    move_into_place(stage, dir, report_file)?;
     progress(report_rel);
+    staging.close().map_err(|e| ExportError::Io { path: dir.to_path_buf(), error: e })?;
     Ok(ExportSummary { dir: dir.to_path_buf(), files })
+}
+
+/// Renames `stage/rel` to `dir/rel` (replacing a file there).
+fn move_into_place(stage: &Path, dir: &Path, rel: &Path) -> Result<(), ExportError> {
+    let target = dir.join(rel);
+    std::fs::rename(stage.join(rel), &target).map_err(|e| ExportError::Io { path: target, error: e })
 }
 
 /// `basis/basis_01.png` …, zero-padded to at least two digits (more for k ≥ 100).
@@ -352,7 +459,9 @@ fn basis_name(i: usize, k: usize) -> String {
 
 /// Writes `target` atomically: the bytes go to a temporary file in the same
 /// folder, which is then renamed over `target` (replacing any file there).
-/// `write` fills the file; its errors are passed through.
+/// The file gets the mode of any new file (0666 less the umask on unix),
+/// not the temporary file's 0600. `write` fills the file; its errors are
+/// passed through.
 pub fn write_atomic(
     target: &Path,
     write: impl FnOnce(&mut BufWriter<&mut File>) -> Result<(), ExportError>,
@@ -362,7 +471,15 @@ pub fn write_atomic(
         _ => Path::new("."),
     };
     let io_err = |e: std::io::Error| ExportError::Io { path: target.to_path_buf(), error: e };
-    let mut tmp = tempfile::Builder::new().prefix(".facenmf-").suffix(".tmp").tempfile_in(folder).map_err(io_err)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".facenmf-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Created with open(2)'s mode 0666, which the umask then narrows.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(folder).map_err(io_err)?;
     {
         let mut out = BufWriter::new(tmp.as_file_mut());
         write(&mut out)?;
@@ -372,9 +489,22 @@ pub fn write_atomic(
     Ok(())
 }
 
+/// Creates `target` (a new file in the staging folder, so with the usual
+/// mode) and fills it with `write`.
+fn write_file(
+    target: &Path,
+    write: impl FnOnce(&mut BufWriter<&mut File>) -> Result<(), ExportError>,
+) -> Result<(), ExportError> {
+    let io_err = |e: std::io::Error| ExportError::Io { path: target.to_path_buf(), error: e };
+    let mut file = File::create(target).map_err(io_err)?;
+    let mut out = BufWriter::new(&mut file);
+    write(&mut out)?;
+    out.flush().map_err(io_err)
+}
+
 fn write_png(dir: &Path, rel: &Path, img: &image::GrayImage) -> Result<(), ExportError> {
     let target = dir.join(rel);
-    write_atomic(&target, |out| {
+    write_file(&target, |out| {
         img.write_to(out, image::ImageFormat::Png).map_err(|e| ExportError::Encode { path: target.clone(), error: e })
     })
 }
@@ -382,12 +512,12 @@ fn write_png(dir: &Path, rel: &Path, img: &image::GrayImage) -> Result<(), Expor
 fn write_npy(dir: &Path, rel: &Path, a: &Array2<f32>) -> Result<(), ExportError> {
     use ndarray_npy::WriteNpyExt;
     let target = dir.join(rel);
-    write_atomic(&target, |out| a.write_npy(out).map_err(|e| ExportError::Npy { path: target.clone(), error: e }))
+    write_file(&target, |out| a.write_npy(out).map_err(|e| ExportError::Npy { path: target.clone(), error: e }))
 }
 
 fn write_csv(dir: &Path, rel: &Path, a: ArrayView2<'_, f32>) -> Result<(), ExportError> {
     let target = dir.join(rel);
-    write_atomic(&target, |out| {
+    write_file(&target, |out| {
         let io_err = |e: std::io::Error| ExportError::Io { path: target.clone(), error: e };
         let mut line = String::new();
         for row in a.rows() {
@@ -409,6 +539,17 @@ fn write_csv(dir: &Path, rel: &Path, a: ArrayView2<'_, f32>) -> Result<(), Expor
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_export_names_are_owned() {
+        for ok in ["W.npy", "H.csv", "report.json", "basis_montage.png", "basis/basis_01.png", "basis/basis_120.png"] {
+            assert!(is_export_file(ok), "{ok}");
+        }
+        for bad in ["notes.txt", "../W.npy", "/etc/passwd", "basis/basis_1.png", "basis/basis_0a.png", "basis/x.png"] {
+            assert!(!is_export_file(bad), "{bad}");
+        }
+        assert!(is_export_file(&basis_name(0, 3)) && is_export_file(&basis_name(119, 120)));
+    }
 
     #[test]
     fn basis_names_sort_in_order() {

@@ -13,20 +13,20 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
 
-use crate::dataset::{self, DatasetError, LoadOptions, Preprocess};
+use crate::dataset::{self, DatasetError, LoadOptions, Preprocess, display_name};
 use crate::nmf::{self, NmfError};
 
 /// Everything that can go wrong projecting a face; messages name the file.
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
     /// The path is a folder, not an image file.
-    #[error("cannot project {}: it is a folder, not an image file", .path.display())]
+    #[error("cannot project {}: it is a folder, not an image file", display_name(.path))]
     NotAFile {
         /// The path given.
         path: PathBuf,
     },
     /// The image could not be loaded.
-    #[error("cannot load {} as a face: {error}", .path.display())]
+    #[error("cannot load {} as a face: {error}", display_name(.path))]
     Load {
         /// The image file.
         path: PathBuf,
@@ -34,7 +34,7 @@ pub enum ProjectError {
         error: DatasetError,
     },
     /// The face does not fit the basis (or the basis is invalid).
-    #[error("cannot project {}: {error}", .path.display())]
+    #[error("cannot project {}: {error}", display_name(.path))]
     Nmf {
         /// The image file (or a label for an in-memory face).
         path: PathBuf,

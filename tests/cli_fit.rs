@@ -134,3 +134,105 @@ fn skipped_files_are_named_on_stderr() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("relative error"), "{stdout}");
 }
+
+#[test]
+fn thread_counts_beyond_the_limit_are_refused() {
+    let dir = small_faces();
+    let path = dir.path().to_str().expect("utf-8");
+    for args in [
+        vec!["fit", path, "--k", "3", "--threads", "100000000"],
+        vec!["fit", path, "--k", "3", "--threads", "1025"],
+        vec!["sweep", path, "--k", "2,3", "--threads", "100000000"],
+        vec!["bench", "--threads", "100000000"],
+    ] {
+        let out = facenmf(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        let n = args.last().expect("count");
+        assert!(stderr.contains(&format!("--threads {n}")) && stderr.contains("1024"), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", String::from_utf8_lossy(&out.stdout));
+    }
+    // The limit itself is fine.
+    let out = facenmf(&["fit", path, "--k", "2", "--max-iter", "2", "--threads", "1024", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn k_zero_names_the_value_and_the_rule() {
+    let dir = small_faces();
+    let out = facenmf(&["fit", dir.path().to_str().expect("utf-8"), "--k", "0"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("k = 0") && stderr.contains("k must be at least 1"), "{stderr}");
+    assert!(!stderr.contains(&usize::MAX.to_string()), "{stderr}");
+}
+
+/// Runs facenmf with stdout going to /dev/full (every write fails).
+#[cfg(target_os = "linux")]
+fn facenmf_into_dev_full(args: &[&str]) -> Output {
+    let full = std::fs::File::options().write(true).open("/dev/full").expect("/dev/full");
+    Command::new(env!("CARGO_BIN_EXE_facenmf"))
+        .args(args)
+        .stdout(std::process::Stdio::from(full))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run facenmf")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_is_an_error_not_a_panic() {
+    let dir = small_faces();
+    let path = dir.path().to_str().expect("utf-8");
+    let made = tempfile::tempdir().expect("tempdir");
+    let made = made.path().join("faces");
+    for args in [
+        vec!["fit", path, "--k", "2", "--max-iter", "3", "--json"],
+        vec!["fit", path, "--k", "2", "--max-iter", "3"],
+        vec!["sweep", path, "--k", "1,2", "--max-iter", "3", "--json"],
+        vec!["sweep", path, "--k", "1,2", "--max-iter", "3"],
+        vec!["make-faces", made.to_str().expect("utf-8")],
+    ] {
+        let out = facenmf_into_dev_full(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains("could not write to stdout"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// A baseline JPEG of `w`×`h` cut halfway through its image data (which
+/// the decoder fills with grey, saying nothing).
+fn truncated_jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::GrayImage::from_fn(w, h, |x, y| image::Luma([((x * 9 + y * 5) % 256) as u8]));
+    let mut bytes = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Jpeg).expect("encode");
+    let scan = bytes.windows(2).position(|m| m == [0xFF, 0xDA]).expect("a start-of-scan marker");
+    bytes.truncate(scan + (bytes.len() - scan) / 2);
+    bytes
+}
+
+#[test]
+fn a_truncated_jpeg_is_skipped_with_the_reason_and_refused_as_a_projection() {
+    let dir = small_faces();
+    let cut = dir.path().join("cut.jpg");
+    std::fs::write(&cut, truncated_jpeg(24, 24)).expect("write");
+    let path = dir.path().to_str().expect("utf-8");
+    let out = facenmf(&["fit", path, "--k", "3", "--max-iter", "3", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let warning = stderr.lines().find(|l| l.contains("cut.jpg")).unwrap_or_else(|| panic!("not skipped: {stderr}"));
+    assert!(warning.starts_with("warning: skipped") && warning.contains("truncated JPEG"), "{warning}");
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim().lines().last().expect("line")).expect("JSON");
+    assert_eq!((v["faces"].as_u64(), v["skipped"].as_u64()), (Some(30), Some(1)));
+
+    // As a face to project it is an error, before the fit.
+    let faces = small_faces();
+    let out =
+        facenmf(&["fit", faces.path().to_str().expect("utf-8"), "--k", "3", "--project", cut.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cut.jpg") && stderr.contains("truncated JPEG"), "{stderr}");
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+}

@@ -96,3 +96,35 @@ fn nmf_is_never_below_the_svd_on_orl() {
     check_lines(&lines, &[2, 4, 8, 16, 32, 49]);
     assert!(lines.iter().all(|v| v["svd_exact"] == true));
 }
+
+#[test]
+fn huge_rank_specs_are_refused_before_any_work() {
+    let dir = small_faces();
+    let d = dir.path().to_str().expect("utf-8");
+    // Once "memory allocation of 799999999984 bytes failed" and an abort.
+    for (k, needles) in [
+        ("2..99999999999", &["k = 99999999999", "40"][..]),
+        ("2,99999999999", &["k = 99999999999", "40"][..]),
+        ("1..18446744073709551616", &["k = 18446744073709551616 is too large"][..]),
+        ("0..5", &["k = 0", "at least 1"][..]),
+    ] {
+        let out = facenmf(&["sweep", d, "--k", k, "--max-iter", "2"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "--k {k}: {stderr}");
+        for n in needles {
+            assert!(stderr.contains(n), "--k {k}: no {n:?} in {stderr}");
+        }
+        assert!(out.stdout.is_empty(), "--k {k}: {}", String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+#[test]
+fn a_step_that_misses_the_end_of_the_range_says_so() {
+    let dir = small_faces();
+    let out = facenmf(&["sweep", dir.path().to_str().expect("utf-8"), "--k", "2..7", "--step", "2", "--max-iter", "3"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("note: --k 2..7 --step 2 fits ranks up to 6"), "{stderr}");
+    let out = facenmf(&["sweep", dir.path().to_str().expect("utf-8"), "--k", "2..6", "--step", "2", "--max-iter", "3"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("note:"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -245,6 +245,23 @@ fn cases() -> Vec<Case> {
                 assert!(r.contains("corrupt") || r.contains("truncated"), "{r}");
             })
         }),
+        ("truncated baseline JPEG", |d| {
+            png(d, "a.png", 32, 24, 1);
+            let mut bytes = Vec::new();
+            pattern(32, 24, 2).write_to(&mut std::io::Cursor::new(&mut bytes), ImageFormat::Jpeg).unwrap();
+            // The decoder fills what is cut off with grey and reports nothing.
+            write(d, "b_cut.jpg", &bytes[..bytes.len() * 3 / 5]);
+            write(d, "c_no_end_marker.jpg", &bytes[..bytes.len() - 2]);
+            write(d, "d_whole.jpg", &bytes);
+            load(d.into(), 2, 32, 24, |ds| {
+                assert_eq!(files(ds), ["a.png", "d_whole.jpg"]);
+                is_pattern(ds, 0, 1);
+                for name in ["b_cut.jpg", "c_no_end_marker.jpg"] {
+                    let r = skipped_reason(ds, name);
+                    assert!(r.contains("truncated JPEG"), "{name}: {r}");
+                }
+            })
+        }),
         ("valid JPEG", |d| {
             let p = d.join("face.jpg");
             let img = GrayImage::from_fn(16, 16, |x, _| image::Luma([if x < 8 { 40 } else { 200 }]));

@@ -301,3 +301,29 @@ fn transform_recovers_the_weights_of_faces_in_the_span() {
     }
     assert!(transform(w.view(), Array2::<f32>::zeros((99, 1)).view()).is_err());
 }
+
+#[test]
+fn identical_constant_faces_give_a_true_objective_and_stop_by_tol() {
+    // 400 identical, constant faces of ORL's size: a rank-1 matrix fitted
+    // almost exactly. ½(‖A‖² − 2⟨AᵀW, Hᵀ⟩ + ⟨WᵀW, HHᵀ⟩) from f32 products was
+    // noise there (3.39 for an exact ½‖A − WH‖² of 1e-5, or −0.048), and an
+    // objective of exactly 0 (KL) kept the tol rule from ever firing.
+    let a = Array2::from_elem((92 * 112, 400), 200.0f32 / 255.0);
+    for (solver, k) in [(Solver::Hals, 1), (Solver::Hals, 2), (Solver::Hals, 5), (Solver::Mu, 1), (Solver::Kl, 1)] {
+        let mut nmf = fit(a.clone(), Params::new(k).solver(solver).tol(1e-4).max_iter(500));
+        let norm_sq = nmf.data().norm_sq();
+        let reason = nmf.run(None, |n| {
+            let (obj, it) = (n.objective(), n.iteration());
+            assert!(obj >= 0.0, "{solver}, k = {k}: objective {obj} at iteration {it}");
+            if solver != Solver::Kl {
+                let exact = 0.5 * n.exact_rel_err().powi(2) * norm_sq;
+                assert!(
+                    (obj - exact).abs() <= 1e-3 * exact + 1e-12 * norm_sq,
+                    "{solver}, k = {k}: objective {obj}, but ½‖A − WH‖² = {exact} at iteration {it}"
+                );
+            }
+        });
+        assert_eq!(reason, StopReason::Tol, "{solver}, k = {k}: ran {} iterations", nmf.iteration());
+        assert!(nmf.exact_rel_err() < 1e-4, "{solver}, k = {k}: {}", nmf.exact_rel_err());
+    }
+}

@@ -38,8 +38,8 @@ pub struct BenchArgs {
     /// Also generate 13,000 built-in faces to a temporary folder and time loading them.
     #[arg(long)]
     pub large_load: bool,
-    /// Worker threads (default: one per core).
-    #[arg(long)]
+    /// Worker threads, 1 to 1024 (default: one per core).
+    #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
 
@@ -64,20 +64,17 @@ fn default_target(k: usize) -> Option<f64> {
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.threads.unwrap_or(0))
-        .build()
-        .context("could not start the worker threads")?;
+    let pool = super::thread_pool(args.threads)?;
     pool.install(|| bench(args))
 }
 
 fn bench(args: &BenchArgs) -> anyhow::Result<()> {
-    println!("facenmf bench: {} threads", rayon::current_num_threads());
+    outln!("facenmf bench: {} threads", rayon::current_num_threads())?;
     // 1. Matrix-multiply rate.
     let mut rate = 0.0f64;
     for kernel in [Kernel::Faer, Kernel::MatrixMultiply] {
         let gflops = gemm_rate(kernel, 1536);
-        println!("GEMM {kernel:?}: {gflops:.1} GFLOP/s (1536³ f32)");
+        outln!("GEMM {kernel:?}: {gflops:.1} GFLOP/s (1536³ f32)")?;
         if kernel == crate::nmf::linalg::DEFAULT_KERNEL {
             rate = gflops;
         }
@@ -89,13 +86,13 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     }
     let mut loads: Vec<LoadFigures> = (0..7).map(|_| load_in_child(&args.orl)).collect::<Result<_, _>>()?;
     loads.sort_by(|a, b| a.load_secs.total_cmp(&b.load_secs));
-    println!(
+    outln!(
         "load ORL ({} faces): best {:.1} ms, median {:.1} ms, peak RSS {:.1} MB",
         loads[0].faces,
         loads[0].load_secs * 1e3,
         loads[loads.len() / 2].load_secs * 1e3,
         loads[0].peak_rss_bytes as f64 / 1e6
-    );
+    )?;
     let ds = dataset::load_folder(&args.orl, &LoadOptions::default())?;
     let data = Arc::new(FaceMatrix::new(ds.matrix.clone())?);
     let (m, n) = (data.pixels(), data.faces());
@@ -113,10 +110,10 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         let at_w = time_ms(|| {
             par_matmul_with(crate::nmf::linalg::DEFAULT_KERNEL, data.at(), Array2::<f32>::ones((m, k)).view());
         });
-        println!(
+        outln!(
             "\nk = {k}: GEMM bound {bound_ms:.2} ms/iteration (2 products with A at {rate:.0} GFLOP/s); \
              measured A·Hᵀ {a_ht:.2} ms, Aᵀ·W {at_w:.2} ms"
-        );
+        )?;
         for solver in Solver::ALL {
             let params = Params::new(k).solver(solver).tol(0.0).max_iter(args.iters);
             let mut nmf = Nmf::new(Arc::clone(&data), params)?;
@@ -125,7 +122,7 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
             steps.sort_by(f64::total_cmp);
             let median_ms = steps[steps.len() / 2] * 1e3;
             let sweeps = nmf.mean_inner_sweeps();
-            println!(
+            outln!(
                 "  {:<4} {median_ms:7.2} ms/iteration ({:.2}× bound), init {:.0} ms, rel_err {:.4} after {} iterations{}",
                 solver.name(),
                 median_ms / bound_ms,
@@ -137,7 +134,7 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
                 } else {
                     String::new()
                 }
-            );
+            )?;
         }
         let sk_cd = sk.iter().find(|r| r.k == k && r.solver == "cd");
         let target = sk_cd.map(|r| r.rel_err).or(default_target(k));
@@ -147,20 +144,20 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
             let mut nmf = Nmf::new(Arc::clone(&data), params)?;
             let reason = nmf.run(None, |_| {});
             let reached = reason == StopReason::Target;
-            print!(
+            out!(
                 "  hals to rel_err {target:.4}: {} in {:.3} s ({} iterations, init included)",
                 if reached { "reached" } else { "NOT reached" },
                 nmf.secs(),
                 nmf.iteration()
-            );
+            )?;
             match sk_cd {
-                Some(r) => println!(
+                Some(r) => outln!(
                     "; scikit-learn cd: {:.3} s for {} iterations → {:.1}× faster",
                     r.seconds,
                     r.n_iter,
                     r.seconds / nmf.secs()
-                ),
-                None => println!(),
+                )?,
+                None => outln!("")?,
             }
         }
     }
@@ -174,14 +171,14 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         let mut runs: Vec<LoadFigures> = (0..3).map(|_| load_in_child(dir.path())).collect::<Result<_, _>>()?;
         runs.sort_by(|a, b| a.load_secs.total_cmp(&b.load_secs));
         let r = &runs[0];
-        println!(
+        outln!(
             "\nload {} generated faces (64×64 PNG): best {:.2} s, peak RSS {:.0} MB = {:.2}× the matrix ({:.0} MB)",
             r.faces,
             r.load_secs,
             r.peak_rss_bytes as f64 / 1e6,
             r.peak_rss_bytes as f64 / r.matrix_bytes as f64,
             r.matrix_bytes as f64 / 1e6
-        );
+        )?;
     }
     Ok(())
 }
@@ -227,7 +224,7 @@ pub fn load_child(dir: &Path) -> anyhow::Result<()> {
         matrix_bytes: (ds.matrix.len() * std::mem::size_of::<f32>()) as u64,
         peak_rss_bytes: peak_rss_bytes().unwrap_or(0),
     };
-    println!("{}", serde_json::to_string(&figures)?);
+    outln!("{}", serde_json::to_string(&figures)?)?;
     Ok(())
 }
 
@@ -268,12 +265,17 @@ fn sklearn(args: &BenchArgs) -> anyhow::Result<Vec<SkRun>> {
     }
     let runs: Vec<SkRun> =
         String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    println!("\nscikit-learn (same machine, same run):");
+    outln!("\nscikit-learn (same machine, same run):")?;
     for r in &runs {
-        println!(
+        outln!(
             "  {} {:<2} k={:<3} {:7.3} s, {:3} iterations, rel_err {:.4}",
-            r.dtype, r.solver, r.k, r.seconds, r.n_iter, r.rel_err
-        );
+            r.dtype,
+            r.solver,
+            r.k,
+            r.seconds,
+            r.n_iter,
+            r.rel_err
+        )?;
     }
     Ok(runs)
 }

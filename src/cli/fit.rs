@@ -9,7 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{FitOptions, LoadArgs};
-use crate::dataset::{self, Dataset};
+use crate::dataset::{self, Dataset, LoadOptions};
 use crate::export::{self, ExportInput};
 use crate::nmf::{FaceMatrix, Nmf, StopReason};
 use crate::project;
@@ -39,8 +39,8 @@ pub struct FitArgs {
 /// One `--project` image in the `--json` report.
 #[derive(Debug, Serialize)]
 pub struct ProjectedReport {
-    /// The image file as given.
-    pub file: PathBuf,
+    /// The image file as given ([`dataset::display_name`]).
+    pub file: String,
     /// ‖x − W·h‖ / ‖x‖ for its non-negative least-squares weights h.
     pub rel_err: f64,
     /// Its own size [width, height] when it was resized to the faces' size.
@@ -50,7 +50,8 @@ pub struct ProjectedReport {
 /// The `--json` report.
 #[derive(Debug, Serialize)]
 pub struct FitReport {
-    pub folder: PathBuf,
+    /// The face folder as given ([`dataset::display_name`]).
+    pub folder: String,
     pub faces: usize,
     pub pixels: usize,
     pub width: usize,
@@ -73,8 +74,8 @@ pub struct FitReport {
     pub objective: f64,
     pub stop_reason: StopReason,
     pub threads: usize,
-    /// The folder written by `--out`, if any.
-    pub exported_to: Option<PathBuf>,
+    /// The folder written by `--out`, if any ([`dataset::display_name`]).
+    pub exported_to: Option<String>,
     /// The `--project` images, in the order given.
     pub projected: Vec<ProjectedReport>,
 }
@@ -84,29 +85,26 @@ pub fn run(args: &FitArgs) -> anyhow::Result<()> {
     // Refuse nonsense before any work: every check that does not need the
     // data's shape runs now (the shape is at most usize::MAX).
     params.check(usize::MAX, usize::MAX)?;
-    if let Some(f) = args.load.scale
-        && !(f.is_finite() && f > 0.0 && f <= 1.0)
-    {
-        anyhow::bail!("--scale {f} is invalid: it must be a factor with 0 < F ≤ 1");
-    }
+    let load_options = args.load.checked_options()?;
+    // The export folder must be writable now, not after the fit.
     if let Some(out) = &args.out {
         export::check_destination(out, args.force)?;
     }
     if let Some(p) = args.project.iter().find(|p| !p.is_file()) {
-        anyhow::bail!("--project {}: no such image file", p.display());
+        anyhow::bail!("--project {}: no such image file", dataset::display_name(p));
     }
     let pool = args.fit.pool()?;
-    pool.install(|| fit_in_pool(args))
+    pool.install(|| fit_in_pool(args, &load_options))
 }
 
-fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
+fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()> {
     let params = args.fit.params();
     let started = Instant::now();
-    let ds = dataset::load_folder(&args.dir, &args.load.options())?;
+    let ds = dataset::load_folder(&args.dir, load_options)?;
     let load_secs = started.elapsed().as_secs_f64();
     report_skipped(&ds);
     params.check(ds.pixels(), ds.faces()).with_context(|| {
-        format!("{} holds {} faces of {}×{} pixels", args.dir.display(), ds.faces(), ds.width, ds.height)
+        format!("{} holds {} faces of {}×{} pixels", dataset::display_name(&args.dir), ds.faces(), ds.width, ds.height)
     })?;
 
     // Load the faces to project now, so a bad one is refused before the fit.
@@ -131,10 +129,9 @@ fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
     let fit_secs = nmf.secs();
     let rel_err = nmf.exact_rel_err();
     if let Some(out) = &args.out {
-        let load_options = args.load.options();
         let input = ExportInput {
             dataset: &ds,
-            load_options: Some(&load_options),
+            load_options: Some(load_options),
             w: nmf.w(),
             h: nmf.h(),
             params: &params,
@@ -151,10 +148,14 @@ fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
     let mut projected = Vec::with_capacity(new_faces.len());
     for (file, loaded) in args.project.iter().zip(&new_faces) {
         let p = project::project_face(nmf.w(), loaded.face.view(), file)?;
-        projected.push(ProjectedReport { file: file.clone(), rel_err: p.rel_err, resized_from: loaded.resized_from });
+        projected.push(ProjectedReport {
+            file: dataset::display_name(file),
+            rel_err: p.rel_err,
+            resized_from: loaded.resized_from,
+        });
     }
     let report = FitReport {
-        folder: args.dir.clone(),
+        folder: dataset::display_name(&args.dir),
         faces: ds.faces(),
         pixels: ds.pixels(),
         width: ds.width,
@@ -175,35 +176,32 @@ fn fit_in_pool(args: &FitArgs) -> anyhow::Result<()> {
         objective: nmf.objective(),
         stop_reason: reason,
         threads: rayon::current_num_threads(),
-        exported_to: args.out.clone(),
+        exported_to: args.out.as_deref().map(dataset::display_name),
         projected,
     };
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        print_summary(&report);
-    }
-    Ok(())
+    if args.json { outln!("{}", serde_json::to_string(&report)?) } else { print_summary(&report) }
 }
 
-/// Warnings for the files the loader skipped, one line each, on stderr.
+/// Warnings for the files the loader skipped, one line each, on stderr
+/// (names escaped by [`dataset::display_name`], so a name cannot start a
+/// line of its own).
 pub fn report_skipped(ds: &Dataset) {
     for s in &ds.skipped {
-        eprintln!("warning: skipped {}: {}", s.path.display(), s.reason);
+        errln!("warning: skipped {}: {}", dataset::display_name(&s.path), s.reason);
     }
 }
 
-fn print_summary(r: &FitReport) {
-    println!(
+fn print_summary(r: &FitReport) -> anyhow::Result<()> {
+    outln!(
         "{} faces of {}×{} pixels from {} (loaded in {:.0} ms{})",
         r.faces,
         r.width,
         r.height,
-        r.folder.display(),
+        r.folder,
         r.load_secs * 1e3,
         if r.skipped > 0 { format!(", {} files skipped", r.skipped) } else { String::new() }
-    );
-    println!(
+    )?;
+    outln!(
         "k = {}, solver {}, init {}: {} iterations in {:.2} s (init {:.0} ms, {:.1} iterations/s, {} threads)",
         r.k,
         r.solver,
@@ -213,21 +211,18 @@ fn print_summary(r: &FitReport) {
         r.init_secs * 1e3,
         r.iters_per_sec,
         r.threads
-    );
-    println!("relative error ‖A − WH‖/‖A‖ = {:.6}; stopped by {}", r.rel_err, r.stop_reason);
+    )?;
+    outln!("relative error ‖A − WH‖/‖A‖ = {:.6}; stopped by {}", r.rel_err, r.stop_reason)?;
     for p in &r.projected {
         match p.resized_from {
-            Some((w, h)) => println!(
-                "{}: rel_err {:.6} (resized from {w}×{h} to {}×{})",
-                p.file.display(),
-                p.rel_err,
-                r.width,
-                r.height
-            ),
-            None => println!("{}: rel_err {:.6}", p.file.display(), p.rel_err),
+            Some((w, h)) => {
+                outln!("{}: rel_err {:.6} (resized from {w}×{h} to {}×{})", p.file, p.rel_err, r.width, r.height)?
+            }
+            None => outln!("{}: rel_err {:.6}", p.file, p.rel_err)?,
         }
     }
     if let Some(out) = &r.exported_to {
-        println!("wrote images, W, H and report.json to {}", out.display());
+        outln!("wrote images, W, H and report.json to {out}")?;
     }
+    Ok(())
 }

@@ -1,9 +1,38 @@
 //! Headless commands over the dataset, nmf and worker layers.
+//!
+//! Every line a command prints goes through [`outln!`] (stdout) or
+//! [`errln!`] (stderr): a stdout that is closed or full (`> /dev/full`, a
+//! pipe whose reader is gone) makes the command fail with a message and
+//! exit code 1, never panic as `println!` does.
+
+/// Like `println!`, but returns an error (naming stdout) instead of
+/// panicking when stdout cannot be written.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), true)
+    };
+}
+
+/// Like `print!` (no newline; flushed), but returns an error instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stdout(format_args!($($arg)*), false)
+    };
+}
+
+/// Like `eprintln!`, but never panics: a line that cannot be written to
+/// stderr is dropped (there is nowhere left to report it).
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::write_stderr(format_args!($($arg)*))
+    };
+}
 
 mod bench;
 mod fit;
 mod sweep;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -12,6 +41,21 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::dataset::{self, LoadOptions, Preprocess};
 use crate::nmf::{Init, Params, Solver};
+
+/// Writes `args` (and a newline if `newline`) to stdout and flushes it.
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)
+        .and_then(|()| if newline { out.write_all(b"\n") } else { Ok(()) })
+        .and_then(|()| out.flush())
+        .context("could not write to stdout")
+}
+
+/// Writes `args` and a newline to stderr, ignoring failure.
+pub(crate) fn write_stderr(args: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
+}
 
 /// Watch non-negative matrix factorization learn the parts of faces.
 ///
@@ -71,6 +115,14 @@ impl LoadArgs {
     pub fn options(&self) -> LoadOptions {
         LoadOptions { resize: self.resize, scale: self.scale, preprocess: self.preprocess, ..LoadOptions::default() }
     }
+
+    /// [`LoadArgs::options`], checked ([`dataset::validate_options`]), so a
+    /// command can refuse a bad `--scale` before any work.
+    pub fn checked_options(&self) -> anyhow::Result<LoadOptions> {
+        let options = self.options();
+        dataset::validate_options(&options)?;
+        Ok(options)
+    }
 }
 
 /// The fit options of `fit`: the rank and everything else.
@@ -97,17 +149,17 @@ impl FitOptions {
 /// The fit options other than the rank, shared by `fit` and `sweep`.
 #[derive(Debug, Clone, Args)]
 pub struct SolveOptions {
-    /// Update rule: hals (default), mu (multiplicative, Frobenius) or kl (multiplicative, KL divergence).
-    #[arg(long, default_value = "hals")]
+    /// Update rule.
+    #[arg(long, default_value_t = Params::default().solver, value_parser = Names::new(&Solver::ALL, Solver::name, Solver::description))]
     pub solver: Solver,
-    /// Initialisation: nndsvda (default), nndsvd, nndsvdar or random.
-    #[arg(long, default_value = "nndsvda")]
+    /// Initialisation.
+    #[arg(long, default_value_t = Params::default().init, value_parser = Names::new(&Init::ALL, Init::name, Init::description))]
     pub init: Init,
     /// Iterations at most.
-    #[arg(long, default_value_t = 500)]
+    #[arg(long, default_value_t = Params::default().max_iter)]
     pub max_iter: usize,
     /// Stop when the objective fell by less than tol × its value 10 iterations earlier (0: never).
-    #[arg(long, default_value_t = 1e-4, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = Params::default().tol, allow_negative_numbers = true)]
     pub tol: f64,
     /// Stop once ‖A − WH‖/‖A‖ is at most this.
     #[arg(long, value_name = "E", allow_negative_numbers = true)]
@@ -116,18 +168,18 @@ pub struct SolveOptions {
     #[arg(long, value_name = "SECS", allow_negative_numbers = true)]
     pub time_limit: Option<f64>,
     /// Seed of the randomized SVD and random inits.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = Params::default().seed)]
     pub seed: u64,
     /// Penalty on W (scikit-learn's meaning, see the README).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = Params::default().alpha_w, allow_negative_numbers = true)]
     pub alpha_w: f32,
     /// Penalty on H.
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = Params::default().alpha_h, allow_negative_numbers = true)]
     pub alpha_h: f32,
     /// Share of L1 in the penalties (0 = L2, 1 = L1).
-    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = Params::default().l1_ratio, allow_negative_numbers = true)]
     pub l1_ratio: f32,
-    /// Worker threads (default: one per core). Results are identical for any count.
+    /// Worker threads, 1 to 1024 (default: one per core). Results are identical for any count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
 }
@@ -148,15 +200,50 @@ impl SolveOptions {
             .l1_ratio(self.l1_ratio)
     }
 
-    /// A rayon pool with the requested number of threads.
+    /// A rayon pool with the requested number of threads (see [`thread_pool`]).
     pub fn pool(&self) -> anyhow::Result<rayon::ThreadPool> {
-        if self.threads == Some(0) {
-            anyhow::bail!("--threads 0 is invalid: at least one thread is needed");
-        }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(self.threads.unwrap_or(0))
-            .build()
-            .context("could not start the worker threads")
+        thread_pool(self.threads)
+    }
+}
+
+/// clap's parser for a type with a fixed set of names ([`Solver`],
+/// [`Init`]): the names, their help and the error for an unknown one all
+/// come from the type itself, so no list of names is repeated here.
+#[derive(Clone)]
+struct Names<T: 'static> {
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    help: fn(T) -> &'static str,
+}
+
+impl<T: 'static> Names<T> {
+    fn new(all: &'static [T], name: fn(T) -> &'static str, help: fn(T) -> &'static str) -> Self {
+        Names { all, name, help }
+    }
+}
+
+impl<T> clap::builder::TypedValueParser for Names<T>
+where
+    T: Copy + Send + Sync + std::str::FromStr + 'static,
+    T::Err: std::fmt::Display,
+{
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let text = value.to_str().ok_or_else(|| clap::Error::new(clap::error::ErrorKind::InvalidUtf8).with_cmd(cmd))?;
+        text.parse::<T>().map_err(|e| {
+            let arg = arg.map_or_else(|| "the value".to_string(), |a| format!("--{}", a.get_id()));
+            clap::Error::raw(clap::error::ErrorKind::InvalidValue, format!("{arg} {text:?}: {e}\n")).with_cmd(cmd)
+        })
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.all.iter().map(|&v| clap::builder::PossibleValue::new((self.name)(v)).help((self.help)(v)))))
     }
 }
 
@@ -176,7 +263,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            errln!("error: {err:#}");
             ExitCode::FAILURE
         }
     }
@@ -185,15 +272,37 @@ pub fn main() -> ExitCode {
 fn make_faces(dir: &std::path::Path) -> anyhow::Result<()> {
     let faces = dataset::builtin::builtin_faces();
     dataset::builtin::write_folder(&faces, dir)?;
-    println!(
+    outln!(
         "wrote {} faces ({}×{}, {} part variants) to {}",
         faces.dataset.faces(),
         faces.dataset.width,
         faces.dataset.height,
         faces.part_names.len(),
-        dir.display()
-    );
-    Ok(())
+        dataset::display_name(dir)
+    )
+}
+
+/// The most worker threads `--threads` accepts. Results are identical for
+/// any count, and threads beyond the cores only add overhead, so a larger
+/// count is a mistake (`--threads 100000000` would try to start them all);
+/// the limit is a fixed number, not a multiple of this machine's cores, so
+/// a command that works on one machine works on every other.
+pub const MAX_THREADS: usize = 1024;
+
+/// A rayon pool of `threads` threads (default: one per core); 0 and counts
+/// above [`MAX_THREADS`] are refused, naming the value and the limit.
+pub(crate) fn thread_pool(threads: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    match threads {
+        Some(0) => anyhow::bail!("--threads 0 is invalid: at least one thread is needed"),
+        Some(n) if n > MAX_THREADS => {
+            anyhow::bail!("--threads {n} is invalid: at most {MAX_THREADS} worker threads are allowed")
+        }
+        _ => {}
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.unwrap_or(0))
+        .build()
+        .context("could not start the worker threads")
 }
 
 /// A progress bar on stderr counting `unit`s, hidden when `quiet` or when
@@ -210,4 +319,39 @@ pub(crate) fn progress_bar(len: usize, unit: &str, quiet: bool) -> indicatif::Pr
     }
     bar.enable_steady_tick(std::time::Duration::from_millis(100));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command};
+    use crate::nmf::{Init, Params, Solver};
+
+    #[test]
+    fn defaults_are_the_library_defaults_and_names_come_from_the_types() {
+        let Some(Command::Fit(args)) =
+            Cli::try_parse_from(["facenmf", "fit", "faces", "--k", "3"]).ok().and_then(|c| c.command)
+        else {
+            panic!("fit did not parse");
+        };
+        assert_eq!(args.fit.params(), Params::new(3));
+        for (solver, init) in Solver::ALL.into_iter().zip(Init::ALL) {
+            let cli = Cli::try_parse_from([
+                "facenmf",
+                "fit",
+                "f",
+                "--k",
+                "3",
+                "--solver",
+                solver.name(),
+                "--init",
+                init.name(),
+            ]);
+            let Some(Command::Fit(args)) = cli.ok().and_then(|c| c.command) else { panic!("{solver} {init}") };
+            assert_eq!((args.fit.solve.solver, args.fit.solve.init), (solver, init));
+        }
+        let e = Cli::try_parse_from(["facenmf", "fit", "f", "--k", "3", "--solver", "cd"]).err().map(|e| e.to_string());
+        assert!(e.as_deref().is_some_and(|e| e.contains("\"cd\"") && e.contains("hals, mu, kl")), "{e:?}");
+    }
 }

@@ -13,20 +13,21 @@ use serde::Serialize;
 
 use super::fit::report_skipped;
 use super::{LoadArgs, SolveOptions};
-use crate::dataset;
-use crate::nmf::sweep::{SweepEvent, SweepPoint, sweep};
+use crate::dataset::{self, LoadOptions};
+use crate::nmf::sweep::{RankSpec, SweepEvent, SweepPoint, sweep};
 use crate::nmf::{FaceMatrix, StopReason};
 
 #[derive(Debug, Clone, Args)]
 pub struct SweepArgs {
     /// Folder of face images (searched recursively; any format, recognised by content).
     pub dir: PathBuf,
-    /// Ranks to fit: a list (2,4,8,16) or an inclusive range A..B (every --step from A while ≤ B).
+    /// Ranks to fit: a list (2,4,8,16) or an inclusive range A..B, which fits A, A + step, A + 2·step, … while ≤ B
+    /// (so B itself only when B − A is a multiple of the step; a note says when it is not).
     #[arg(long, value_name = "LIST|A..B", allow_hyphen_values = true)]
     pub k: String,
     /// Step of a range --k A..B (default 1).
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub step: Option<i64>,
+    pub step: Option<usize>,
     #[command(flatten)]
     pub solve: SolveOptions,
     #[command(flatten)]
@@ -71,66 +72,42 @@ impl SweepLine {
     }
 }
 
-/// Parses `--k` (a comma list, or a range `A..B` / `A..=B`, both inclusive)
-/// and `--step` into sorted distinct ranks ≥ 1. Errors name the value.
-pub fn parse_ks(spec: &str, step: Option<i64>) -> Result<Vec<usize>, String> {
-    let rank = |s: &str| -> Result<usize, String> {
-        let t = s.trim();
-        match t.parse::<i64>() {
-            Ok(v) if v >= 1 => usize::try_from(v).map_err(|_| format!("k = {t} is too large")),
-            Ok(v) => Err(format!("k = {v} is invalid: every k must be at least 1")),
-            Err(_) => Err(format!("k = {t:?} is not a whole number (in --k {spec:?})")),
-        }
+/// Parses `--k` and `--step` ([`RankSpec`]) before any work: errors name
+/// the value typed; a range whose step misses its bound is noted on stderr.
+fn parse_spec(args: &SweepArgs) -> anyhow::Result<RankSpec> {
+    let given = match args.step {
+        Some(s) => format!("--k {} --step {s}", args.k),
+        None => format!("--k {}", args.k),
     };
-    let mut ks = if let Some((a, b)) = spec.split_once("..") {
-        let b = b.strip_prefix('=').unwrap_or(b);
-        let (a, b) = (rank(a)?, rank(b)?);
-        if a > b {
-            return Err(format!("--k {spec}: the range is empty ({a} > {b})"));
-        }
-        let step = match step {
-            None => 1,
-            Some(s) if s >= 1 => usize::try_from(s).map_err(|_| format!("--step {s} is too large"))?,
-            Some(s) => return Err(format!("--step {s} is invalid: it must be at least 1")),
-        };
-        (a..=b).step_by(step).collect::<Vec<_>>()
-    } else {
-        if let Some(s) = step {
-            return Err(format!("--step {s} only applies to a range such as --k 2..64, not to the list {spec:?}"));
-        }
-        spec.split(',').map(rank).collect::<Result<Vec<_>, _>>()?
-    };
-    ks.sort_unstable();
-    ks.dedup();
-    Ok(ks)
+    let spec = RankSpec::parse(&args.k, args.step.unwrap_or(1)).map_err(|e| anyhow::anyhow!("{given}: {e}"))?;
+    if let Some(s) = args.step
+        && !spec.is_range()
+    {
+        anyhow::bail!("--step {s} only applies to a range such as --k 2..64, not to the list {:?}", args.k);
+    }
+    if let Some((reached, last)) = spec.stops_short() {
+        errln!("note: {given} fits ranks up to {reached}: a range takes every step from its start while ≤ {last}");
+    }
+    Ok(spec)
 }
 
 pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
-    let ks = parse_ks(&args.k, args.step).map_err(anyhow::Error::msg)?;
+    let spec = parse_spec(args)?;
     // Every check that does not need the data's shape, before any work.
     args.solve.params(1).check(usize::MAX, usize::MAX)?;
-    if let Some(f) = args.load.scale
-        && !(f.is_finite() && f > 0.0 && f <= 1.0)
-    {
-        anyhow::bail!("--scale {f} is invalid: it must be a factor with 0 < F ≤ 1");
-    }
+    let load_options = args.load.checked_options()?;
     let pool = args.solve.pool()?;
-    pool.install(|| sweep_in_pool(args, &ks))
+    pool.install(|| sweep_in_pool(args, &spec, &load_options))
 }
 
-fn sweep_in_pool(args: &SweepArgs, ks: &[usize]) -> anyhow::Result<()> {
-    let ds = dataset::load_folder(&args.dir, &args.load.options())?;
+fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) -> anyhow::Result<()> {
+    let ds = dataset::load_folder(&args.dir, load_options)?;
     report_skipped(&ds);
     let (m, n) = (ds.pixels(), ds.faces());
-    if let Some(&k) = ks.iter().find(|&&k| k > m.min(n)) {
-        anyhow::bail!(
-            "k = {k} is out of range: {} holds {n} faces of {}×{} pixels, so k must be between 1 and {}",
-            args.dir.display(),
-            ds.width,
-            ds.height,
-            m.min(n)
-        );
-    }
+    let ks = spec.ranks(m.min(n)).with_context(|| {
+        format!("{} holds {n} faces of {}×{} pixels", dataset::display_name(&args.dir), ds.width, ds.height)
+    })?;
+    let ks = ks.as_slice();
     let dataset::Dataset { matrix, meta: ds } = ds;
     let data = Arc::new(FaceMatrix::new(matrix).context("the faces cannot be factored")?);
     let base = args.solve.params(1);
@@ -195,46 +172,19 @@ fn sweep_in_pool(args: &SweepArgs, ks: &[usize]) -> anyhow::Result<()> {
         }
     });
     bar.finish_and_clear();
-    let sweep = result.with_context(|| format!("sweep over {}", args.dir.display()))?;
+    let sweep = result.with_context(|| format!("sweep over {}", dataset::display_name(&args.dir)))?;
     if let Some(e) = write_err {
         return Err(e).context("could not write to stdout");
     }
     if !args.json {
-        println!(
+        outln!(
             "{n} faces of {}×{} pixels from {}; svd_rel_err from {} singular values ({:.2} s); explained = 1 − svd_rel_err²",
             ds.width,
             ds.height,
-            args.dir.display(),
+            dataset::display_name(&args.dir),
             if sweep.spectrum.exact { "exact" } else { "randomized" },
             sweep.spectrum.secs
-        );
+        )?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_ks;
-
-    #[test]
-    fn ranks_parse() {
-        assert_eq!(parse_ks("2,4,8", None), Ok(vec![2, 4, 8]));
-        assert_eq!(parse_ks("8, 2,4,2", None), Ok(vec![2, 4, 8]));
-        assert_eq!(parse_ks("2..10", Some(4)), Ok(vec![2, 6, 10]));
-        assert_eq!(parse_ks("2..=5", None), Ok(vec![2, 3, 4, 5]));
-        assert_eq!(parse_ks("3..3", None), Ok(vec![3]));
-        for (spec, step, needle) in [
-            ("0,2", None, "k = 0"),
-            ("2,-1", None, "k = -1"),
-            ("2,x", None, "\"x\""),
-            ("", None, "\"\""),
-            ("2..1", None, "2 > 1"),
-            ("2..8", Some(0), "--step 0"),
-            ("2..8", Some(-2), "--step -2"),
-            ("2,4", Some(2), "--step 2"),
-        ] {
-            let e = parse_ks(spec, step).expect_err(spec);
-            assert!(e.contains(needle), "{spec}: {e}");
-        }
-    }
 }

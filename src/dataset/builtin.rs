@@ -589,8 +589,15 @@ pub fn write_folder(faces: &BuiltinFaces, dir: &Path) -> Result<(), DatasetError
 fn write_png(img: &image::GrayImage, target: &Path) -> Result<(), DatasetError> {
     let folder = target.parent().unwrap_or(Path::new("."));
     let io_err = |e: std::io::Error| DatasetError::Io { path: target.to_path_buf(), source: e };
-    let mut tmp =
-        tempfile::Builder::new().prefix(".facenmf-").suffix(".png.tmp").tempfile_in(folder).map_err(io_err)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".facenmf-").suffix(".png.tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // The mode of any new file (0666 less the umask), not the temporary file's 0600.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut tmp = builder.tempfile_in(folder).map_err(io_err)?;
     {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
         img.write_to(&mut w, image::ImageFormat::Png)

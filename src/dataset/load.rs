@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use image::{DynamicImage, ImageError, ImageReader, Limits};
+use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits};
 use ndarray::Array2;
 use rayon::prelude::*;
 
@@ -172,7 +172,7 @@ fn walk(root: &Path, out: &mut Vec<(PathBuf, PathBuf)>, skipped: &mut Vec<Skippe
             Err(e) => {
                 let path = e.path().unwrap_or(root).to_path_buf();
                 let reason = if let Some(anc) = e.loop_ancestor() {
-                    format!("symlink loop: points back to {} (not followed)", anc.display())
+                    format!("symlink loop: points back to {} (not followed)", super::display_name(anc))
                 } else if let Some(io) = e.io_error() {
                     if io.kind() == std::io::ErrorKind::NotFound
                         && std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
@@ -227,7 +227,9 @@ pub fn natural_path_cmp(a: &Path, b: &Path) -> Ordering {
             (Some(x), Some(y)) => {
                 let xs = x.as_os_str().to_string_lossy();
                 let ys = y.as_os_str().to_string_lossy();
-                let o = natord::compare(&xs, &ys).then_with(|| xs.cmp(&ys));
+                // Last, the raw names: two names that differ only in bytes
+                // that are not UTF-8 look the same lossily.
+                let o = natord::compare(&xs, &ys).then_with(|| xs.cmp(&ys)).then_with(|| x.cmp(&y));
                 if o != Ordering::Equal {
                     return o;
                 }
@@ -338,8 +340,11 @@ fn target_size(root: &Path, entries: &[ScanEntry], opts: &LoadOptions) -> Result
         .collect();
     let minority: Vec<&ScanEntry> = groups[1..].iter().flat_map(|(_, v)| v.iter().map(|&i| &entries[i])).collect();
     const MAX_NAMES: usize = 10;
-    let mut names: Vec<String> =
-        minority.iter().take(MAX_NAMES).map(|e| format!("{} ({}×{})", e.rel.display(), e.width, e.height)).collect();
+    let mut names: Vec<String> = minority
+        .iter()
+        .take(MAX_NAMES)
+        .map(|e| format!("{} ({}×{})", super::display_name(&e.rel), e.width, e.height))
+        .collect();
     if minority.len() > MAX_NAMES {
         names.push(format!("and {} more", minority.len() - MAX_NAMES));
     }
@@ -463,8 +468,22 @@ pub fn decode_into(
     out: &mut [f32],
 ) -> Result<(), String> {
     let mut reader = open_reader(path)?;
-    reader.limits(decode_limits());
-    let img = reader.decode().map_err(|e| image_error_reason(&e))?;
+    let img = if reader.format() == Some(ImageFormat::Jpeg) {
+        // The JPEG decoder fills what is missing of a truncated file with
+        // grey and says nothing, so check the stream's structure first.
+        drop(reader);
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+        if let Some(reason) = jpeg_truncation(&bytes) {
+            return Err(reason);
+        }
+        let mut reader = ImageReader::with_format(std::io::Cursor::new(bytes), ImageFormat::Jpeg);
+        reader.limits(decode_limits());
+        reader.decode()
+    } else {
+        reader.limits(decode_limits());
+        reader.decode()
+    }
+    .map_err(|e| image_error_reason(&e))?;
     let (w, h) = (img.width() as usize, img.height() as usize);
     if out.len() != width * height {
         return Err(format!("internal error: buffer of {} for {width}×{height}", out.len()));
@@ -482,6 +501,61 @@ pub fn decode_into(
         *o = v.clamp(0.0, 1.0);
     }
     Ok(())
+}
+
+/// Why the JPEG stream `data` is cut short, if it is: the segments are
+/// walked from the start-of-image marker (each header by its length, each
+/// scan's entropy-coded data up to the next marker that is not a restart
+/// marker or a stuffed 0xFF00) and must reach the end-of-image marker
+/// 0xFFD9. Bytes after it are ignored; data that does not start with the
+/// start-of-image marker is left to the decoder.
+pub(crate) fn jpeg_truncation(data: &[u8]) -> Option<String> {
+    const CUT: &str = "truncated JPEG: the file ends before its end-of-image marker (0xFFD9)";
+    if !data.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let mut i = 2;
+    loop {
+        // Up to the next marker (decoders skip stray bytes between segments).
+        let rest = data.get(i..).unwrap_or_default();
+        i += rest.iter().position(|&b| b == 0xFF).unwrap_or(rest.len());
+        while data.get(i) == Some(&0xFF) {
+            i += 1;
+        }
+        let Some(&marker) = data.get(i) else { return Some(CUT.to_string()) };
+        i += 1;
+        match marker {
+            0xD9 => return None,
+            // Markers without a length.
+            0x00 | 0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let Some(len) = data.get(i..i + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))) else {
+            return Some(CUT.to_string());
+        };
+        if i + len > data.len() {
+            return Some(format!("{CUT}: it ends inside the segment of marker 0xFF{marker:02X}"));
+        }
+        i += len.max(2);
+        if marker == 0xDA {
+            // Entropy-coded data: runs to the first 0xFF that starts a
+            // marker other than a restart marker or a stuffed zero.
+            loop {
+                let Some(j) = data[i..].iter().position(|&b| b == 0xFF).map(|j| i + j) else {
+                    return Some(format!("{CUT}: it ends inside the image data"));
+                };
+                match data.get(j + 1) {
+                    None => return Some(format!("{CUT}: it ends inside the image data")),
+                    Some(0x00 | 0xD0..=0xD7) => i = j + 2,
+                    Some(0xFF) => i = j + 1,
+                    Some(_) => {
+                        i = j;
+                        break;
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Writes the luma of `img` (same size as `out`) into `out`, scaled to [0, 1].
@@ -545,6 +619,23 @@ mod tests {
         assert_eq!(d.dim(), (3, 2));
         assert_eq!(d.column(0).to_vec(), vec![0.0, 10.0, 20.0]);
         assert_eq!(d.column(1).to_vec(), vec![2.0, 12.0, 22.0]);
+    }
+
+    #[test]
+    fn truncated_jpegs_are_found() {
+        let img = image::GrayImage::from_fn(40, 48, |x, y| image::Luma([((x * 7 + y * 3) % 256) as u8]));
+        let mut jpeg = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut jpeg), ImageFormat::Jpeg).expect("encode");
+        assert_eq!(jpeg_truncation(&jpeg), None);
+        let mut trailing = jpeg.clone();
+        trailing.extend_from_slice(b"trailing bytes");
+        assert_eq!(jpeg_truncation(&trailing), None);
+        for cut in [3, 20, jpeg.len() / 2, jpeg.len() - 2, jpeg.len() - 1] {
+            let why =
+                jpeg_truncation(&jpeg[..cut]).unwrap_or_else(|| panic!("cut at {cut} of {} not found", jpeg.len()));
+            assert!(why.contains("truncated JPEG"), "{why}");
+        }
+        assert_eq!(jpeg_truncation(b"P5 not a jpeg"), None);
     }
 
     #[test]

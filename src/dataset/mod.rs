@@ -18,7 +18,7 @@
 //! is the file name.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use ndarray::{Array2, ArrayView1, Axis};
@@ -109,7 +109,7 @@ pub struct Skipped {
 
 impl fmt::Display for Skipped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.reason)
+        write!(f, "{}: {}", display_name(&self.path), self.reason)
     }
 }
 
@@ -228,13 +228,13 @@ impl FromStr for Preprocess {
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
     /// The folder to load does not exist.
-    #[error("face folder not found: {} does not exist", .path.display())]
+    #[error("face folder not found: {} does not exist", display_name(.path))]
     NotFound {
         /// The path given.
         path: PathBuf,
     },
     /// An I/O error on a path that had to be read or written.
-    #[error("cannot access {}: {source}", .path.display())]
+    #[error("cannot access {}: {source}", display_name(.path))]
     Io {
         /// The file or folder.
         path: PathBuf,
@@ -243,7 +243,7 @@ pub enum DatasetError {
         source: std::io::Error,
     },
     /// The folder holds no image that could be loaded.
-    #[error("no usable face images in {}: {details}", .path.display())]
+    #[error("no usable face images in {}: {details}", display_name(.path))]
     NoImages {
         /// The root folder (or file).
         path: PathBuf,
@@ -253,7 +253,7 @@ pub enum DatasetError {
     /// Faces have different sizes and no resize was requested.
     #[error(
         "the images in {} have different sizes: {details}; use --resize WxH to bring every face to one size",
-        .path.display()
+        display_name(.path)
     )]
     MixedSizes {
         /// The root folder.
@@ -267,7 +267,7 @@ pub enum DatasetError {
     /// The matrix would not fit in the memory limit.
     #[error(
         "{faces} faces of {width}×{height} pixels from {} need {} for the pixel matrix, more than the memory limit of {}; load them smaller with --scale {suggested_scale} (or --resize WxH)",
-        .path.display(), fmt_bytes(*.needed_bytes), fmt_bytes(*.limit_bytes)
+        display_name(.path), fmt_bytes(*.needed_bytes), fmt_bytes(*.limit_bytes)
     )]
     TooLarge {
         /// The root folder.
@@ -303,13 +303,13 @@ pub enum DatasetError {
         name: String,
     },
     /// `write_folder` refuses to overwrite an existing file.
-    #[error("refusing to overwrite existing file {}", .path.display())]
+    #[error("refusing to overwrite existing file {}", display_name(.path))]
     FileExists {
         /// The existing file.
         path: PathBuf,
     },
     /// Encoding an image to write it failed.
-    #[error("cannot encode {}: {source}", .path.display())]
+    #[error("cannot encode {}: {source}", display_name(.path))]
     Encode {
         /// The file being written.
         path: PathBuf,
@@ -320,6 +320,44 @@ pub enum DatasetError {
     /// An internal invariant was broken (a bug in facenmf).
     #[error("internal error in the dataset loader: {0}")]
     Internal(String),
+}
+
+/// A path as text for messages and reports: on one line and unambiguous
+/// (distinct paths give distinct texts), whatever bytes the name holds.
+///
+/// Valid UTF-8 is kept as it is, except control characters (newline, tab,
+/// escape…), invisible format characters (bidirectional overrides, zero
+/// width spaces, U+2028/U+2029 line breaks) and the backslash, which are
+/// escaped as Rust writes them (`\n`, `\u{202e}`, `\\`); each byte that is
+/// not UTF-8 is written `\xNN`. A name like `x<newline>warning: y.pgm` thus
+/// shows as `x\nwarning: y.pgm`, and `a<0xff>.pgm` and `a<0xfe>.pgm` as
+/// `a\xff.pgm` and `a\xfe.pgm` (where `to_string_lossy` makes both
+/// `a\u{fffd}.pgm`). On Windows, where the backslash separates folders and
+/// cannot be part of a name, it is kept.
+pub fn display_name(path: &Path) -> String {
+    use std::fmt::Write as _;
+    let bytes = path.as_os_str().as_encoded_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if needs_escape(c) {
+                out.extend(c.escape_debug());
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out
+}
+
+/// Characters [`display_name`] escapes.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || (c == '\\' && !cfg!(windows))
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
 }
 
 /// Formats a byte count as "1.5 GiB", "300.0 MiB", ...
@@ -414,6 +452,24 @@ pub(crate) fn column_blocks(m: &mut Array2<f32>) -> ndarray::iter::AxisChunksIte
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_names_are_one_line_and_unambiguous() {
+        assert_eq!(display_name(Path::new("s1/1.pgm")), "s1/1.pgm");
+        assert_eq!(display_name(Path::new("x\nwarning: fake.pgm")), "x\\nwarning: fake.pgm");
+        assert_eq!(display_name(Path::new("tab\there\u{202e}gnp.exe")), "tab\\there\\u{202e}gnp.exe");
+        assert_eq!(display_name(Path::new("çà/visage.png")), "çà/visage.png");
+        #[cfg(unix)]
+        {
+            use std::ffi::OsStr;
+            use std::os::unix::ffi::OsStrExt;
+            let a = display_name(Path::new(OsStr::from_bytes(b"a\xff.pgm")));
+            let b = display_name(Path::new(OsStr::from_bytes(b"a\xfe.pgm")));
+            assert_eq!((a.as_str(), b.as_str()), ("a\\xff.pgm", "a\\xfe.pgm"));
+            // A literal backslash is escaped, so it cannot pass for an escape.
+            assert_eq!(display_name(Path::new("a\\xff.pgm")), "a\\\\xff.pgm");
+        }
+    }
 
     #[test]
     fn parse_sizes() {

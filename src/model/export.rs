@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::dataset::{DatasetMeta, LoadOptions};
+use crate::dataset::{DatasetMeta, LoadOptions, display_name};
 use crate::export::{ExportError, ExportInput, check_destination, export_with_progress};
 use crate::jobs::{CpuLease, Job, JobError, Wake};
 use crate::nmf::{FaceMatrix, Params, Record, StopReason};
@@ -115,10 +115,10 @@ impl ExportState {
         self.progress = None;
         match end.map_err(|e| e.to_string()).and_then(|r| r) {
             Ok(files) => {
-                self.notice = Some(format!("Exported {files} files to {}", dir.display()));
+                self.notice = Some(format!("Exported {files} files to {}", display_name(&dir)));
                 None
             }
-            Err(e) => Some(format!("export to {} failed: {e}", dir.display())),
+            Err(e) => Some(format!("export to {} failed: {e}", display_name(&dir))),
         }
     }
 }

@@ -27,7 +27,7 @@ impl LoadRequest {
     pub fn describe(&self) -> String {
         match self {
             LoadRequest::BuiltIn => "Loading the built-in faces…".to_string(),
-            LoadRequest::Folder(p) => format!("Loading {}…", p.display()),
+            LoadRequest::Folder(p) => format!("Loading {}…", dataset::display_name(p)),
             LoadRequest::Files(f) => format!("Loading {} files…", f.len()),
         }
     }
@@ -60,7 +60,7 @@ impl Faces {
         let name = match &dataset.source {
             dataset::Source::BuiltIn => "built-in faces".to_string(),
             dataset::Source::Folder(p) => {
-                p.file_name().map_or_else(|| p.display().to_string(), |n| n.to_string_lossy().into_owned())
+                dataset::display_name(p.file_name().map_or(p.as_path(), std::path::Path::new))
             }
         };
         let mut by_label: Vec<usize> = (0..dataset.labels.len()).collect();
@@ -105,7 +105,7 @@ impl Faces {
         let d = &self.meta;
         let source = match &d.source {
             dataset::Source::BuiltIn => "built-in set".to_string(),
-            dataset::Source::Folder(p) => format!("folder {}", p.display()),
+            dataset::Source::Folder(p) => format!("folder {}", dataset::display_name(p)),
         };
         let n = self.count();
         format!("{n} face{}, {}×{}, {source}", if n == 1 { "" } else { "s" }, d.width, d.height)
@@ -140,14 +140,16 @@ fn load(request: &LoadRequest, opts: &LoadOptions) -> anyhow::Result<Dataset> {
             dataset::preprocess(&mut d.matrix, opts.preprocess);
             Ok(d)
         }
-        LoadRequest::Folder(p) => dataset::load_folder(p, opts).with_context(|| format!("cannot open {}", p.display())),
+        LoadRequest::Folder(p) => {
+            dataset::load_folder(p, opts).with_context(|| format!("cannot open {}", dataset::display_name(p)))
+        }
         LoadRequest::Files(files) => {
             // Copy the files into a temporary folder and load that: one set.
             let dir = tempfile::tempdir().context("cannot create a temporary folder for the dropped files")?;
             for (i, f) in files.iter().enumerate() {
                 let name = f.file_name().map_or_else(|| format!("face{i}"), |n| n.to_string_lossy().into_owned());
                 std::fs::copy(f, dir.path().join(format!("{i:04}_{name}")))
-                    .with_context(|| format!("cannot read {}", f.display()))?;
+                    .with_context(|| format!("cannot read {}", dataset::display_name(f)))?;
             }
             dataset::load_folder(dir.path(), opts)
                 .with_context(|| format!("cannot open the {} dropped files", files.len()))

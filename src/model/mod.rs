@@ -191,7 +191,7 @@ impl Model {
                 if path.is_dir() {
                     self.load_with(LoadRequest::Folder(path), None);
                 } else {
-                    self.fail(format_args!("{} is not a folder", path.display()));
+                    self.fail(format_args!("{} is not a folder", crate::dataset::display_name(&path)));
                 }
             }
             Action::Dropped(paths) => self.open_dropped(&paths),

@@ -97,7 +97,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            params: crate::nmf::Params { k: 25, max_iter: 500, tol: 0.0, ..crate::nmf::Params::default() },
+            params: Params::default(),
             theme: ThemeChoice::System,
             auto_run: true,
             show_residual: false,

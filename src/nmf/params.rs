@@ -119,6 +119,11 @@ macro_rules! name_traits {
     };
 }
 name_traits!(Solver, UnknownSolver);
+
+/// "hals, mu, kl": the names of `all`, for messages.
+pub(super) fn name_list<T: fmt::Display>(all: &[T]) -> String {
+    all.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+}
 name_traits!(Init, UnknownInit);
 
 /// Why a fit stopped.
@@ -198,10 +203,13 @@ pub struct Params {
     pub l1_ratio: f32,
 }
 
+/// The one set of defaults: the engine's, the command line's and the app's
+/// settings. k = 25 leaves room for the built-in faces' 21 true parts; tol
+/// and max_iter follow scikit-learn's meaning (its tol is 1e-4 too).
 impl Default for Params {
     fn default() -> Self {
         Params {
-            k: 16,
+            k: 25,
             solver: Solver::Hals,
             init: Init::Nndsvda,
             max_iter: 500,

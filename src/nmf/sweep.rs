@@ -100,6 +100,169 @@ pub fn spectrum(data: &FaceMatrix, k_max: usize, seed: u64) -> Result<Spectrum, 
     Ok(Spectrum { singular_values, norm_sq: data.norm_sq(), exact, secs: started.elapsed().as_secs_f64() })
 }
 
+/// Why a rank spec ([`RankSpec::parse`], [`parse_ranks`]) was refused. Every
+/// message names the value typed and, where there is one, the limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RankSpecError {
+    /// Nothing but blanks and commas.
+    #[error("no ranks given: type the ranks to fit, e.g. 2..64 or 2,4,8")]
+    Empty,
+    /// A rank that is not a whole number.
+    #[error("k = {value:?} is not a whole number (ranks are typed as 2..64 or 2,4,8)")]
+    NotANumber {
+        /// The text typed for it.
+        value: String,
+    },
+    /// A rank of 0 or less.
+    #[error("k = {value} is invalid: k must be at least 1")]
+    BelowOne {
+        /// The text typed for it.
+        value: String,
+    },
+    /// A rank above what the data (or a `usize`) allows.
+    #[error("k = {value} is too large: k can be at most min(pixels, faces) = {max_k} here")]
+    TooLarge {
+        /// The text typed for it.
+        value: String,
+        /// The largest rank allowed.
+        max_k: usize,
+    },
+    /// A rank beyond any data's limit (more than `usize::MAX`).
+    #[error("k = {value} is too large: no data has that many faces and pixels")]
+    Overflow {
+        /// The text typed for it.
+        value: String,
+    },
+    /// A range whose first rank is above its last.
+    #[error("the range {first}..{last} is empty ({first} > {last})")]
+    EmptyRange {
+        /// Its first rank.
+        first: usize,
+        /// Its last rank.
+        last: usize,
+    },
+    /// A range with step 0.
+    #[error("step 0 is invalid: the step of a range must be at least 1")]
+    ZeroStep,
+}
+
+/// The ranks of a sweep as typed, checked but not expanded: a comma list
+/// (`2,4,8`; blanks and empty items are ignored) or a range
+/// `first..last` (also written `first..=last`; both bounds inclusive) taken
+/// every `step`.
+///
+/// A range with step s yields first, first + s, first + 2s, … up to the
+/// largest of them ≤ last: `2..10` step 4 is 2, 6, 10, but `2..64` step 4 is
+/// 2, 6, …, 62 — `last` itself is included only when last − first is a
+/// multiple of s ([`RankSpec::stops_short`] says when it is not).
+///
+/// Parsing never allocates more than the text typed; [`RankSpec::ranks`]
+/// checks the spec against the largest rank the data allows before
+/// expanding it, so a spec such as `2..99999999999` is an error, not an
+/// allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RankSpec {
+    /// The ranks of a list, sorted, without repeats (never empty).
+    List(Vec<usize>),
+    /// A range, `1 ≤ first ≤ last`, `step ≥ 1`.
+    Range {
+        /// The first rank.
+        first: usize,
+        /// The bound typed after `..` (yielded only if reached, see above).
+        last: usize,
+        /// The step.
+        step: usize,
+    },
+}
+
+impl RankSpec {
+    /// Parses `spec` (see the [type docs](RankSpec)); `step` is the step of a
+    /// range (a list ignores it).
+    pub fn parse(spec: &str, step: usize) -> Result<RankSpec, RankSpecError> {
+        if let Some((a, b)) = spec.split_once("..") {
+            let (first, last) = (parse_rank(a)?, parse_rank(b.strip_prefix('=').unwrap_or(b))?);
+            if first > last {
+                return Err(RankSpecError::EmptyRange { first, last });
+            }
+            if step == 0 {
+                return Err(RankSpecError::ZeroStep);
+            }
+            return Ok(RankSpec::Range { first, last, step });
+        }
+        let mut ks = spec.split(',').filter(|s| !s.trim().is_empty()).map(parse_rank).collect::<Result<Vec<_>, _>>()?;
+        if ks.is_empty() {
+            return Err(RankSpecError::Empty);
+        }
+        ks.sort_unstable();
+        ks.dedup();
+        Ok(RankSpec::List(ks))
+    }
+
+    /// Whether this is a range (which a step applies to).
+    pub fn is_range(&self) -> bool {
+        matches!(self, RankSpec::Range { .. })
+    }
+
+    /// The largest rank typed (a range's `last`, whether reached or not).
+    pub fn max_typed(&self) -> usize {
+        match self {
+            RankSpec::List(ks) => ks.last().copied().unwrap_or(1),
+            RankSpec::Range { last, .. } => *last,
+        }
+    }
+
+    /// For a range whose step does not reach `last`: (the last rank it
+    /// yields, `last`). `None` for a list or a range that ends on `last`.
+    pub fn stops_short(&self) -> Option<(usize, usize)> {
+        match *self {
+            RankSpec::Range { first, last, step } => {
+                let reached = first + (last - first) / step * step;
+                (reached != last).then_some((reached, last))
+            }
+            RankSpec::List(_) => None,
+        }
+    }
+
+    /// The ranks, ascending and distinct, after checking every one of them
+    /// is at most `max_k` (min(pixels, faces) of the data) — before the
+    /// range is expanded.
+    pub fn ranks(&self, max_k: usize) -> Result<Vec<usize>, RankSpecError> {
+        let top = self.max_typed();
+        if top > max_k {
+            return Err(RankSpecError::TooLarge { value: top.to_string(), max_k });
+        }
+        Ok(match *self {
+            RankSpec::List(ref ks) => ks.clone(),
+            RankSpec::Range { first, last, step } => (first..=last).step_by(step).collect(),
+        })
+    }
+}
+
+/// [`RankSpec::parse`] then [`RankSpec::ranks`]: the ranks `spec` asks for
+/// (a range taken every `step`), each checked to be between 1 and `max_k`.
+pub fn parse_ranks(spec: &str, step: usize, max_k: usize) -> Result<Vec<usize>, RankSpecError> {
+    RankSpec::parse(spec, step)?.ranks(max_k)
+}
+
+/// One rank as typed: a whole number ≥ 1 that fits a `usize`.
+fn parse_rank(s: &str) -> Result<usize, RankSpecError> {
+    let t = s.trim();
+    match t.parse::<usize>() {
+        Ok(0) => Err(RankSpecError::BelowOne { value: t.to_string() }),
+        Ok(k) => Ok(k),
+        Err(_) => {
+            let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                Err(RankSpecError::NotANumber { value: t.to_string() })
+            } else if t.starts_with('-') {
+                Err(RankSpecError::BelowOne { value: t.to_string() })
+            } else {
+                Err(RankSpecError::Overflow { value: t.to_string() })
+            }
+        }
+    }
+}
+
 /// One rank of a sweep.
 #[derive(Debug, Clone)]
 pub struct SweepPoint {
@@ -229,6 +392,60 @@ pub fn sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rank_specs_parse() {
+        let p = |spec: &str, step: usize| parse_ranks(spec, step, 400);
+        assert_eq!(p("2,4,8", 1), Ok(vec![2, 4, 8]));
+        assert_eq!(p(" 8, 2,4,2, ", 3), Ok(vec![2, 4, 8]));
+        assert_eq!(p("2..10", 4), Ok(vec![2, 6, 10]));
+        assert_eq!(p("2..7", 2), Ok(vec![2, 4, 6]));
+        assert_eq!(p("2..=5", 1), Ok(vec![2, 3, 4, 5]));
+        assert_eq!(p("3..3", 1), Ok(vec![3]));
+        assert_eq!(p("400", 1), Ok(vec![400]));
+        for (spec, step, needle) in [
+            ("0,2", 1, "k = 0 is invalid"),
+            ("2,-1", 1, "k = -1 is invalid"),
+            ("-3", 1, "k = -3"),
+            ("2,x", 1, "\"x\""),
+            ("2,four", 1, "\"four\""),
+            ("", 1, "no ranks given"),
+            (" , ", 1, "no ranks given"),
+            ("2..1", 1, "2 > 1"),
+            ("9..2", 1, "empty"),
+            ("2..8", 0, "step 0"),
+            ("2,401", 1, "k = 401 is too large"),
+            ("2..401", 1, "k = 401"),
+        ] {
+            let e = p(spec, step).expect_err(spec).to_string();
+            assert!(e.contains(needle), "{spec}: {e}");
+        }
+    }
+
+    #[test]
+    fn huge_ranges_are_refused_before_they_are_expanded() {
+        // Once "memory allocation of 799999999984 bytes failed".
+        let e = parse_ranks("2..99999999999", 1, 400).expect_err("too large");
+        assert_eq!(e, RankSpecError::TooLarge { value: "99999999999".into(), max_k: 400 });
+        let msg = e.to_string();
+        assert!(msg.contains("99999999999") && msg.contains("400"), "{msg}");
+        let e = parse_ranks("1..18446744073709551616", 1, 400).expect_err("beyond usize");
+        assert!(e.to_string().contains("18446744073709551616"), "{e}");
+        // A huge range that fits the limit is not expanded until asked.
+        let spec = RankSpec::parse("1..18446744073709551615", 1).expect("parses");
+        assert_eq!(spec.max_typed(), usize::MAX);
+        assert!(spec.ranks(400).is_err());
+    }
+
+    #[test]
+    fn a_step_that_misses_the_bound_is_reported() {
+        let spec = RankSpec::parse("2..64", 4).expect("parses");
+        assert_eq!(spec.stops_short(), Some((62, 64)));
+        assert_eq!(spec.ranks(400).expect("ranks").last(), Some(&62));
+        assert_eq!(RankSpec::parse("2..10", 4).expect("parses").stops_short(), None);
+        assert_eq!(RankSpec::parse("2,64", 4).expect("parses").stops_short(), None);
+        assert!(!RankSpec::parse("2,64", 4).expect("parses").is_range());
+    }
 
     #[test]
     fn eckart_young_from_singular_values() {

@@ -592,7 +592,10 @@ pub fn kl_and_residual(x: ArrayView2<f32>, approx: ArrayView2<f32>) -> (f64, f64
             (kl, sq)
         })
         .collect();
-    partials.iter().fold((0.0, 0.0), |(a, b), &(c, d)| (a + c, b + d))
+    let (kl, sq) = partials.iter().fold((0.0, 0.0), |(a, b), &(c, d)| (a + c, b + d));
+    // Every term a·ln(a/v) − a + v is ≥ 0 (ln t ≤ t − 1), so a negative sum
+    // can only be the f32 logarithm's rounding on a near-exact fit: it is 0.
+    (kl.max(0.0), sq)
 }
 
 #[cfg(test)]

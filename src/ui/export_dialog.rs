@@ -81,7 +81,7 @@ impl ExportDialog {
                 format!(
                     "{} already exists and is not empty. Overwrite the export's files in it (W.npy, basis/…)? Other \
                      files are left alone.",
-                    dir.display()
+                    crate::dataset::display_name(dir)
                 ),
             );
                 ui.horizontal(|ui| {

@@ -9,7 +9,7 @@ use egui::{Color32, Vec2};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
 use crate::model::{Action, Model};
-use crate::nmf::sweep::SweepPoint;
+use crate::nmf::sweep::{RankSpec, SweepPoint, parse_ranks};
 
 const HELP: &str = "Fit NMF at every k of a range (each from its own initialisation, with the solver, init, tol and \
      penalties set on the left and the iterations per k set here) and compare its error with the SVD's: the best any \
@@ -64,13 +64,16 @@ impl RankExplorer {
         self.spec_for = Some(max_k);
     }
 
-    /// The ranks the spec asks for, or why it is invalid.
+    /// The ranks the spec asks for, or why it is invalid (checked against
+    /// `max_k` before a range is expanded: typing a huge range is cheap).
     pub fn ranks(&self, max_k: usize) -> Result<Vec<usize>, String> {
-        let ks = parse_ranks(&self.spec, self.step)?;
-        if let Some(&k) = ks.iter().find(|&&k| k > max_k) {
-            return Err(format!("k = {k} is too large: these faces allow k up to {max_k}"));
-        }
-        Ok(ks)
+        parse_ranks(&self.spec, self.step, max_k).map_err(|e| e.to_string())
+    }
+
+    /// "2..64 in steps of 4 ends at 62", when the step misses the bound.
+    fn stops_short(&self) -> Option<String> {
+        let (reached, last) = RankSpec::parse(&self.spec, self.step).ok()?.stops_short()?;
+        Some(format!("(step {} ends at {reached}, not {last})", self.step))
     }
 
     /// The k axis of the plots: the ranks asked for (or found).
@@ -168,7 +171,8 @@ impl RankExplorer {
             }
             match &parsed {
                 Ok(ks) => {
-                    ui.label(format!("{} rank{}", ks.len(), if ks.len() == 1 { "" } else { "s" }))
+                    let short = self.stops_short().map_or_else(String::new, |s| format!(" {s}"));
+                    ui.label(format!("{} rank{}{short}", ks.len(), if ks.len() == 1 { "" } else { "s" }))
                         .on_hover_text(format!("{}\nThese faces allow k up to {max_k}.", list_text(ks)));
                 }
                 Err(e) => {
@@ -371,33 +375,4 @@ fn table_ui(ui: &mut egui::Ui, model: &Model) -> Option<usize> {
         });
     });
     open
-}
-
-/// Parses ranks typed in the rank explorer: a comma list (`2, 4, 8`) or an
-/// inclusive range (`2..62` or `2..=62`) taken every `step`. Returns them
-/// sorted without repeats; errors quote what was typed.
-pub fn parse_ranks(spec: &str, step: usize) -> Result<Vec<usize>, String> {
-    let rank = |s: &str| -> Result<usize, String> {
-        let t = s.trim();
-        match t.parse::<usize>() {
-            Ok(v) if v >= 1 => Ok(v),
-            Ok(_) => Err("k = 0 is invalid: every k must be at least 1".into()),
-            Err(_) => Err(format!("{t:?} is not a whole number >= 1 (type e.g. 2..62 or 2, 4, 8)")),
-        }
-    };
-    let mut ks = if let Some((a, b)) = spec.split_once("..") {
-        let (a, b) = (rank(a)?, rank(b.strip_prefix('=').unwrap_or(b))?);
-        if a > b {
-            return Err(format!("the range {a}..{b} is empty"));
-        }
-        (a..=b).step_by(step.max(1)).collect::<Vec<_>>()
-    } else {
-        spec.split(',').filter(|s| !s.trim().is_empty()).map(rank).collect::<Result<Vec<_>, _>>()?
-    };
-    if ks.is_empty() {
-        return Err("type the ranks to fit, e.g. 2..62 or 2, 4, 8".into());
-    }
-    ks.sort_unstable();
-    ks.dedup();
-    Ok(ks)
 }
