@@ -175,11 +175,13 @@ impl RankExplorer {
                     ui.label(format!("{} rank{}{short}", ks.len(), if ks.len() == 1 { "" } else { "s" }))
                         .on_hover_text(format!("{}\nThese faces allow k up to {max_k}.", list_text(ks)));
                 }
-                Err(e) => {
-                    ui.colored_label(ui.visuals().error_fg_color, e.as_str());
-                }
+                Err(_) => {}
             }
         });
+        // On a line of its own: the message names the value and the limit.
+        if let Err(e) = &parsed {
+            ui.colored_label(ui.visuals().error_fg_color, e.as_str());
+        }
     }
 }
 
