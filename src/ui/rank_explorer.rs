@@ -169,13 +169,10 @@ impl RankExplorer {
                     out.push(Action::StartSweep { ks: ks.clone(), max_iter: self.max_iter_per_k });
                 }
             }
-            match &parsed {
-                Ok(ks) => {
-                    let short = self.stops_short().map_or_else(String::new, |s| format!(" {s}"));
-                    ui.label(format!("{} rank{}{short}", ks.len(), if ks.len() == 1 { "" } else { "s" }))
-                        .on_hover_text(format!("{}\nThese faces allow k up to {max_k}.", list_text(ks)));
-                }
-                Err(_) => {}
+            if let Ok(ks) = &parsed {
+                let short = self.stops_short().map_or_else(String::new, |s| format!(" {s}"));
+                ui.label(format!("{} rank{}{short}", ks.len(), if ks.len() == 1 { "" } else { "s" }))
+                    .on_hover_text(format!("{}\nThese faces allow k up to {max_k}.", list_text(ks)));
             }
         });
         // On a line of its own: the message names the value and the limit.
