@@ -73,10 +73,11 @@ pub fn support90(x: ArrayView1<f32>) -> f32 {
     count as f32 / n as f32
 }
 
-/// Median of [`support90`] over the columns of `w` (the mean of the two
-/// middle ones for an even count; 0 for no columns).
+/// Median of [`support90`] over the columns of `w` that are not all zero
+/// (the mean of the two middle ones for an even count; 0 when there are
+/// none): zeroed parts ([`zeroed_parts`]) have no support to measure.
 pub fn median_support90(w: ArrayView2<f32>) -> f32 {
-    let mut s: Vec<f32> = w.columns().into_iter().map(support90).collect();
+    let mut s: Vec<f32> = w.columns().into_iter().filter(|c| c.iter().any(|&v| v != 0.0)).map(support90).collect();
     median(&mut s)
 }
 
@@ -171,6 +172,9 @@ mod tests {
         // Columns: 0.25, 1.0 (4 equal entries need all 4), 0.25.
         assert_relative_eq!(median_support90(w.view()), 0.25);
         assert_relative_eq!(median_support90(w.slice(ndarray::s![.., ..2]).view()), 0.625);
+        // All-zero columns are left out.
+        let z = array![[1.0f32, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]];
+        assert_relative_eq!(median_support90(z.view()), 0.25);
     }
 
     #[test]
