@@ -622,7 +622,7 @@ impl BlockCols<'_> {
             let qjj = qs[j * k + j];
             let (earlier, rest) = delta.split_at_mut(u * rows);
             let du = &mut rest[..rows];
-            if !(qjj > 0.0) {
+            if qjj.is_nan() || qjj <= 0.0 {
                 du.fill(0.0);
                 continue;
             }
