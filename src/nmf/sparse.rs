@@ -90,7 +90,8 @@ pub struct Projection {
     pub dot: f64,
     /// Components of x that are non-zero.
     pub support: usize,
-    /// Passes of Hoyer's iteration (1 when the first threshold was final).
+    /// Scans of t for the support's sums (2 when the whole vector's
+    /// threshold was already final).
     pub passes: usize,
 }
 
@@ -311,8 +312,9 @@ fn find_support(t: &[f32], rho: f64, guess: f64, mut at_guess: Option<(usize, f6
             return Some(cur);
         }
         let (alpha, _) = support_threshold(d, s1, s2, rho)?;
-        // The threshold never falls (Thom & Palm 2013); a fall can only be
-        // rounding, and then the threshold of this support is final.
+        // From below the answer the threshold only rises and never passes
+        // it (module docs); a fall can only be rounding, and then the
+        // threshold of this support is final.
         let done = alpha <= cur.alpha;
         cur = Support { alpha, d, s1, s2, passes: cur.passes };
         if done {
