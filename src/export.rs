@@ -203,6 +203,14 @@ pub struct Report {
     pub fit_secs: f64,
     /// ‖A − WH‖_F / ‖A‖_F, computed exactly.
     pub rel_err: f64,
+    /// Mean Hoyer sparseness of the basis images ([`metrics::mean_sparseness`];
+    /// `parameters.sparseness_w` says whether it was held).
+    pub mean_sparseness_w: f32,
+    /// Median share of pixels holding 90 % of a basis image's energy
+    /// ([`metrics::median_support90`]).
+    pub median_support90_w: f32,
+    /// Parts that contribute nothing: all-zero columns of W or rows of H.
+    pub zeroed_parts: metrics::ZeroedParts,
     /// The basis image files, most important first.
     pub basis: Vec<BasisFile>,
     /// `reconstructions.png` shows the first this-many faces.
@@ -411,6 +419,9 @@ pub fn export_with_progress(
         init_secs: input.init_secs,
         fit_secs: input.fit_secs,
         rel_err: input.rel_err,
+        mean_sparseness_w: metrics::mean_sparseness(w.view()),
+        median_support90_w: metrics::median_support90(w.view()),
+        zeroed_parts: metrics::zeroed_parts(w.view(), h.view()),
         basis,
         reconstructions_faces: shown,
         written: files.iter().map(|f| f.to_string_lossy().into_owned()).collect(),

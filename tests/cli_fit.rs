@@ -236,3 +236,74 @@ fn a_truncated_jpeg_is_skipped_with_the_reason_and_refused_as_a_projection() {
     assert!(stderr.contains("cut.jpg") && stderr.contains("truncated JPEG"), "{stderr}");
     assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn fit_holds_the_sparseness_asked_for_and_reports_it() {
+    let dir = small_faces();
+    let path = dir.path().to_str().expect("utf-8");
+    let out = facenmf(&[
+        "fit",
+        path,
+        "--k",
+        "5",
+        "--max-iter",
+        "20",
+        "--sparseness-w",
+        "0.6",
+        "--sparseness-h",
+        "0.3",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim().lines().last().expect("line")).expect("JSON");
+    assert_eq!(v["sparseness_w"].as_f64().map(|s| (s - 0.6).abs() < 1e-6), Some(true), "{v}");
+    assert_eq!(v["sparseness_h"].as_f64().map(|s| (s - 0.3).abs() < 1e-6), Some(true), "{v}");
+    let mean = v["mean_sparseness_w"].as_f64().expect("number");
+    assert!((mean - 0.6).abs() < 1e-4, "{mean}");
+    for end in [0, 1] {
+        let s = v["sparseness_w_range"][end].as_f64().expect("number");
+        assert!((s - 0.6).abs() < 1e-4, "{v}");
+    }
+    let support = v["median_support90_w"].as_f64().expect("number");
+    assert!(support > 0.0 && support < 0.9, "{support}");
+    assert_eq!(v["zeroed_parts"]["parts"], 0);
+
+    // A free fit reports its own sparseness, and null targets.
+    let out = facenmf(&["fit", path, "--k", "5", "--max-iter", "20", "--json"]);
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim().lines().last().expect("line")).expect("JSON");
+    assert!(v["sparseness_w"].is_null() && v["mean_sparseness_w"].is_number(), "{v}");
+
+    // Out of range, or with a solver that has no constraint: refused, naming it.
+    for (args, needle) in [
+        (vec!["--sparseness-w", "1"], "sparseness_w = 1"),
+        (vec!["--sparseness-h", "-0.2"], "sparseness_h = -0.2"),
+        (vec!["--sparseness-w", "0.5", "--solver", "mu"], "hals"),
+    ] {
+        let mut all = vec!["fit", path, "--k", "3"];
+        all.extend(args.iter().copied());
+        let out = facenmf(&all);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && stderr.contains(needle), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_penalty_that_zeroes_parts_is_reported() {
+    let dir = small_faces();
+    let path = dir.path().to_str().expect("utf-8");
+    let out = facenmf(&["fit", path, "--k", "5", "--max-iter", "60", "--alpha-w", "0.5", "--l1-ratio", "1", "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).trim().lines().last().expect("line")).expect("JSON");
+    let zeroed = v["zeroed_parts"]["parts"].as_u64().expect("count");
+    assert!(zeroed >= 1, "{v}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("warning: {zeroed} of 5 parts are zero")), "{stderr}");
+    assert!(stderr.contains("L1 penalty"), "{stderr}");
+
+    // No warning when nothing is zeroed.
+    let out = facenmf(&["fit", path, "--k", "5", "--max-iter", "20"]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("parts are zero"));
+}

@@ -32,6 +32,9 @@ fn fit_out_writes_refuses_and_forces() {
     assert_eq!(report["files"][0], set.dataset.files[0].to_string_lossy().as_ref());
     assert!(report["load_options"].is_object());
     assert!(out.join("basis/basis_04.png").is_file());
+    assert!(report["parameters"]["sparseness_w"].is_null());
+    assert!(report["mean_sparseness_w"].is_number() && report["median_support90_w"].is_number());
+    assert_eq!(report["zeroed_parts"]["k"], 4);
 
     // Refused now that the folder is not empty: non-zero exit, the folder named, nothing fitted.
     let before = std::fs::read(out.join("H.npy")).expect("H.npy");
@@ -48,6 +51,14 @@ fn fit_out_writes_refuses_and_forces() {
     assert!(String::from_utf8_lossy(&run.stdout).contains(out_s));
     let h: ndarray::Array2<f32> = ndarray_npy::read_npy(out.join("H.npy")).expect("H.npy");
     assert_eq!(h.dim(), (3, 30));
+
+    // A constrained fit's report says so.
+    let run = facenmf(&["fit", dir, "--k", "3", "--max-iter", "5", "--sparseness-w", "0.7", "--out", out_s, "--force"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).expect("report")).expect("JSON");
+    assert!((report["parameters"]["sparseness_w"].as_f64().expect("number") - 0.7).abs() < 1e-6);
+    assert!((report["mean_sparseness_w"].as_f64().expect("number") - 0.7).abs() < 1e-4);
 
     // --force needs --out.
     let run = facenmf(&["fit", dir, "--k", "3", "--force"]);

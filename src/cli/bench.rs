@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::{self, LoadOptions};
 use crate::nmf::linalg::{Kernel, par_matmul_with};
-use crate::nmf::{FaceMatrix, Nmf, Params, Solver, StopReason};
+use crate::nmf::{FaceMatrix, Nmf, Params, Solver, StopReason, metrics};
 
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
@@ -41,6 +41,18 @@ pub struct BenchArgs {
     /// Worker threads, 1 to 1024 (default: one per core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Rank of the sparse-parts row (Hoyer's constraint on W beside a plain fit).
+    #[arg(long, default_value_t = 49)]
+    pub sparse_k: usize,
+    /// Sparseness every basis image is held at in the sparse-parts row.
+    #[arg(long, default_value_t = 0.75)]
+    pub sparseness: f32,
+    /// Iterations of both fits of the sparse-parts row.
+    #[arg(long, default_value_t = 300)]
+    pub sparse_iters: usize,
+    /// Error whose time the sparse-parts row reports.
+    #[arg(long, default_value_t = 0.172)]
+    pub sparse_target: f64,
 }
 
 /// What `bench-load` prints.
@@ -118,9 +130,7 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
             let params = Params::new(k).solver(solver).tol(0.0).max_iter(args.iters);
             let mut nmf = Nmf::new(Arc::clone(&data), params)?;
             nmf.run(None, |_| {});
-            let mut steps: Vec<f64> = nmf.history().windows(2).map(|w| w[1].secs - w[0].secs).collect();
-            steps.sort_by(f64::total_cmp);
-            let median_ms = steps[steps.len() / 2] * 1e3;
+            let median_ms = median_step_ms(&nmf);
             let sweeps = nmf.mean_inner_sweeps();
             outln!(
                 "  {:<4} {median_ms:7.2} ms/iteration ({:.2}× bound), init {:.0} ms, rel_err {:.4} after {} iterations{}",
@@ -162,7 +172,10 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         }
     }
 
-    // 5. A large folder.
+    // 5. Sparse parts: Hoyer's constraint on W beside a plain fit.
+    sparse_row(args, &data)?;
+
+    // 6. A large folder.
     if args.large_load {
         let dir = tempfile::tempdir().context("could not create a temporary folder")?;
         let faces = dataset::builtin::generate(13_000, 64, 1);
@@ -181,6 +194,61 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The sparse-parts row: a plain HALS fit and one with every basis image
+/// held at `args.sparseness`, the same number of iterations each (tol 0),
+/// one after the other: time per iteration, total time, the errors and the
+/// parts' sparseness and support, and when the sparse fit reached
+/// `args.sparse_target`.
+fn sparse_row(args: &BenchArgs, data: &Arc<FaceMatrix>) -> anyhow::Result<()> {
+    let (k, s, iters) = (args.sparse_k, args.sparseness, args.sparse_iters);
+    outln!(
+        "\nsparse parts, k = {k}: every basis image at sparseness {s} beside a plain fit ({iters} iterations each):"
+    )?;
+    let base = Params::new(k).tol(0.0).max_iter(iters);
+    let mut plain = Nmf::new(Arc::clone(data), base.clone())?;
+    plain.run(None, |_| {});
+    let mut sparse = Nmf::new(Arc::clone(data), base.sparseness_w(Some(s)))?;
+    sparse.run(None, |_| {});
+    let (plain_ms, sparse_ms) = (median_step_ms(&plain), median_step_ms(&sparse));
+    let describe = |n: &Nmf| {
+        let sp: Vec<f32> = n.w().columns().into_iter().map(metrics::hoyer_sparseness).collect();
+        let lo = sp.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = sp.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        format!(
+            "rel_err {:.4}, sparseness {lo:.4}–{hi:.4}, median support90 {:.1} %",
+            n.exact_rel_err(),
+            metrics::median_support90(n.w()) * 100.0
+        )
+    };
+    outln!("  plain  {plain_ms:6.2} ms/iteration, {:.2} s in all: {}", plain.secs(), describe(&plain))?;
+    outln!(
+        "  sparse {sparse_ms:6.2} ms/iteration ({:.2}× plain), {:.2} s in all ({:.2}× plain): {}",
+        sparse_ms / plain_ms,
+        sparse.secs(),
+        sparse.secs() / plain.secs(),
+        describe(&sparse)
+    )?;
+    let reached = |n: &Nmf| n.history().iter().find(|r| r.rel_err <= args.sparse_target).copied();
+    let show = |r: Option<crate::nmf::Record>| match r {
+        Some(r) => format!("{:.2} s ({} iterations)", r.secs, r.iteration),
+        None => "not reached".to_string(),
+    };
+    outln!(
+        "  to rel_err {:.4} (init included): sparse {}, plain {}",
+        args.sparse_target,
+        show(reached(&sparse)),
+        show(reached(&plain))
+    )?;
+    Ok(())
+}
+
+/// The median time of one iteration of a fit, in milliseconds.
+fn median_step_ms(nmf: &Nmf) -> f64 {
+    let mut steps: Vec<f64> = nmf.history().windows(2).map(|w| w[1].secs - w[0].secs).collect();
+    steps.sort_by(f64::total_cmp);
+    steps.get(steps.len() / 2).map_or(0.0, |s| s * 1e3)
 }
 
 /// GFLOP/s of `par_matmul` on an s×s×s product (best of three).

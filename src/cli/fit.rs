@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::{FitOptions, LoadArgs};
 use crate::dataset::{self, Dataset, LoadOptions};
 use crate::export::{self, ExportInput};
-use crate::nmf::{FaceMatrix, Nmf, StopReason};
+use crate::nmf::{FaceMatrix, Nmf, Params, StopReason, metrics};
 use crate::project;
 
 #[derive(Debug, Clone, Args)]
@@ -63,6 +63,10 @@ pub struct FitReport {
     pub seed: u64,
     pub max_iter: usize,
     pub tol: f64,
+    /// The sparseness every column of W was held at, if any.
+    pub sparseness_w: Option<f32>,
+    /// The sparseness every row of H was held at, if any.
+    pub sparseness_h: Option<f32>,
     pub iterations: usize,
     pub load_secs: f64,
     pub init_secs: f64,
@@ -72,6 +76,15 @@ pub struct FitReport {
     /// ‖A − WH‖_F / ‖A‖_F, computed exactly at the end.
     pub rel_err: f64,
     pub objective: f64,
+    /// Mean Hoyer sparseness of the columns of W.
+    pub mean_sparseness_w: f32,
+    /// The least and the most sparse column of W.
+    pub sparseness_w_range: (f32, f32),
+    /// Median over the columns of W of the share of pixels holding 90 % of
+    /// the column's energy.
+    pub median_support90_w: f32,
+    /// Parts that contribute nothing (all-zero columns of W or rows of H).
+    pub zeroed_parts: metrics::ZeroedParts,
     pub stop_reason: StopReason,
     pub threads: usize,
     /// The folder written by `--out`, if any ([`dataset::display_name`]).
@@ -128,6 +141,8 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
     bar.finish_and_clear();
     let fit_secs = nmf.secs();
     let rel_err = nmf.exact_rel_err();
+    let zeroed = nmf.zeroed_parts();
+    warn_zeroed(zeroed, &params);
     if let Some(out) = &args.out {
         let input = ExportInput {
             dataset: &ds,
@@ -167,6 +182,8 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
         seed: params.seed,
         max_iter: params.max_iter,
         tol: params.tol,
+        sparseness_w: params.sparseness_w,
+        sparseness_h: params.sparseness_h,
         iterations: nmf.iteration(),
         load_secs,
         init_secs: nmf.init_secs(),
@@ -174,12 +191,55 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
         iters_per_sec: nmf.iteration() as f64 / (fit_secs - nmf.init_secs()).max(1e-9),
         rel_err,
         objective: nmf.objective(),
+        mean_sparseness_w: metrics::mean_sparseness(nmf.w()),
+        sparseness_w_range: nmf
+            .w()
+            .columns()
+            .into_iter()
+            .map(metrics::hoyer_sparseness)
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v))),
+        median_support90_w: metrics::median_support90(nmf.w()),
+        zeroed_parts: zeroed,
         stop_reason: reason,
         threads: rayon::current_num_threads(),
         exported_to: args.out.as_deref().map(dataset::display_name),
         projected,
     };
     if args.json { outln!("{}", serde_json::to_string(&report)?) } else { print_summary(&report) }
+}
+
+/// A warning on stderr when parts of the fit are all zero (what a strong L1
+/// penalty does), naming how many of k and where.
+pub fn warn_zeroed(z: metrics::ZeroedParts, params: &Params) {
+    if let Some(line) = zeroed_warning(z, params) {
+        errln!("{line}");
+    }
+}
+
+/// The text of [`warn_zeroed`], if there is anything to say.
+fn zeroed_warning(z: metrics::ZeroedParts, params: &Params) -> Option<String> {
+    if z.parts == 0 {
+        return None;
+    }
+    let mut line = format!(
+        "warning: {} of {} parts are zero ({} of {} columns of W and {} of {} rows of H are all zero); {} of {} are left",
+        z.parts,
+        z.k,
+        z.w_columns,
+        z.k,
+        z.h_rows,
+        z.k,
+        z.k - z.parts,
+        z.k
+    );
+    let penalised = params.l1_ratio > 0.0 && (params.alpha_w > 0.0 || params.alpha_h > 0.0);
+    if penalised {
+        line.push_str(&format!(
+            ": the L1 penalty (alpha_w {}, alpha_h {}, l1_ratio {}) removed them; a smaller --alpha-w/--alpha-h or --l1-ratio keeps more",
+            params.alpha_w, params.alpha_h, params.l1_ratio
+        ));
+    }
+    Some(line)
 }
 
 /// Warnings for the files the loader skipped, one line each, on stderr
@@ -213,6 +273,18 @@ fn print_summary(r: &FitReport) -> anyhow::Result<()> {
         r.threads
     )?;
     outln!("relative error ‖A − WH‖/‖A‖ = {:.6}; stopped by {}", r.rel_err, r.stop_reason)?;
+    let held = match (r.sparseness_w, r.sparseness_h) {
+        (None, None) => String::new(),
+        (w, h) => {
+            let show = |s: Option<f32>| s.map_or("free".to_string(), |v| format!("{v}"));
+            format!(" (sparseness held: W {}, H {})", show(w), show(h))
+        }
+    };
+    outln!(
+        "basis images: mean sparseness {:.3}, median support90 {:.1} % of the pixels{held}",
+        r.mean_sparseness_w,
+        r.median_support90_w * 100.0
+    )?;
     for p in &r.projected {
         match p.resized_from {
             Some((w, h)) => {

@@ -179,6 +179,12 @@ pub struct SolveOptions {
     /// Share of L1 in the penalties (0 = L2, 1 = L1).
     #[arg(long, default_value_t = Params::default().l1_ratio, allow_negative_numbers = true)]
     pub l1_ratio: f32,
+    /// Hold every basis image (column of W) at this Hoyer sparseness, 0 ≤ S < 1 (hals only).
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub sparseness_w: Option<f32>,
+    /// Hold every row of H (a part's weights across the faces) at this Hoyer sparseness, 0 ≤ S < 1 (hals only).
+    #[arg(long, value_name = "S", allow_negative_numbers = true)]
+    pub sparseness_h: Option<f32>,
     /// Worker threads, 1 to 1024 (default: one per core). Results are identical for any count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -198,6 +204,8 @@ impl SolveOptions {
             .alpha_w(self.alpha_w)
             .alpha_h(self.alpha_h)
             .l1_ratio(self.l1_ratio)
+            .sparseness_w(self.sparseness_w)
+            .sparseness_h(self.sparseness_h)
     }
 
     /// A rayon pool with the requested number of threads (see [`thread_pool`]).

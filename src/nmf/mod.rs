@@ -23,6 +23,7 @@ pub mod linalg;
 pub mod metrics;
 mod params;
 pub mod race;
+pub mod sparse;
 pub mod svd;
 pub mod sweep;
 pub(crate) mod update;
@@ -57,6 +58,10 @@ pub enum NmfError {
     InvalidAlpha { name: &'static str, value: f32 },
     #[error("l1_ratio = {0} is invalid: it must be between 0 and 1")]
     InvalidL1Ratio(f32),
+    #[error("{name} = {value} is invalid: a sparseness must be at least 0 and below 1")]
+    InvalidSparseness { name: &'static str, value: f32 },
+    #[error("{name} needs the hals solver (the {solver} solver has no sparseness constraint)")]
+    SparsenessNeedsHals { name: &'static str, solver: Solver },
     #[error("unknown solver '{0}': expected one of {names}", names = params::name_list(&Solver::ALL))]
     UnknownSolver(String),
     #[error("unknown init '{0}': expected one of {names}", names = params::name_list(&Init::ALL))]
@@ -183,6 +188,12 @@ pub struct Nmf {
     params: Params,
     pen_w: Penalty,
     pen_h: Penalty,
+    /// ‖·‖₁/‖·‖₂ every column of W (of Hᵀ) is held at, when constrained.
+    ratio_w: Option<f64>,
+    ratio_h: Option<f64>,
+    /// The last projection thresholds of the columns of W and of Hᵀ: the
+    /// next projections' first guesses (they change only the work done).
+    alphas: (Vec<f64>, Vec<f64>),
     /// m × k.
     w: Array2<f32>,
     /// n × k (H transposed, so both factors update row by row).
@@ -206,7 +217,9 @@ impl Nmf {
     pub fn new(data: Arc<FaceMatrix>, params: Params) -> Result<Self, NmfError> {
         params.check(data.pixels(), data.faces())?;
         let started = Instant::now();
-        let (w, ht) = init::initialize(data.a(), data.at(), params.k, params.init, params.seed)?;
+        let (mut w, mut ht) = init::initialize(data.a(), data.at(), params.k, params.init, params.seed)?;
+        hold_sparseness(&params, &mut w, &mut ht, true);
+        hold_sparseness(&params, &mut w, &mut ht, false);
         Self::from_parts(data, params, w, ht, started)
     }
 
@@ -263,6 +276,10 @@ impl Nmf {
             // exactly the old one) ...
             ht.slice_mut(s![.., k0..]).fill(0.0);
         }
+        // (Under a sparseness constraint, basis images not at it — new ones,
+        // or those of a free fit being constrained — are first replaced by
+        // their best multiples at that sparseness.)
+        hold_sparseness(&params, &mut w, &mut ht, true);
         if k != k0 {
             // ... and every face's weights are refit to the new basis by
             // coordinate descent, which can only lower the error.
@@ -270,6 +287,7 @@ impl Nmf {
             let p = par_matmul(data.at(), w.view());
             update::hals_with_products(p.view(), q.view(), &mut ht, Penalty::default(), 25, 0.01);
         }
+        hold_sparseness(&params, &mut w, &mut ht, false);
         Self::from_parts(data, params, w, ht, started)
     }
 
@@ -312,11 +330,16 @@ impl Nmf {
     ) -> Result<Self, NmfError> {
         let (pen_w, pen_h) = params.penalties(data.pixels(), data.faces());
         let gram_ht = gram(ht.view());
+        let ratio_w = params.sparseness_w.map(|s| sparse::ratio_for(data.pixels(), f64::from(s)));
+        let ratio_h = params.sparseness_h.map(|s| sparse::ratio_for(data.faces(), f64::from(s)));
         let mut fit = Nmf {
             data,
             params,
             pen_w,
             pen_h,
+            ratio_w,
+            ratio_h,
+            alphas: (Vec::new(), Vec::new()),
             w,
             ht,
             gram_ht,
@@ -378,7 +401,20 @@ impl Nmf {
                 let hals = self.params.solver == Solver::Hals;
                 // W given H.
                 let q = std::mem::replace(&mut self.gram_ht, Array2::zeros((0, 0)));
-                if hals {
+                if let Some(ratio) = self.ratio_w {
+                    let r = sparse::hals(
+                        a,
+                        self.ht.view(),
+                        q.view(),
+                        &mut self.w,
+                        self.pen_w,
+                        ratio,
+                        sparse::max_inner(m, n, k),
+                        sparse::EPSILON,
+                        &mut self.alphas.0,
+                    );
+                    self.inner_sweeps.0 += r.sweeps;
+                } else if hals {
                     let r = update::hals(
                         a,
                         self.ht.view(),
@@ -393,7 +429,21 @@ impl Nmf {
                 }
                 // H given W.
                 let qw = gram(self.w.view());
-                let products = if hals {
+                let products = if let Some(ratio) = self.ratio_h {
+                    let r = sparse::hals(
+                        at,
+                        self.w.view(),
+                        qw.view(),
+                        &mut self.ht,
+                        self.pen_h,
+                        ratio,
+                        sparse::max_inner(n, m, k),
+                        sparse::EPSILON,
+                        &mut self.alphas.1,
+                    );
+                    self.inner_sweeps.1 += r.sweeps;
+                    r
+                } else if hals {
                     let r = update::hals(
                         at,
                         self.w.view(),
@@ -538,6 +588,12 @@ impl Nmf {
         &self.history
     }
 
+    /// The parts that contribute nothing: all-zero columns of W or rows of H
+    /// (what a strong L1 penalty does); see [`metrics::zeroed_parts`].
+    pub fn zeroed_parts(&self) -> metrics::ZeroedParts {
+        metrics::zeroed_parts(self.w.view(), self.ht.t())
+    }
+
     /// Average inner HALS sweeps per iteration on (W, H).
     pub fn mean_inner_sweeps(&self) -> (f64, f64) {
         let it = self.iteration.max(1) as f64;
@@ -560,6 +616,16 @@ impl Nmf {
     pub fn into_factors(self) -> (Array2<f32>, Array2<f32>) {
         let h = self.ht.t().as_standard_layout().into_owned();
         (self.w, h)
+    }
+}
+
+/// Puts the columns of W (`on_w`) or of Hᵀ (the rows of H, `!on_w`) at the
+/// sparseness `params` asks for, if any ([`sparse::project_columns`]).
+fn hold_sparseness(params: &Params, w: &mut Array2<f32>, ht: &mut Array2<f32>, on_w: bool) {
+    let (target, f) = if on_w { (params.sparseness_w, w) } else { (params.sparseness_h, ht) };
+    if let Some(s) = target {
+        let ratio = sparse::ratio_for(f.nrows(), f64::from(s));
+        sparse::project_columns(f, ratio);
     }
 }
 

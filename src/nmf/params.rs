@@ -201,6 +201,11 @@ pub struct Params {
     pub alpha_h: f32,
     /// Share of L1 in the penalties: 0 = pure L2 (ridge), 1 = pure L1 (lasso).
     pub l1_ratio: f32,
+    /// Hoyer sparseness, in [0, 1), at which every column of W (every basis
+    /// image) is held after every step (see [`super::sparse`]); None: free.
+    pub sparseness_w: Option<f32>,
+    /// The same for every row of H (each part's weights across the faces).
+    pub sparseness_h: Option<f32>,
 }
 
 /// The one set of defaults: the engine's, the command line's and the app's
@@ -220,6 +225,8 @@ impl Default for Params {
             alpha_w: 0.0,
             alpha_h: 0.0,
             l1_ratio: 0.0,
+            sparseness_w: None,
+            sparseness_h: None,
         }
     }
 }
@@ -269,6 +276,19 @@ impl Params {
         self.l1_ratio = ratio;
         self
     }
+    pub fn sparseness_w(mut self, s: Option<f32>) -> Self {
+        self.sparseness_w = s;
+        self
+    }
+    pub fn sparseness_h(mut self, s: Option<f32>) -> Self {
+        self.sparseness_h = s;
+        self
+    }
+
+    /// Whether either factor is held at a sparseness.
+    pub fn is_sparse(&self) -> bool {
+        self.sparseness_w.is_some() || self.sparseness_h.is_some()
+    }
 
     /// Checks every parameter against data with `pixels` rows and `faces`
     /// columns; the first problem found is returned, naming the value.
@@ -300,6 +320,16 @@ impl Params {
         }
         if !(self.l1_ratio.is_finite() && (0.0..=1.0).contains(&self.l1_ratio)) {
             return Err(NmfError::InvalidL1Ratio(self.l1_ratio));
+        }
+        for (name, s) in [("sparseness_w", self.sparseness_w), ("sparseness_h", self.sparseness_h)] {
+            if let Some(value) = s {
+                if !(value.is_finite() && (0.0..1.0).contains(&value)) {
+                    return Err(NmfError::InvalidSparseness { name, value });
+                }
+                if self.solver != Solver::Hals {
+                    return Err(NmfError::SparsenessNeedsHals { name, solver: self.solver });
+                }
+            }
         }
         Ok(())
     }
