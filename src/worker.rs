@@ -37,7 +37,7 @@ use std::time::{Duration, Instant};
 use ndarray::Array2;
 
 use crate::jobs::{CpuLease, Job, JobError, Latest, Wake};
-use crate::nmf::{FaceMatrix, Nmf, Params, Record, StopReason};
+use crate::nmf::{AlphaLimits, FaceMatrix, Nmf, Params, Record, StopReason};
 
 /// How often progress snapshots are published while a fit runs.
 pub const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(100);
@@ -57,10 +57,10 @@ pub enum Command {
     Stop,
     /// Forget the fit.
     Reset,
-    /// Change k (the rest of the parameters may change too). With a fit
-    /// (running or not), re-fits at once from a warm start; without one,
-    /// does nothing.
-    SetK(Params),
+    /// New parameters applied at once (k, a sparseness): with a fit
+    /// (running or not), re-fits from a warm start at its current factors;
+    /// without one, does nothing.
+    WarmStart(Params),
     /// Replace the data; forgets the fit.
     SetData(Arc<FaceMatrix>),
     /// Take over a finished fit made elsewhere (a rank sweep's point): W
@@ -99,6 +99,12 @@ pub enum FitState {
     Stopped(StopReason),
 }
 
+impl FitState {
+    pub fn is_stopped(self) -> bool {
+        matches!(self, FitState::Stopped(_))
+    }
+}
+
 /// A copy of a fit's factors and figures.
 #[derive(Debug, Clone)]
 pub struct FitSnapshot {
@@ -128,6 +134,9 @@ pub struct Progress {
     pub wall_secs: f64,
     /// Seconds the initialisation took (the first record's).
     pub init_secs: f64,
+    /// The penalties that would zero every part, measured once the fit has
+    /// stopped (None while it runs).
+    pub alpha_limits: Option<AlphaLimits>,
 }
 
 /// The records of a fit's history appended since the last update taken.
@@ -307,8 +316,9 @@ impl Worker {
         self.send(Command::Reset)
     }
 
-    pub fn set_k(&mut self, params: Params) -> u64 {
-        self.send(Command::SetK(params))
+    /// See [`Command::WarmStart`].
+    pub fn warm_start(&mut self, params: Params) -> u64 {
+        self.send(Command::WarmStart(params))
     }
 
     pub fn set_data(&mut self, data: Arc<FaceMatrix>) -> u64 {
@@ -470,14 +480,15 @@ impl Thread {
         }
     }
 
-    /// Handles `first` and whatever else is queued, skipping a k change that
-    /// the next one replaces (sliding k sends many); publishes after each.
+    /// Handles `first` and whatever else is queued, skipping a warm start that
+    /// the next one replaces (sliding k or the sparseness sends many); publishes after each.
     fn handle_queued(&mut self, first: (u64, Command)) -> Flow {
         let mut queue: Vec<(u64, Command)> = std::iter::once(first).chain(self.commands.try_iter()).collect();
         let last = queue.len() - 1;
         for i in 0..queue.len() {
-            let superseded =
-                i < last && matches!(queue[i].1, Command::SetK(_)) && matches!(queue[i + 1].1, Command::SetK(_));
+            let superseded = i < last
+                && matches!(queue[i].1, Command::WarmStart(_))
+                && matches!(queue[i + 1].1, Command::WarmStart(_));
             let (generation, command) = std::mem::replace(&mut queue[i], (0, Command::Stop));
             if superseded {
                 continue;
@@ -515,7 +526,7 @@ impl Thread {
                 }
             }
             Command::Reset => self.forget(),
-            Command::SetK(params) => {
+            Command::WarmStart(params) => {
                 if let Some(fit) = self.fit.take() {
                     self.started = Instant::now();
                     let (w, h) = fit.into_factors();
@@ -602,6 +613,12 @@ impl Thread {
         }
     }
 
+    /// [`Nmf::alpha_limits`] of a stopped fit (two products: measured on
+    /// this thread, once per snapshot, never while the fit runs).
+    fn limits_if_stopped(fit: &Nmf, state: FitState) -> Option<AlphaLimits> {
+        state.is_stopped().then(|| fit.alpha_limits())
+    }
+
     /// The current fit as published: the last one when nothing changed, a
     /// copy with the new state when only that changed, else a new snapshot.
     fn progress(&mut self) -> Option<Arc<Progress>> {
@@ -609,9 +626,15 @@ impl Thread {
         let state = self.state();
         let progress = match &self.last {
             Some(last) if !self.dirty && last.state == state => return Some(Arc::clone(last)),
-            Some(last) if !self.dirty => {
-                Progress { state, wall_secs: self.started.elapsed().as_secs_f64(), ..Progress::clone(last) }
-            }
+            Some(last) if !self.dirty => Progress {
+                state,
+                wall_secs: self.started.elapsed().as_secs_f64(),
+                alpha_limits: last
+                    .alpha_limits
+                    .filter(|_| last.state.is_stopped())
+                    .or_else(|| Self::limits_if_stopped(fit, state)),
+                ..Progress::clone(last)
+            },
             _ => Progress {
                 fit_id: self.fit_id,
                 warm_started: self.warm_started,
@@ -627,6 +650,7 @@ impl Thread {
                 state,
                 wall_secs: self.started.elapsed().as_secs_f64(),
                 init_secs: fit.init_secs(),
+                alpha_limits: Self::limits_if_stopped(fit, state),
             },
         };
         self.dirty = false;
@@ -775,7 +799,7 @@ mod tests {
     }
 
     #[test]
-    fn set_k_warm_starts_and_drop_joins() {
+    fn warm_start_measures_stopped_fits_and_drop_joins() {
         let d = data();
         {
             let mut w = Worker::spawn_named("worker-test-drop", d, no_wake(), CpuLease::new()).unwrap();
@@ -783,16 +807,19 @@ mod tests {
             assert!(live_threads() >= 1);
             w.run(Params::new(4).max_iter(20).tol(0.0));
             let first = wait_final(&mut w);
-            w.set_k(Params::new(6).max_iter(20).tol(0.0));
+            w.warm_start(Params::new(6).max_iter(20).tol(0.0));
             let p = wait_final(&mut w);
             assert!(p.warm_started);
             assert!(p.fit_id > first.fit_id);
             assert_eq!(p.snapshot.w.ncols(), 6);
+            assert!(p.alpha_limits.is_some(), "a stopped fit is measured");
             w.run(Params::new(6).max_iter(1_000_000).tol(0.0));
-            wait_for(&mut w, "running", |w, _| w.is_running());
+            let running = wait_for(&mut w, "running", |w, p| w.is_running() && p.is_some()).unwrap();
+            assert!(running.alpha_limits.is_none(), "a running fit is not");
             w.stop();
             let p = wait_final(&mut w);
             assert_eq!(p.state, FitState::Stopped(StopReason::Cancelled));
+            assert!(p.alpha_limits.is_some());
             // Still stepping when dropped: drop stops and joins.
             w.run(Params::new(6).max_iter(1_000_000).tol(0.0));
             wait_for(&mut w, "running again", |w, _| w.is_running());
@@ -802,14 +829,14 @@ mod tests {
     }
 
     #[test]
-    fn queued_set_k_coalesce() {
+    fn queued_warm_starts_coalesce() {
         // A larger matrix and k: the Run's initialisation takes long enough
         // for all the k changes sent after it to be queued behind it.
         let d = matrix(1500, 300);
         let mut w = spawn(d);
         w.run(Params::new(40).max_iter(5).tol(0.0));
         for k in 41..=46 {
-            w.set_k(Params::new(k).max_iter(5).tol(0.0));
+            w.warm_start(Params::new(k).max_iter(5).tol(0.0));
         }
         let p = wait_final(&mut w);
         assert_eq!(p.params.k, 46);
@@ -939,10 +966,10 @@ mod tests {
             p.is_some_and(|p| p.state == FitState::Running && p.snapshot.iteration > at)
         });
 
-        // SetK and Reset act while paused.
+        // WarmStart and Reset act while paused.
         let _g = lease.acquire();
         wait_for(&mut w, "paused again", |w, _| w.state() == Some(FitState::Paused));
-        w.set_k(Params::new(6).max_iter(1_000_000).tol(0.0));
+        w.warm_start(Params::new(6).max_iter(1_000_000).tol(0.0));
         let p = wait_for(&mut w, "k = 6", |w, p| !w.is_busy() && p.is_some_and(|p| p.params.k == 6)).unwrap();
         assert_eq!(p.state, FitState::Paused);
         assert!(p.warm_started);

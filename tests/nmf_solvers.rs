@@ -541,3 +541,32 @@ fn parts_of_one_sparseness_are_recovered_under_that_constraint() {
     let worst = cos.iter().copied().fold(1.0f32, f32::min);
     assert!(worst >= 0.95, "worst part cosine {worst:.3} ({cos:.3?}), rel_err {}", nmf.exact_rel_err());
 }
+
+/// The alpha limits are what they say: alpha_W × l1_ratio just above the
+/// limit zeroes every basis image at the next update; half of it leaves
+/// some, and no penalty at all leaves every one.
+#[test]
+fn alpha_limits_zero_every_part_just_above_and_not_below() {
+    let a = exact_low_rank(60, 40, 5, 11);
+    let data = Arc::new(FaceMatrix::new(a).unwrap());
+    let base = Params::new(5).max_iter(80).tol(0.0).seed(1);
+    let mut plain = Nmf::new(Arc::clone(&data), base.clone()).unwrap();
+    plain.run(None, |_| {});
+    let limits = plain.alpha_limits();
+    assert!(limits.alpha_w > 0.0 && limits.alpha_h > 0.0, "{limits:?}");
+    let (w, h) = (plain.w().to_owned(), plain.h().to_owned());
+    let zeroed_after_one_step = |alpha_w: f32| {
+        let p = base.clone().alpha_w(alpha_w).l1_ratio(1.0).max_iter(1);
+        let mut fit = Nmf::warm_start(Arc::clone(&data), p, w.clone(), h.clone()).unwrap();
+        fit.step();
+        fit.zeroed_parts().w_columns
+    };
+    assert_eq!(zeroed_after_one_step(limits.alpha_w * 1.01), 5);
+    assert!(zeroed_after_one_step(limits.alpha_w * 0.5) < 5);
+    assert_eq!(zeroed_after_one_step(0.0), 0);
+    // With half the L1 share, the limit doubles.
+    let p = base.clone().alpha_w(limits.alpha_w * 1.01).l1_ratio(0.5).max_iter(1);
+    let mut fit = Nmf::warm_start(Arc::clone(&data), p, w.clone(), h.clone()).unwrap();
+    fit.step();
+    assert!(fit.zeroed_parts().w_columns < 5);
+}

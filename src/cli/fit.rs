@@ -218,20 +218,7 @@ pub fn warn_zeroed(z: metrics::ZeroedParts, params: &Params) {
 
 /// The text of [`warn_zeroed`], if there is anything to say.
 fn zeroed_warning(z: metrics::ZeroedParts, params: &Params) -> Option<String> {
-    if z.parts == 0 {
-        return None;
-    }
-    let mut line = format!(
-        "warning: {} of {} parts are zero ({} of {} columns of W and {} of {} rows of H are all zero); {} of {} are left",
-        z.parts,
-        z.k,
-        z.w_columns,
-        z.k,
-        z.h_rows,
-        z.k,
-        z.k - z.parts,
-        z.k
-    );
+    let mut line = format!("warning: {}", z.summary()?);
     let penalised = params.l1_ratio > 0.0 && (params.alpha_w > 0.0 || params.alpha_h > 0.0);
     if penalised {
         line.push_str(&format!(

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::dialog::Purpose;
 use super::loading::LoadRequest;
+use super::preset::Preset;
 use super::settings::{ThemeChoice, View};
 use crate::dataset::Preprocess;
 use crate::nmf::Params;
@@ -19,8 +20,14 @@ pub enum Action {
     Reset,
     /// Change k; with a fit, re-fit at once from a warm start.
     SetK(usize),
-    /// Solver, init, stopping rules, seed, penalties (k is left alone).
+    /// Solver, init, stopping rules, seed, penalties (k and the sparseness
+    /// are left alone).
     SetParams(Params),
+    /// Hold every basis image at this Hoyer sparseness (None: plain NMF);
+    /// with a fit, re-fit at once from a warm start.
+    SetSparseness(Option<f32>),
+    /// Apply a preset to the open faces (and fit).
+    ApplyPreset(Preset),
     SetAutoRun(bool),
     SetShowResidual(bool),
     SetTheme(ThemeChoice),

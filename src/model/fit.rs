@@ -22,6 +22,8 @@ pub struct FitView {
     pub sparseness: Vec<f32>,
     /// Each basis image's total intensity (column sums of W).
     pub w_sums: Vec<f32>,
+    /// Parts that are all zero (what a strong L1 penalty does).
+    pub zeroed: metrics::ZeroedParts,
 }
 
 impl FitView {
@@ -35,7 +37,8 @@ impl FitView {
         }
         let sparseness = metrics::column_sparseness(w);
         let w_sums = w.sum_axis(ndarray::Axis(0)).to_vec();
-        FitView { progress, order, rank, importance, sparseness, w_sums }
+        let zeroed = metrics::zeroed_parts(w, h);
+        FitView { progress, order, rank, importance, sparseness, w_sums, zeroed }
     }
 
     pub fn k(&self) -> usize {
@@ -58,6 +61,26 @@ impl FitView {
         idx.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
         idx.truncate(count);
         idx
+    }
+
+    /// The status line's warning when parts are all zero: how many of k,
+    /// and (with an L1 penalty) which settings removed them.
+    pub fn zeroed_warning(&self) -> Option<String> {
+        let mut line = self.zeroed.summary()?;
+        let p = &self.progress.params;
+        if p.l1_ratio > 0.0 && (p.alpha_w > 0.0 || p.alpha_h > 0.0) {
+            line.push_str(&format!(
+                ": the L1 penalty (alpha_W {}, alpha_H {}, l1_ratio {}) removed them; smaller values keep more",
+                p.alpha_w, p.alpha_h, p.l1_ratio
+            ));
+        }
+        Some(line)
+    }
+
+    /// Basis image `c`'s [`metrics::support90`] (sorts its pixels: computed
+    /// when asked, for the part under the pointer).
+    pub fn support90(&self, c: usize) -> f32 {
+        metrics::support90(self.progress.snapshot.w.column(c))
     }
 
     /// A key that changes with every snapshot shown: (fit id, iteration).

@@ -77,9 +77,11 @@ impl LiveFit {
         }
     }
 
-    pub fn set_k(&mut self, params: Params) {
+    /// Re-fits from the current factors with new parameters (k, a
+    /// sparseness), at once.
+    pub fn warm_start(&mut self, params: Params) {
         if let Some(w) = &mut self.worker {
-            w.set_k(params);
+            w.warm_start(params);
         }
     }
 

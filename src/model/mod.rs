@@ -13,6 +13,7 @@ pub mod live;
 pub mod loading;
 pub mod new_face;
 pub mod pca;
+pub mod preset;
 pub mod race;
 pub mod settings;
 pub mod sweep;
@@ -29,13 +30,14 @@ pub use live::LiveFit;
 pub use loading::{Faces, LoadRequest, ResizeOffer};
 pub use new_face::NewFace;
 pub use pca::{PcaKey, PcaResult, PcaState};
+pub use preset::Preset;
 pub use race::{Outcome, Race, race_name};
 pub use settings::{Settings, ThemeChoice, View};
 pub use sweep::SweepState;
 
 use crate::dataset::{Dataset, LoadOptions};
 use crate::jobs::{CpuLease, Retired, Wake};
-use crate::nmf::Params;
+use crate::nmf::{Params, Solver};
 use crate::worker::FitState;
 use loading::{LoadJob, Loaded};
 
@@ -56,6 +58,10 @@ pub struct Model {
     pub error: Option<String>,
     /// A note for the status line (something the app changed on its own).
     pub note: Option<String>,
+    /// The status line's warning that parts of the fit are all zero.
+    pub zeroed_warning: Option<String>,
+    /// The fit (id) whose zeroed parts were last logged.
+    zeroed_logged: Option<u64>,
     loading: Option<(String, LoadJob)>,
     /// Faces of several sizes were found: offer to resize them.
     pub resize_offer: Option<ResizeOffer>,
@@ -91,6 +97,8 @@ impl Model {
             new_face: None,
             error: None,
             note: None,
+            zeroed_warning: None,
+            zeroed_logged: None,
             loading: None,
             resize_offer: None,
             current_load: None,
@@ -171,7 +179,9 @@ impl Model {
             Action::Stop => self.live.stop(),
             Action::Reset => self.live.reset(),
             Action::SetK(k) => self.set_k(k),
-            Action::SetParams(p) => self.settings.params = Params { k: self.settings.params.k, ..p },
+            Action::SetParams(p) => self.set_params(p),
+            Action::SetSparseness(s) => self.set_sparseness(s),
+            Action::ApplyPreset(preset) => self.apply_preset(preset),
             Action::SetAutoRun(on) => self.settings.auto_run = on,
             Action::SetShowResidual(on) => self.settings.show_residual = on,
             Action::SetTheme(t) => self.settings.theme = t,
@@ -220,6 +230,7 @@ impl Model {
         for e in self.live.poll() {
             self.fail(e);
         }
+        self.check_zeroed();
         if let Some(fit) = self.live.fit.as_ref()
             && self.selected_part.is_some_and(|c| c >= fit.k())
         {
@@ -249,9 +260,90 @@ impl Model {
             return;
         }
         self.settings.params.k = k;
+        self.refit_now();
+    }
+
+    /// Keeps [`Self::zeroed_warning`] up to date with the fit shown; logs it
+    /// once per fit, when the fit stops.
+    fn check_zeroed(&mut self) {
+        let Some(fit) = self.live.fit.as_ref() else {
+            self.zeroed_warning = None;
+            return;
+        };
+        if fit.zeroed.parts == 0 {
+            self.zeroed_warning = None;
+            return;
+        }
+        self.zeroed_warning = fit.zeroed_warning();
+        let id = fit.progress.fit_id;
+        if fit.progress.state.is_stopped()
+            && self.zeroed_logged != Some(id)
+            && let Some(w) = &self.zeroed_warning
+        {
+            log::warn!("{w}");
+            self.zeroed_logged = Some(id);
+        }
+    }
+
+    /// Solver, init, stopping rules, seed and penalties, applied on the next
+    /// Run; k and the sparseness are left alone (they apply at once), except
+    /// that a solver other than HALS turns the sparseness off, with a note.
+    fn set_params(&mut self, p: Params) {
+        let kept = &self.settings.params;
+        let mut p = Params { k: kept.k, sparseness_w: kept.sparseness_w, sparseness_h: kept.sparseness_h, ..p };
+        if p.solver != Solver::Hals && p.is_sparse() {
+            p.sparseness_w = None;
+            p.sparseness_h = None;
+            self.note = Some(format!("sparseness of parts needs the HALS solver: turned off for {}", p.solver));
+        }
+        self.settings.params = p;
+    }
+
+    /// Holds every basis image at Hoyer sparseness `s` (None: plain NMF);
+    /// with a fit, re-fits at once from a warm start. Needs HALS.
+    pub fn set_sparseness(&mut self, s: Option<f32>) {
+        if let Some(v) = s
+            && !(v.is_finite() && (0.0..1.0).contains(&v))
+        {
+            self.fail(format_args!("sparseness {v} is out of range: it must be at least 0 and below 1"));
+            return;
+        }
+        if s.is_some() && self.settings.params.solver != Solver::Hals {
+            let solver = self.settings.params.solver;
+            self.fail(format_args!("sparseness of parts needs the HALS solver, not {solver}: choose hals first"));
+            return;
+        }
+        if s == self.settings.params.sparseness_w {
+            return;
+        }
+        self.settings.params.sparseness_w = s;
+        self.refit_now();
+    }
+
+    /// Applies `preset` to the open faces: continues the fit from a warm
+    /// start, or starts one.
+    pub fn apply_preset(&mut self, preset: Preset) {
+        let max_k = self.max_k();
+        self.settings.params = preset.params(&self.settings.params, max_k);
+        self.note = (self.settings.params.k < preset.k()).then(|| {
+            format!("{}: these faces allow k up to {max_k}, so k = {max_k} instead of {}", preset.name(), preset.k())
+        });
+        if self.faces.is_none() {
+            return;
+        }
+        if self.live.fit.is_some() {
+            self.refit_now();
+        } else {
+            self.run_fit();
+        }
+    }
+
+    /// With a fit, re-fits at once from its factors with the current
+    /// settings.
+    fn refit_now(&mut self) {
         if self.live.fit.is_some() {
             self.error = None;
-            self.live.set_k(self.settings.params.clone());
+            self.live.warm_start(self.settings.params.clone());
         }
     }
 

@@ -129,6 +129,26 @@ pub struct ZeroedParts {
     pub parts: usize,
 }
 
+impl ZeroedParts {
+    /// One sentence on the zeroed parts ("3 of 49 parts are zero (…); 46
+    /// of 49 are left"), None when there are none.
+    pub fn summary(&self) -> Option<String> {
+        (self.parts > 0).then(|| {
+            format!(
+                "{} of {} parts are zero ({} of {} columns of W and {} of {} rows of H are all zero); {} of {} are left",
+                self.parts,
+                self.k,
+                self.w_columns,
+                self.k,
+                self.h_rows,
+                self.k,
+                self.k - self.parts,
+                self.k
+            )
+        })
+    }
+}
+
 /// [`ZeroedParts`] of W (m × k) and H (k × n).
 pub fn zeroed_parts(w: ArrayView2<f32>, h: ArrayView2<f32>) -> ZeroedParts {
     let zero_w: Vec<bool> = w.columns().into_iter().map(|c| c.iter().all(|&v| v == 0.0)).collect();

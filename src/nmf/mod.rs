@@ -600,6 +600,19 @@ impl Nmf {
         (self.inner_sweeps.0 / it, self.inner_sweeps.1 / it)
     }
 
+    /// The penalties that would zero every part of this fit at its next
+    /// update ([`AlphaLimits`]): costs one A·Hᵀ and one Aᵀ·W.
+    pub fn alpha_limits(&self) -> AlphaLimits {
+        let data = &self.data;
+        let aht = par_matmul(data.a(), self.ht.view());
+        let atw = par_matmul(data.at(), self.w.view());
+        let max = |x: &Array2<f32>| x.iter().fold(0.0_f32, |m, &v| m.max(v));
+        AlphaLimits {
+            alpha_w: max(&aht) / data.faces().max(1) as f32,
+            alpha_h: max(&atw) / data.pixels().max(1) as f32,
+        }
+    }
+
     /// A copy of the current state.
     pub fn snapshot(&self) -> Snapshot {
         Snapshot {
@@ -617,6 +630,21 @@ impl Nmf {
         let h = self.ht.t().as_standard_layout().into_owned();
         (self.w, h)
     }
+}
+
+/// The L1 strengths at which a fit's next update zeroes every part, in
+/// scikit-learn's units ([`Params::alpha_w`] × [`Params::l1_ratio`], and
+/// the same for H). HALS sets entry i of basis image j to
+/// max(0, (A·Hᵀ)ᵢⱼ − Σ_{l≠j} wᵢₗ(H·Hᵀ)ₗⱼ − faces·alpha_W·l1_ratio) / …, so
+/// faces·alpha_W·l1_ratio ≥ max(A·Hᵀ) leaves nothing; parts begin to vanish
+/// well below that. They depend on the fit's scale (an L1 penalty on one
+/// factor alone lets the other grow), so they are measured on a fit.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct AlphaLimits {
+    /// alpha_W × l1_ratio at which every basis image is zeroed.
+    pub alpha_w: f32,
+    /// alpha_H × l1_ratio at which every part's weights are zeroed.
+    pub alpha_h: f32,
 }
 
 /// Puts the columns of W (`on_w`) or of Hᵀ (the rows of H, `!on_w`) at the

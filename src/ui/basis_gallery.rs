@@ -10,8 +10,9 @@ use super::SharedTextures;
 use crate::model::{Action, Model};
 
 const HELP: &str = "The parts NMF learns: each column of W shown as an image (its own contrast), the most important \
-     (largest share of all weights) first. Because nothing can be subtracted, the parts are local: eyes, brows, \
-     noses, mouths, outlines.";
+     (largest share of all weights) first. Nothing can be subtracted, so faces are sums of parts; on photographs \
+     plain NMF's parts are often whole ghost faces, and the sparseness of parts (in the controls) makes them \
+     local: eyes, brows, noses, mouths, outlines. Hover a part for its sparseness and support.";
 
 /// Height of the gallery for a width: what the tiles need, at most `max`.
 pub fn gallery_height(model: &Model, shared: &SharedTextures, width: f32, max: f32) -> f32 {
@@ -59,31 +60,33 @@ impl BasisGallery {
         ui.spacing_mut().item_spacing = Vec2::splat(gap);
         for row_start in (0..k).step_by(cols.max(1)) {
             ui.horizontal(|ui| {
-            for r in row_start..(row_start + cols).min(k) {
-                let c = fit.order[r];
-                let selected = model.selected_part == Some(c);
-                let response = super::image_ui(
-                    ui,
-                    &texture,
-                    shared.basis.uv(r),
-                    size,
-                    || format!("Basis {}", r + 1),
-                    selected.then_some(accent),
-                );
-                let response = response.on_hover_ui(|ui| {
-                    ui.label(format!(
-                    "Basis {} (column {} of W)\nimportance: {:.1} % of all weight\nsparseness (Hoyer): {:.2}\nclick: the faces that use it most",
-                    r + 1,
-                    c,
-                    fit.importance[c] * 100.0,
-                    fit.sparseness[c]
-                    ));
-                });
-                if response.clicked() {
-                    clicked = Some(c);
+                for r in row_start..(row_start + cols).min(k) {
+                    let c = fit.order[r];
+                    let selected = model.selected_part == Some(c);
+                    let response = super::image_ui(
+                        ui,
+                        &texture,
+                        shared.basis.uv(r),
+                        size,
+                        || format!("Basis {}", r + 1),
+                        selected.then_some(accent),
+                    );
+                    let response = response.on_hover_ui(|ui| {
+                        ui.label(format!(
+                            "Basis {} (column {} of W)\nimportance: {:.1} % of all weight\nsparseness (Hoyer): {:.2}\n\
+                         support90: {:.1} % of the pixels hold 90 % of its energy\nclick: the faces that use it most",
+                            r + 1,
+                            c,
+                            fit.importance[c] * 100.0,
+                            fit.sparseness[c],
+                            fit.support90(c) * 100.0
+                        ));
+                    });
+                    if response.clicked() {
+                        clicked = Some(c);
+                    }
                 }
-            }
-        });
+            });
         }
         if let Some(c) = clicked {
             out.push(Action::SelectPart(if model.selected_part == Some(c) { None } else { Some(c) }));

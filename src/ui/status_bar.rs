@@ -92,6 +92,14 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, ou
             ui.separator();
             ui.label(notice.as_str()).on_hover_text("The last export");
         }
+        if let Some(warning) = &model.zeroed_warning {
+            ui.separator();
+            ui.colored_label(ui.visuals().warn_fg_color, warning.as_str()).on_hover_text(format!(
+                "{warning}.\nParts that are all zero add nothing to the faces: an L1 penalty (alpha_W or alpha_H \
+                 with l1_ratio above 0) strong enough removes them. The alpha tooltips give the range that suits \
+                 these faces; for sparse parts that stay, use the sparseness of parts."
+            ));
+        }
         if let Some(note) = &model.note {
             ui.separator();
             ui.colored_label(ui.visuals().warn_fg_color, note.as_str()).on_hover_text(note.as_str());
