@@ -21,6 +21,7 @@
 pub mod init;
 pub mod linalg;
 pub mod metrics;
+pub mod occlusion;
 mod params;
 pub mod race;
 pub mod sparse;
