@@ -73,6 +73,9 @@ pub enum Action {
         overwrite: bool,
     },
     CancelExportConfirm,
+    /// Read a cover image for the selected face (the inspector's occlusion
+    /// demo): dark pixels are covered.
+    LoadCover(PathBuf),
     /// A view found a problem with what the user typed.
     ReportError(String),
 }

@@ -20,6 +20,8 @@ pub enum Purpose {
     ProjectImage,
     /// The folder to export to.
     ExportFolder,
+    /// A cover image for the selected face.
+    CoverImage,
 }
 
 impl Purpose {
@@ -28,6 +30,7 @@ impl Purpose {
             Purpose::OpenFolder => "Open a folder of faces",
             Purpose::ProjectImage => "Project a face",
             Purpose::ExportFolder => "Export the fit to a folder",
+            Purpose::CoverImage => "Load a cover image",
         }
     }
 }
@@ -65,7 +68,7 @@ impl Dialog {
                 d = d.set_directory(dir);
             }
             match purpose {
-                Purpose::ProjectImage => d.add_filter("Images", &IMAGE_EXTENSIONS).pick_file(),
+                Purpose::ProjectImage | Purpose::CoverImage => d.add_filter("Images", &IMAGE_EXTENSIONS).pick_file(),
                 Purpose::OpenFolder | Purpose::ExportFolder => d.pick_folder(),
             }
         })

@@ -6,6 +6,7 @@
 //! per frame. The model never imports a view.
 
 pub mod action;
+pub mod cover;
 pub mod dialog;
 pub mod export;
 pub mod fit;
@@ -54,6 +55,8 @@ pub struct Model {
     pub selected_part: Option<usize>,
     /// An image outside the set, projected onto the basis.
     pub new_face: Option<NewFace>,
+    /// The last cover image read, for the inspector to take once.
+    pub cover: Option<cover::LoadedCover>,
     /// The last error, shown in the status line.
     pub error: Option<String>,
     /// A note for the status line (something the app changed on its own).
@@ -95,6 +98,7 @@ impl Model {
             selected_face: None,
             selected_part: None,
             new_face: None,
+            cover: None,
             error: None,
             note: None,
             zeroed_warning: None,
@@ -217,6 +221,7 @@ impl Model {
             Action::CloseNewFace => self.new_face = None,
             Action::Export { dir, overwrite } => self.export_to(&dir, overwrite),
             Action::CancelExportConfirm => self.export.confirm = None,
+            Action::LoadCover(path) => self.load_cover(&path),
             Action::ReportError(e) => self.fail(e),
         }
     }
@@ -477,6 +482,7 @@ impl Model {
             match purpose {
                 Purpose::OpenFolder => self.load_with(LoadRequest::Folder(path.clone()), None),
                 Purpose::ProjectImage => self.project_new_face(path),
+                Purpose::CoverImage => self.load_cover(path),
                 Purpose::ExportFolder => {}
             }
         }
@@ -598,6 +604,22 @@ impl Model {
         match NewFace::open(path, faces, fit, self.settings.preprocess) {
             Ok(face) => {
                 self.new_face = Some(face);
+                self.error = None;
+            }
+            Err(e) => self.report_error(&anyhow::Error::new(e)),
+        }
+    }
+
+    /// Reads a cover image for the selected face ([`cover::read_cover`]).
+    pub fn load_cover(&mut self, path: &Path) {
+        let (Some(faces), Some(face)) = (&self.faces, self.selected_face) else {
+            return self.report_error(&anyhow::Error::new(cover::CoverError::NoFace));
+        };
+        match cover::read_cover(path, faces.meta.width, faces.meta.height) {
+            Ok(covered) => {
+                let n = self.cover.as_ref().map_or(1, |c| c.n + 1);
+                let name = crate::dataset::display_name(path.file_name().map_or(path, Path::new));
+                self.cover = Some(cover::LoadedCover { n, face, generation: faces.generation, name, covered });
                 self.error = None;
             }
             Err(e) => self.report_error(&anyhow::Error::new(e)),

@@ -1,6 +1,9 @@
 //! The selected face: original, reconstruction, residual; its weights as a
 //! bar chart; the strip "face ≈ w₁·part + w₂·part + …"; and editable weights
-//! (drag a bar or a number, see the reconstruction change at once).
+//! (drag a bar or a number, see the reconstruction change at once). With
+//! "Cover pixels" on, part of the face can be painted over (or a cover
+//! image loaded): its weights then come from the seen pixels only, and the
+//! reconstruction fills the hole from the parts ([`super::cover`]).
 
 use eframe::egui;
 
@@ -9,6 +12,7 @@ use ndarray::Array1;
 
 use super::SharedTextures;
 use super::atlas::{Picture, gray_image, residual_image};
+use super::cover::{Cover, Filled};
 use crate::model::{Action, FitView, Model};
 
 const HELP: &str = "The selected face, its reconstruction from the parts (W·h) and the residual (face - \
@@ -28,8 +32,8 @@ pub struct Edits {
 }
 
 /// What the inspector's pictures show: (faces generation, face, fit key,
-/// edited weights).
-type Shown = (u64, usize, Option<(u64, usize)>, Option<Vec<f32>>);
+/// edited weights, version of the cover applied).
+type Shown = (u64, usize, Option<(u64, usize)>, Option<Vec<f32>>, Option<u64>);
 
 /// The inspector: the selected face three ways, and edited weights.
 pub struct Inspector {
@@ -41,6 +45,10 @@ pub struct Inspector {
     /// Weights changed by hand (until another face, fit or k).
     pub edits: Option<Edits>,
     shown: Option<Shown>,
+    /// The occlusion demo: the covered pixels and their controls.
+    pub cover: Cover,
+    /// The face's weights from its seen pixels, with a cover applied.
+    filled: Option<Filled>,
 }
 
 impl Default for Inspector {
@@ -52,14 +60,20 @@ impl Default for Inspector {
             rel_err: None,
             edits: None,
             shown: None,
+            cover: Cover::default(),
+            filled: None,
         }
     }
 }
 
 impl Inspector {
-    /// The weights the inspector shows for face `j`: the edited ones if
-    /// they belong to this face and fit, else the fitted ones.
+    /// The weights the inspector shows for face `j`: with a cover, those
+    /// found from the seen pixels; the edited ones if they belong to this
+    /// face and fit; else the fitted ones.
     pub fn weights(&self, fit: &FitView, j: usize) -> Array1<f32> {
+        if let Some(f) = self.filled.as_ref().filter(|f| f.face == j && f.fit == fit.key()) {
+            return f.weights.clone();
+        }
         match &self.edits {
             Some(e) if e.face == j && e.fit == (fit.progress.fit_id, fit.k()) => Array1::from(e.weights.clone()),
             _ => fit.weights(j),
@@ -72,28 +86,44 @@ impl Inspector {
         Some(crate::nmf::reconstruct(fit.progress.snapshot.w.view(), self.weights(fit, j).view()))
     }
 
-    /// Rebuilds the three pictures when the face, the fit or the edits
-    /// changed.
+    /// Rebuilds the three pictures when the face, the fit, the edits or
+    /// the cover changed.
     pub(super) fn sync(&mut self, ctx: &egui::Context, model: &Model) {
+        self.cover.take_from(model);
         let (Some(faces), Some(j)) = (&model.faces, model.selected_face) else {
             self.shown = None;
+            self.cover.forget();
             return;
         };
+        self.cover.keep_for(j, faces.generation);
         let fit = model.fit();
         if let (Some(e), Some(f)) = (&self.edits, fit)
             && (e.face != j || e.fit != (f.progress.fit_id, f.k()))
         {
             self.edits = None;
         }
-        let key = (faces.generation, j, fit.map(FitView::key), self.edits.as_ref().map(|e| e.weights.clone()));
+        let applied = self.cover.applied().map(|c| c.version);
+        if applied.is_some() {
+            // Weights come from the seen pixels while a cover is on.
+            self.edits = None;
+        }
+        let key = (faces.generation, j, fit.map(FitView::key), self.edits.as_ref().map(|e| e.weights.clone()), applied);
         if self.shown.as_ref() == Some(&key) {
             return;
         }
         let (width, height) = (faces.meta.width, faces.meta.height);
         let face = faces.face(j);
-        if self.shown.as_ref().is_none_or(|s| (s.0, s.1) != (key.0, key.1)) {
-            self.face.set(ctx, gray_image(face, width, height), TextureOptions::LINEAR);
+        if self.shown.as_ref().is_none_or(|s| (s.0, s.1, s.4) != (key.0, key.1, key.4)) {
+            let mut image = gray_image(face, width, height);
+            if let Some(c) = self.cover.applied() {
+                super::cover::tint(&mut image, &c.covered);
+            }
+            self.face.set(ctx, image, TextureOptions::LINEAR);
         }
+        self.filled = match (fit, self.cover.applied()) {
+            (Some(fit), Some(c)) => Some(Filled::compute(fit, face, j, c)),
+            _ => None,
+        };
         match fit {
             Some(fit) => {
                 let recon = crate::nmf::reconstruct(fit.progress.snapshot.w.view(), self.weights(fit, j).view());
@@ -112,14 +142,17 @@ impl Inspector {
     }
 }
 
-/// Height the inspector needs in a column `width` wide.
-pub fn inspector_height(model: &Model, width: f32) -> f32 {
-    let Some(faces) = model.faces.as_ref() else {
-        return 120.0;
-    };
-    let image_height = image_size(faces.meta.width, faces.meta.height, width - 8.0).y;
-    // heading, images + captions, error line, bar chart, strip.
-    24.0 + image_height + 20.0 + 22.0 + CHART_HEIGHT + 70.0
+impl Inspector {
+    /// Height the inspector needs in a column `width` wide.
+    pub fn height(&self, model: &Model, width: f32) -> f32 {
+        let Some(faces) = model.faces.as_ref() else {
+            return 120.0;
+        };
+        let image_height = image_size(faces.meta.width, faces.meta.height, width - 8.0).y;
+        // heading, images + captions, cover controls, error line, bar
+        // chart, strip.
+        24.0 + image_height + 20.0 + self.cover.controls_height() + 22.0 + CHART_HEIGHT + 70.0
+    }
 }
 
 /// Height of the weights bar chart.
@@ -154,16 +187,24 @@ impl Inspector {
         let (fw, fh) = (faces.meta.width as f32, faces.meta.height as f32);
         let size = image_size(faces.meta.width, faces.meta.height, ui.available_width());
         let n = j + 1;
+        let (recon_caption, residual_caption) = if self.cover.applied().is_some() {
+            ("filled from the parts", "residual")
+        } else {
+            ("reconstruction", "residual")
+        };
         ui.horizontal(|ui| {
+            let alt = format!("Inspector: face {n}");
+            let (width, height) = (faces.meta.width, faces.meta.height);
+            self.cover.face_picture_ui(ui, self.face.texture(), size, &alt, (width, height), j, faces.generation);
             let pictures = [
-                (&self.face, format!("Inspector: face {n}"), "face"),
-                (&self.recon, format!("Inspector: reconstruction of face {n}"), "reconstruction"),
-                (&self.residual, format!("Inspector: residual of face {n}"), "residual"),
+                (&self.recon, format!("Inspector: reconstruction of face {n}"), recon_caption),
+                (&self.residual, format!("Inspector: residual of face {n}"), residual_caption),
             ];
             for (picture, alt, caption) in pictures {
                 super::captioned_ui(ui, picture.texture(), size, &alt, caption, 0.0);
             }
         });
+        self.cover.controls_ui(ui, (faces.meta.width, faces.meta.height));
         let Some(fit) = model.fit() else {
             super::hint_ui(ui, "Run a fit to see this face's parts.");
             return;
@@ -172,16 +213,31 @@ impl Inspector {
         let fitted = fit.weights(j);
         let mut weights: Vec<f32> = self.weights(fit, j).to_vec();
         let before = weights.clone();
-        if let Some(err) = self.rel_err {
-            ui.label(format!("relative error of this face: {err:.3}"));
-        }
+        let covered = match &self.filled {
+            Some(filled) => {
+                filled.error_line_ui(ui);
+                true
+            }
+            None => {
+                if let Some(err) = self.rel_err {
+                    ui.label(format!("relative error of this face: {err:.3}"));
+                }
+                false
+            }
+        };
 
-        // Bar chart of the weights, in importance order; drag a bar to edit it.
-        let alt = format!("Weights of face {n} (drag a bar to edit)");
+        // Bar chart of the weights, in importance order; drag a bar to edit
+        // it (not while a cover is on: the weights are then the seen
+        // pixels' own).
+        let alt = if covered {
+            format!("Weights of face {n} from the pixels not covered")
+        } else {
+            format!("Weights of face {n} (drag a bar to edit)")
+        };
         let chart = WeightsChart {
             fit,
             weights: &weights,
-            fitted: Some(fitted.as_slice().unwrap_or(&[])),
+            fitted: (!covered).then(|| fitted.as_slice().unwrap_or(&[])),
             selected: model.selected_part,
         };
         if let Some((c, v)) = chart.chart_ui(ui, CHART_HEIGHT, &alt) {
@@ -190,9 +246,18 @@ impl Inspector {
         let max = chart_max(&weights, fitted.as_slice().unwrap_or(&[]));
 
         // face ≈ w₁·part + w₂·part + … for the largest contributions.
-        let terms = top_terms(fit, fitted.view());
+        let shown = Array1::from(weights.clone());
+        let terms = top_terms(fit, if covered { shown.view() } else { fitted.view() });
         let thumb = Vec2::new(34.0 * fw / fh, 34.0);
         strip_ui(ui, &shared.basis, fit, &terms, thumb, &format!("face {n}"), |ui, c, r| {
+            if covered {
+                ui.label(format!("{:.2}·", weights[c])).on_hover_text(format!(
+                    "Weight of basis {} found from the pixels not covered (clear the cover or turn it off to edit \
+                     the weights)",
+                    r + 1
+                ));
+                return;
+            }
             ui.vertical(|ui| {
                 let label = ui.label(egui::RichText::new(format!("w{}", r + 1)).small());
                 ui.add(egui::DragValue::new(&mut weights[c]).speed(max / 200.0).range(0.0..=f32::MAX).max_decimals(2))
@@ -200,7 +265,7 @@ impl Inspector {
                     .on_hover_text(format!("Weight of basis {} in this face: drag to change it", r + 1));
             });
         });
-        if weights != before {
+        if weights != before && !covered {
             self.edits = Some(Edits { face: j, fit: (fit.progress.fit_id, k), weights });
             ui.ctx().request_repaint();
         }

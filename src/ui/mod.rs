@@ -9,6 +9,7 @@ use eframe::egui;
 pub mod atlas;
 mod basis_gallery;
 mod controls;
+mod cover;
 mod eigenfaces;
 mod export_dialog;
 mod faces;
@@ -107,7 +108,7 @@ impl Views {
             let inspector_height = if model.new_face.is_some() {
                 new_face::new_face_height(model, RIGHT_WIDTH)
             } else {
-                inspector::inspector_height(model, RIGHT_WIDTH)
+                self.inspector.height(model, RIGHT_WIDTH)
             }
             .min(total * 0.6);
             let (upper, lower) = split_vertical(ui, inspector_height);
@@ -139,6 +140,7 @@ impl Views {
         });
         self.toolbar.windows_ui(ui, model, out);
         self.new_face.project_window_ui(ui.ctx(), model, out);
+        self.inspector.cover.cover_window_ui(ui.ctx(), model, out);
         self.export.export_window_ui(ui.ctx(), model, out);
     }
 }
