@@ -352,6 +352,30 @@ pub fn tint(image: &mut ColorImage, covered: &[bool]) {
     }
 }
 
+/// Marks the edge of the cover (covered pixels beside a seen one) in red on
+/// a picture `width` pixels wide, so that the filled hole can be found.
+pub fn outline(image: &mut ColorImage, covered: &[bool], width: usize) {
+    let height = if width == 0 { 0 } else { covered.len() / width };
+    if image.pixels.len() != covered.len() {
+        return;
+    }
+    let seen = |x: usize, y: usize| !covered[y * width + x];
+    for y in 0..height {
+        for x in 0..width {
+            let edge = covered[y * width + x]
+                && ((x > 0 && seen(x - 1, y))
+                    || (x + 1 < width && seen(x + 1, y))
+                    || (y > 0 && seen(x, y - 1))
+                    || (y + 1 < height && seen(x, y + 1)));
+            if edge {
+                let px = &mut image.pixels[y * width + x];
+                let g = u16::from(px.r());
+                *px = Color32::from_rgb((128 + g / 2) as u8, (g / 3) as u8, (g / 3) as u8);
+            }
+        }
+    }
+}
+
 /// The face's weights from its seen pixels and the errors inside and
 /// outside the cover, for one fit snapshot and cover.
 #[derive(Debug, Clone)]
@@ -416,6 +440,16 @@ impl Filled {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_outline_marks_only_covered_pixels_beside_seen_ones() {
+        // 5 × 5, the middle 3 × 3 covered: its 8 border pixels are the edge.
+        let covered: Vec<bool> = (0..25).map(|i| (1..4).contains(&(i % 5)) && (1..4).contains(&(i / 5))).collect();
+        let mut image = ColorImage::new([5, 5], vec![Color32::from_gray(200); 25]);
+        outline(&mut image, &covered, 5);
+        let marked: Vec<usize> = (0..25).filter(|&i| image.pixels[i] != Color32::from_gray(200)).collect();
+        assert_eq!(marked, vec![6, 7, 8, 11, 13, 16, 17, 18]);
+    }
 
     #[test]
     fn a_stroke_covers_a_round_band_and_another_face_drops_it() {

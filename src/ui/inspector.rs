@@ -127,7 +127,11 @@ impl Inspector {
         match fit {
             Some(fit) => {
                 let recon = crate::nmf::reconstruct(fit.progress.snapshot.w.view(), self.weights(fit, j).view());
-                self.recon.set(ctx, gray_image(recon.view(), width, height), TextureOptions::LINEAR);
+                let mut image = gray_image(recon.view(), width, height);
+                if let Some(c) = self.cover.applied() {
+                    super::cover::outline(&mut image, &c.covered, width);
+                }
+                self.recon.set(ctx, image, TextureOptions::LINEAR);
                 let diff = &face - &recon;
                 self.residual.set(ctx, residual_image(diff.view(), width, height), TextureOptions::LINEAR);
                 self.rel_err = Some(crate::nmf::metrics::rel_err(face, recon.view()));
