@@ -15,8 +15,9 @@ use crate::model::{Action, Answer, FitView, Model, Purpose};
 use crate::nmf::occlusion::{HoleErrors, hole_errors, transform_observed};
 
 const MODE_HELP: &str = "Paint over part of the face (drag on it) to hide those pixels: the face's weights are then \
-     found from the pixels not covered only, and the reconstruction fills the hole from the parts. Turn it off \
-     to compare with the fit's own reconstruction (the cover is kept while this face stays selected).";
+     found from the pixels not covered only, and the reconstruction fills the hole from the parts. While a cover \
+     is on, the weights are the seen pixels' own and cannot be edited (weights edited before are dropped). Turn \
+     it off to compare with the fit's own reconstruction (the cover is kept while this face stays selected).";
 
 /// The covered pixels of one face.
 #[derive(Debug, Clone, PartialEq)]
@@ -355,7 +356,7 @@ pub fn tint(image: &mut ColorImage, covered: &[bool]) {
 /// Marks the edge of the cover (covered pixels beside a seen one) in red on
 /// a picture `width` pixels wide, so that the filled hole can be found.
 pub fn outline(image: &mut ColorImage, covered: &[bool], width: usize) {
-    let height = if width == 0 { 0 } else { covered.len() / width };
+    let height = covered.len().checked_div(width).unwrap_or(0);
     if image.pixels.len() != covered.len() {
         return;
     }

@@ -17,7 +17,7 @@ use crate::model::{Action, FitView, Model};
 
 const HELP: &str = "The selected face, its reconstruction from the parts (W·h) and the residual (face - \
      reconstruction). Below: how much of each part the face uses. Drag a bar or a weight to change it and watch \
-     the reconstruction change.";
+     the reconstruction change. Cover pixels: paint over part of the face and watch the parts fill the hole.";
 
 /// Terms shown in the strip.
 const STRIP_TERMS: usize = 3;
