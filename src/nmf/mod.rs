@@ -20,6 +20,7 @@
 
 pub mod init;
 pub mod linalg;
+pub mod mask;
 pub mod metrics;
 pub mod occlusion;
 mod params;
@@ -79,6 +80,11 @@ pub enum NmfError {
     InvalidFactor { what: &'static str, value: f32 },
     #[error("numerical failure: {0}")]
     Numerical(String),
+    /// A mask or a cross-validation design that cannot be used.
+    #[error("{0}")]
+    Mask(String),
+    #[error("masked fits need a squared-error solver (hals or mu), not {0}")]
+    MaskNeedsSquaredLoss(Solver),
 }
 
 /// The message of [`NmfError::InvalidK`]: k = 0 is wrong whatever the data,
@@ -204,6 +210,9 @@ pub struct Nmf {
     /// KL only: W·Hᵀᵀ (m × n) for the current factors, and a scratch
     /// n × m buffer.
     kl_approx: Option<(Array2<f32>, Array2<f32>)>,
+    /// Masked fits only: A with its hidden entries holding the current W·H
+    /// ([`mask`]).
+    filled: Option<mask::Filled>,
     iteration: usize,
     objective: f64,
     rel_err: f64,
@@ -221,7 +230,24 @@ impl Nmf {
         let (mut w, mut ht) = init::initialize(data.a(), data.at(), params.k, params.init, params.seed)?;
         hold_sparseness(&params, &mut w, &mut ht, true);
         hold_sparseness(&params, &mut w, &mut ht, false);
-        Self::from_parts(data, params, w, ht, started)
+        Self::from_parts(data, params, w, ht, started, None)
+    }
+
+    /// A fit that never sees the entries of A that `mask` hides (see
+    /// [`mask`]): it minimises ½‖M ⊙ (A − WH)‖² over the observed entries,
+    /// with hals or mu. Its `rel_err` is over the observed entries;
+    /// [`Nmf::heldout_rel_err`] scores the hidden ones.
+    pub fn new_masked(data: Arc<FaceMatrix>, params: Params, mask: Arc<mask::Mask>) -> Result<Self, NmfError> {
+        params.check(data.pixels(), data.faces())?;
+        if params.solver == Solver::Kl {
+            return Err(NmfError::MaskNeedsSquaredLoss(params.solver));
+        }
+        let started = Instant::now();
+        let filled = mask::Filled::start(data.a(), mask)?;
+        let (mut w, mut ht) = init::initialize(filled.a.view(), filled.at.view(), params.k, params.init, params.seed)?;
+        hold_sparseness(&params, &mut w, &mut ht, true);
+        hold_sparseness(&params, &mut w, &mut ht, false);
+        Self::from_parts(data, params, w, ht, started, Some(filled))
     }
 
     /// Starts from given factors: `w` (m × k₀) and `h` (k₀ × n). When k₀
@@ -289,7 +315,7 @@ impl Nmf {
             update::hals_with_products(p.view(), q.view(), &mut ht, Penalty::default(), 25, 0.01);
         }
         hold_sparseness(&params, &mut w, &mut ht, false);
-        Self::from_parts(data, params, w, ht, started)
+        Self::from_parts(data, params, w, ht, started, None)
     }
 
     /// Takes over a fit made elsewhere exactly as it stopped: `w` (m × k)
@@ -328,6 +354,7 @@ impl Nmf {
         w: Array2<f32>,
         ht: Array2<f32>,
         started: Instant,
+        filled: Option<mask::Filled>,
     ) -> Result<Self, NmfError> {
         let (pen_w, pen_h) = params.penalties(data.pixels(), data.faces());
         let gram_ht = gram(ht.view());
@@ -345,6 +372,7 @@ impl Nmf {
             ht,
             gram_ht,
             kl_approx: None,
+            filled,
             iteration: 0,
             objective: f64::NAN,
             rel_err: f64::NAN,
@@ -359,6 +387,11 @@ impl Nmf {
             let (kl, sq) = update::kl_and_residual(fit.data.a(), approx.view());
             fit.set_loss(kl, sq);
             fit.kl_approx = Some((approx, scratch));
+        } else if let Some(f) = fit.filled.as_mut() {
+            f.refill(fit.w.view(), fit.ht.view());
+            // The hidden entries now hold W·H: only observed ones differ.
+            let sq = residual_sq(f.a.view(), fit.w.view(), fit.ht.view());
+            fit.set_loss(0.5 * sq, sq);
         } else {
             let sq = residual_sq(fit.data.a(), fit.w.view(), fit.ht.view());
             fit.set_loss(0.5 * sq, sq);
@@ -379,7 +412,8 @@ impl Nmf {
             }
         };
         self.objective = data_term + pen(&self.w, self.pen_w) + pen(&self.ht, self.pen_h);
-        self.rel_err = (residual_sq.max(0.0) / self.data.norm_sq).sqrt();
+        let norm_sq = self.filled.as_ref().map_or(self.data.norm_sq, |f| f.observed_sq);
+        self.rel_err = (residual_sq.max(0.0) / norm_sq).sqrt();
     }
 
     fn push_record(&mut self) {
@@ -395,7 +429,12 @@ impl Nmf {
     pub fn step(&mut self) {
         let started = Instant::now();
         let data = Arc::clone(&self.data);
-        let (a, at) = (data.a(), data.at());
+        // A masked fit steps on its filled copy of A.
+        let filled = self.filled.take();
+        let (a, at) = match &filled {
+            Some(f) => (f.a.view(), f.at.view()),
+            None => (data.a(), data.at()),
+        };
         match self.params.solver {
             Solver::Hals | Solver::Mu => {
                 let (m, n, k) = (data.pixels(), data.faces(), self.params.k);
@@ -461,8 +500,15 @@ impl Nmf {
                 // ‖A − W Hᵀᵀ‖² = ‖A‖² − 2⟨Aᵀ W, Hᵀ⟩ + ⟨WᵀW, HᵀᵀHᵀ⟩, from what
                 // the H update already computed.
                 self.gram_ht = gram(self.ht.view());
-                let mut sq = data.norm_sq() - 2.0 * dot2(products.p.view(), self.ht.view())
-                    + dot2(qw.view(), self.gram_ht.view());
+                let norm_sq = filled.as_ref().map_or(data.norm_sq(), mask::Filled::norm_sq);
+                let mut sq =
+                    norm_sq - 2.0 * dot2(products.p.view(), self.ht.view()) + dot2(qw.view(), self.gram_ht.view());
+                let mut filled = filled;
+                if let Some(f) = filled.as_mut() {
+                    // That was ‖Ã − WH‖² with the hidden entries as they were;
+                    // refilled with the new W·H, they drop out.
+                    sq -= f.refill(self.w.view(), self.ht.view()).moved_sq;
+                }
                 // The terms are summed in f64, but the products come from f32
                 // GEMMs, so each carries a rounding error of about 1e-7 of
                 // ‖A‖². Their difference is only as good when it is far above
@@ -470,9 +516,12 @@ impl Nmf {
                 // the rank of A) it is noise, even negative, and a `tol` test
                 // on it never fires. Then the residual is computed directly
                 // from A (one more product, only for such fits).
-                if sq < SHORTCUT_MIN_RESIDUAL * data.norm_sq() {
+                let observed_sq = filled.as_ref().map_or(data.norm_sq(), |f| f.observed_sq);
+                if sq < SHORTCUT_MIN_RESIDUAL * observed_sq {
+                    let a = filled.as_ref().map_or(data.a(), |f| f.a.view());
                     sq = residual_sq(a, self.w.view(), self.ht.view());
                 }
+                self.filled = filled;
                 self.set_loss(0.5 * sq, sq);
             }
             Solver::Kl => {
@@ -487,6 +536,7 @@ impl Nmf {
                 self.set_loss(kl, sq);
                 self.kl_approx = Some((approx, scratch));
                 self.gram_ht = gram(self.ht.view());
+                self.filled = filled;
             }
         }
         self.iteration += 1;
@@ -560,8 +610,23 @@ impl Nmf {
     }
 
     /// ‖A − WH‖_F / ‖A‖_F computed directly from the residual.
+    /// For a masked fit, over the observed entries.
     pub fn exact_rel_err(&self) -> f64 {
-        (residual_sq(self.data.a(), self.w.view(), self.ht.view()) / self.data.norm_sq).sqrt()
+        match &self.filled {
+            Some(f) => (residual_sq(f.a.view(), self.w.view(), self.ht.view()) / f.observed_sq).sqrt(),
+            None => (residual_sq(self.data.a(), self.w.view(), self.ht.view()) / self.data.norm_sq).sqrt(),
+        }
+    }
+
+    /// A masked fit's error on the entries it never saw:
+    /// √(Σ (A − WH)² / Σ A²) over the hidden entries (`None` unmasked).
+    pub fn heldout_rel_err(&self) -> Option<f64> {
+        self.filled.as_ref().map(|f| f.heldout_rel_err(self.data.a()))
+    }
+
+    /// The mask of a masked fit.
+    pub fn mask(&self) -> Option<&Arc<mask::Mask>> {
+        self.filled.as_ref().map(|f| &f.mask)
     }
 
     /// W (m × k): column j is basis image j.

@@ -1,0 +1,353 @@
+//! Masked NMF: fits that ignore chosen entries of A (0/1 weights), for
+//! held-out cross-validation and faces with missing pixels.
+//!
+//! A masked fit minimises ½‖M ⊙ (A − W·H)‖² over the observed entries
+//! (M = 1) only. It is solved by expectation–maximisation (Zhang, Wang,
+//! Massart & Schölkopf 1996; Kim & Choi 2009): the hidden entries are filled
+//! with the current W·H, and one ordinary HALS or MU iteration is made on
+//! the filled matrix Ã. Since ‖Ã − X‖² ≥ ‖M ⊙ (A − X)‖² for every X, with
+//! equality at the current W·H, each iteration lowers the masked objective:
+//! the same monotone descent as the unmasked solvers, at the cost of
+//! refilling the hidden entries (k multiply-adds each) once per iteration.
+//!
+//! The hidden entries of A are never read (except by
+//! [`super::Nmf::heldout_rel_err`], which scores them): the start is made
+//! from A with every hidden entry replaced by the mean of its face's
+//! observed pixels, so changing them changes nothing in the fit.
+
+use ndarray::{Array2, ArrayView2};
+use rayon::prelude::*;
+
+use super::NmfError;
+
+/// The entries of A (m × n) a fit must not see: distinct (pixel, face)
+/// pairs, sorted by pixel then face.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mask {
+    pixels: usize,
+    faces: usize,
+    entries: Vec<(u32, u32)>,
+}
+
+/// Entries refilled by one task (fixed by the shape, so results do not
+/// depend on the thread count).
+const ENTRIES_PER_TASK: usize = 4096;
+
+impl Mask {
+    /// A mask hiding `entries` (pixel, face) of an m × n matrix; repeats
+    /// are merged. Errors name the first entry out of range.
+    pub fn new(
+        pixels: usize,
+        faces: usize,
+        entries: impl IntoIterator<Item = (usize, usize)>,
+    ) -> Result<Self, NmfError> {
+        if pixels > u32::MAX as usize || faces > u32::MAX as usize {
+            return Err(NmfError::Mask(format!("a {pixels} × {faces} matrix is too large to mask")));
+        }
+        let mut list = Vec::new();
+        for (i, j) in entries {
+            if i >= pixels || j >= faces {
+                return Err(NmfError::Mask(format!(
+                    "entry (pixel {i}, face {j}) is outside the {pixels} × {faces} matrix"
+                )));
+            }
+            list.push((i as u32, j as u32));
+        }
+        list.sort_unstable();
+        list.dedup();
+        Ok(Mask { pixels, faces, entries: list })
+    }
+
+    /// `folds` disjoint masks of an m × n matrix, each hiding a random
+    /// `fraction` of its entries (Wold-style hold-out): entry (i, j) goes to
+    /// fold f when a hash of (seed, i, j), uniform in [0, 1), falls in
+    /// [f·fraction, (f + 1)·fraction). The same seed gives the same folds.
+    pub fn folds(pixels: usize, faces: usize, folds: usize, fraction: f64, seed: u64) -> Result<Vec<Self>, NmfError> {
+        check_folds(folds, fraction)?;
+        if pixels > u32::MAX as usize || faces > u32::MAX as usize {
+            return Err(NmfError::Mask(format!("a {pixels} × {faces} matrix is too large to mask")));
+        }
+        let per_row: Vec<Vec<Vec<(u32, u32)>>> = (0..pixels)
+            .into_par_iter()
+            .map(|i| {
+                let mut out = vec![Vec::new(); folds];
+                for j in 0..faces {
+                    let u = unit_hash(seed, i as u64, j as u64);
+                    let f = (u / fraction) as usize;
+                    if f < folds {
+                        out[f].push((i as u32, j as u32));
+                    }
+                }
+                out
+            })
+            .collect();
+        let mut masks: Vec<Mask> = (0..folds).map(|_| Mask { pixels, faces, entries: Vec::new() }).collect();
+        for row in per_row {
+            for (mask, part) in masks.iter_mut().zip(row) {
+                mask.entries.extend(part);
+            }
+        }
+        if let Some(f) = masks.iter().position(|m| m.entries.is_empty()) {
+            return Err(NmfError::Mask(format!(
+                "fold {} of {folds} hides no entry: {pixels} × {faces} entries are too few for a hold-out of {fraction}",
+                f + 1
+            )));
+        }
+        Ok(masks)
+    }
+
+    /// Pixels (rows) of the matrix masked.
+    pub fn pixels(&self) -> usize {
+        self.pixels
+    }
+
+    /// Faces (columns) of the matrix masked.
+    pub fn faces(&self) -> usize {
+        self.faces
+    }
+
+    /// The hidden entries, (pixel, face), sorted.
+    pub fn entries(&self) -> &[(u32, u32)] {
+        &self.entries
+    }
+
+    /// Number of hidden entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether nothing is hidden.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Share of the entries hidden.
+    pub fn fraction(&self) -> f64 {
+        self.entries.len() as f64 / (self.pixels as f64 * self.faces as f64)
+    }
+}
+
+/// Checks a cross-validation design: at least 1 fold, a hold-out fraction
+/// in (0, 1), and disjoint folds (folds × fraction ≤ 1).
+pub fn check_folds(folds: usize, fraction: f64) -> Result<(), NmfError> {
+    if folds == 0 {
+        return Err(NmfError::Mask("0 folds: cross-validation needs at least 1 fold".into()));
+    }
+    if !(fraction.is_finite() && fraction > 0.0 && fraction < 1.0) {
+        return Err(NmfError::Mask(format!(
+            "hold-out fraction {fraction} is invalid: it must be between 0 and 1 (e.g. 0.1 hides 10 % of the entries)"
+        )));
+    }
+    if folds as f64 * fraction > 1.0 + 1e-9 {
+        return Err(NmfError::Mask(format!(
+            "{folds} folds of {fraction} each would hide more than every entry: folds × fraction must be at most 1"
+        )));
+    }
+    Ok(())
+}
+
+/// splitmix64 of (seed, i, j), as a number in [0, 1).
+fn unit_hash(seed: u64, i: u64, j: u64) -> f64 {
+    let mut z = seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ j.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A masked fit's working copy of A: the observed entries of A, the hidden
+/// ones holding the last W·H (see the [module docs](self)).
+#[derive(Debug, Clone)]
+pub(crate) struct Filled {
+    pub mask: std::sync::Arc<Mask>,
+    /// Ã (m × n) and Ãᵀ.
+    pub a: Array2<f32>,
+    pub at: Array2<f32>,
+    /// ‖M ⊙ A‖², the observed part.
+    pub observed_sq: f64,
+    /// Σ of the hidden entries' current values squared.
+    pub hidden_sq: f64,
+}
+
+/// What a refill measured.
+pub(crate) struct Refill {
+    /// Σ (old − new)² over the hidden entries.
+    pub moved_sq: f64,
+}
+
+impl Filled {
+    /// Ã from `a` with every hidden entry replaced by the mean of its face's
+    /// observed entries (0 for a face with none).
+    pub fn start(a: ArrayView2<f32>, mask: std::sync::Arc<Mask>) -> Result<Self, NmfError> {
+        let (m, n) = a.dim();
+        if (mask.pixels, mask.faces) != (m, n) {
+            return Err(NmfError::Shape { what: "mask", got: (mask.pixels, mask.faces), expected: (m, n) });
+        }
+        let mut filled = a.as_standard_layout().into_owned();
+        // Hidden entries are zeroed before anything is summed, so no
+        // rounding depends on their values.
+        let mut hidden_per_face = vec![0usize; n];
+        for &(i, j) in &mask.entries {
+            hidden_per_face[j as usize] += 1;
+            filled[(i as usize, j as usize)] = 0.0;
+        }
+        let observed_sq = super::linalg::sum_sq(filled.view());
+        if observed_sq <= 0.0 {
+            return Err(NmfError::Mask("every observed entry is zero: there is nothing to factor".into()));
+        }
+        let mut total = vec![0.0f64; n];
+        for row in filled.rows() {
+            for (t, &v) in total.iter_mut().zip(row) {
+                *t += f64::from(v);
+            }
+        }
+        let means: Vec<f32> = (0..n)
+            .map(|j| {
+                let seen = m - hidden_per_face[j];
+                if seen == 0 { 0.0 } else { (total[j] / seen as f64) as f32 }
+            })
+            .collect();
+        let mut hidden_sq = 0.0;
+        for &(i, j) in &mask.entries {
+            let v = means[j as usize];
+            filled[(i as usize, j as usize)] = v;
+            hidden_sq += f64::from(v) * f64::from(v);
+        }
+        let at = super::linalg::transpose_owned(filled.view());
+        Ok(Filled { mask, a: filled, at, observed_sq, hidden_sq })
+    }
+
+    /// Sets every hidden entry of Ã (and Ãᵀ) to (W·Hᵀᵀ)ᵢⱼ = wᵢ·htⱼ.
+    pub fn refill(&mut self, w: ArrayView2<f32>, ht: ArrayView2<f32>) -> Refill {
+        let entries = &self.mask.entries;
+        let a = &self.a;
+        let per_task: Vec<(Vec<f32>, f64, f64)> = entries
+            .par_chunks(ENTRIES_PER_TASK)
+            .map(|chunk| {
+                let mut values = Vec::with_capacity(chunk.len());
+                let (mut moved, mut new_sq) = (0.0f64, 0.0f64);
+                for &(i, j) in chunk {
+                    let (i, j) = (i as usize, j as usize);
+                    let v = dot(w.row(i), ht.row(j)).max(0.0);
+                    let old = a[(i, j)];
+                    let d = f64::from(old) - f64::from(v);
+                    moved += d * d;
+                    new_sq += f64::from(v) * f64::from(v);
+                    values.push(v);
+                }
+                (values, moved, new_sq)
+            })
+            .collect();
+        let (mut moved_sq, mut new_sq) = (0.0, 0.0);
+        for (chunk, (values, moved, sq)) in entries.chunks(ENTRIES_PER_TASK).zip(per_task) {
+            moved_sq += moved;
+            new_sq += sq;
+            for (&(i, j), v) in chunk.iter().zip(values) {
+                self.a[(i as usize, j as usize)] = v;
+                self.at[(j as usize, i as usize)] = v;
+            }
+        }
+        self.hidden_sq = new_sq;
+        Refill { moved_sq }
+    }
+
+    /// ‖Ã‖²: the observed part plus the hidden entries' current values.
+    pub fn norm_sq(&self) -> f64 {
+        self.observed_sq + self.hidden_sq
+    }
+
+    /// √(Σ (A − Ã)² / Σ A²) over the hidden entries: how well the current
+    /// W·H (held in Ã there) predicts the entries the fit never saw.
+    pub fn heldout_rel_err(&self, a: ArrayView2<f32>) -> f64 {
+        let (mut num, mut den) = (0.0f64, 0.0f64);
+        for &(i, j) in &self.mask.entries {
+            let (i, j) = (i as usize, j as usize);
+            let (x, y) = (f64::from(a[(i, j)]), f64::from(self.a[(i, j)]));
+            num += (x - y) * (x - y);
+            den += x * x;
+        }
+        if den > 0.0 { (num / den).sqrt() } else { num.sqrt() }
+    }
+}
+
+/// wᵢ·htⱼ in eight independent f32 lanes (so it vectorises), summed in a
+/// fixed order.
+#[inline]
+fn dot(xv: ndarray::ArrayView1<f32>, yv: ndarray::ArrayView1<f32>) -> f32 {
+    match (xv.as_slice(), yv.as_slice()) {
+        (Some(x), Some(y)) => {
+            let mut acc = [0.0f32; 8];
+            let (xc, yc) = (x.chunks_exact(8), y.chunks_exact(8));
+            let (xr, yr) = (xc.remainder(), yc.remainder());
+            for (a, b) in xc.zip(yc) {
+                for l in 0..8 {
+                    acc[l] = a[l].mul_add(b[l], acc[l]);
+                }
+            }
+            let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+            for (a, b) in xr.iter().zip(yr) {
+                s = a.mul_add(*b, s);
+            }
+            s
+        }
+        _ => xv.dot(&yv),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_are_disjoint_seeded_and_about_the_fraction() {
+        let folds = Mask::folds(50, 40, 5, 0.1, 7).expect("folds");
+        assert_eq!(folds.len(), 5);
+        let mut all: Vec<(u32, u32)> = folds.iter().flat_map(|f| f.entries().to_vec()).collect();
+        let total = all.len();
+        all.sort_unstable();
+        all.dedup();
+        assert_eq!(all.len(), total, "folds overlap");
+        for f in &folds {
+            assert!((f.fraction() - 0.1).abs() < 0.03, "{}", f.fraction());
+        }
+        assert_eq!(folds, Mask::folds(50, 40, 5, 0.1, 7).expect("folds"));
+        assert_ne!(folds, Mask::folds(50, 40, 5, 0.1, 8).expect("folds"));
+    }
+
+    #[test]
+    fn bad_designs_are_refused_with_the_value() {
+        for (folds, fraction, needle) in
+            [(0, 0.1, "0 folds"), (5, 0.0, "fraction 0"), (5, 1.5, "1.5"), (11, 0.1, "11 folds"), (2, f64::NAN, "NaN")]
+        {
+            let e = Mask::folds(10, 10, folds, fraction, 0).expect_err("refused").to_string();
+            assert!(e.contains(needle), "{e}");
+        }
+        let e = Mask::new(3, 4, [(1, 1), (3, 0)]).expect_err("outside").to_string();
+        assert!(e.contains("pixel 3") && e.contains("3 × 4"), "{e}");
+        assert_eq!(Mask::new(3, 4, [(1, 1), (1, 1), (0, 2)]).expect("mask").entries(), &[(0, 2), (1, 1)]);
+    }
+
+    #[test]
+    fn the_start_ignores_hidden_values_and_refill_puts_w_h_there() {
+        let a = Array2::from_shape_fn((6, 4), |(i, j)| (i + 2 * j) as f32 / 10.0);
+        let mask = std::sync::Arc::new(Mask::new(6, 4, [(0, 0), (5, 3)]).expect("mask"));
+        let mut b = a.clone();
+        b[(0, 0)] = 9.0;
+        b[(5, 3)] = f32::MAX;
+        let fa = Filled::start(a.view(), mask.clone()).expect("start");
+        let fb = Filled::start(b.view(), mask).expect("start");
+        assert_eq!(fa.a, fb.a);
+        assert_eq!(fa.observed_sq, fb.observed_sq);
+        // Face 0's hidden pixel is the mean of its other five.
+        let mean = (1..6).map(|i| i as f32 / 10.0).sum::<f32>() / 5.0;
+        approx::assert_abs_diff_eq!(fa.a[(0, 0)], mean, epsilon = 1e-6);
+        let mut f = fa;
+        let w = Array2::from_elem((6, 2), 0.5f32);
+        let ht = Array2::from_elem((4, 2), 0.25f32);
+        f.refill(w.view(), ht.view());
+        assert_eq!(f.a[(0, 0)], 0.25);
+        assert_eq!(f.at[(3, 5)], 0.25);
+        approx::assert_abs_diff_eq!(f.hidden_sq, 2.0 * 0.0625, epsilon = 1e-9);
+    }
+}
