@@ -128,3 +128,45 @@ fn a_step_that_misses_the_end_of_the_range_says_so() {
     let out = facenmf(&["sweep", dir.path().to_str().expect("utf-8"), "--k", "2..6", "--step", "2", "--max-iter", "3"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("note:"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn cross_validation_and_restarts_give_figures_and_a_suggested_k() {
+    let dir = small_faces();
+    let d = dir.path().to_str().expect("utf-8");
+    let out = facenmf(&["sweep", d, "--k", "2,4", "--max-iter", "40", "--cv", "2", "--restarts", "2", "--json"]);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    check_lines(&lines[..2], &[2, 4]);
+    for v in &lines[..2] {
+        let (cv, sd, st) = (v["cv_rel_err"].as_f64(), v["cv_rel_err_sd"].as_f64(), v["stability"].as_f64());
+        assert!(cv.is_some_and(|e| e > 0.0 && e < 1.0), "{v}");
+        assert!(sd.is_some_and(|s| s >= 0.0), "{v}");
+        assert!(st.is_some_and(|s| (0.0..=1.0).contains(&s)), "{v}");
+        assert!(v["total_secs"].as_f64() >= v["fit_secs"].as_f64(), "{v}");
+    }
+    let last = &lines[2];
+    assert!(matches!(last["suggested_k"].as_u64(), Some(2 | 4)), "{last}");
+    assert_eq!(last["rule"], "one-standard-error");
+    // Without them the fields are null and no suggestion is printed.
+    let plain = json_lines(&facenmf(&["sweep", d, "--k", "2", "--max-iter", "20", "--json"]));
+    assert_eq!(plain.len(), 1);
+    assert!(plain[0]["cv_rel_err"].is_null() && plain[0]["stability"].is_null());
+    // The table names the suggestion and its rule.
+    let out = facenmf(&["sweep", d, "--k", "2,4", "--max-iter", "30", "--cv", "2"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("cv_rel_err") && text.contains("suggested k = "), "{text}");
+    // Bad designs are refused before any work, naming the value.
+    for (args, needle) in [
+        (vec!["--cv", "20"], "20 folds"),
+        (vec!["--cv", "2", "--cv-fraction", "1.5"], "1.5"),
+        (vec!["--restarts", "0"], "0 restarts"),
+        (vec!["--cv", "2", "--solver", "kl"], "hals or mu"),
+    ] {
+        let mut all = vec!["sweep", d, "--k", "2"];
+        all.extend(args);
+        let out = facenmf(&all);
+        assert!(!out.status.success(), "{all:?} succeeded");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{all:?}: {err}");
+    }
+}

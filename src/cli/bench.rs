@@ -53,6 +53,10 @@ pub struct BenchArgs {
     /// Error whose time the sparse-parts row reports.
     #[arg(long, default_value_t = 0.172)]
     pub sparse_target: f64,
+    /// Also time the default rank sweep (ORL 2..64 step 4, 200 iterations) plain and with --cv 5 --restarts 3,
+    /// one after the other, and a masked iteration beside a plain one (takes minutes).
+    #[arg(long)]
+    pub rank_cv: bool,
 }
 
 /// What `bench-load` prints.
@@ -174,6 +178,9 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
 
     // 5. Sparse parts: Hoyer's constraint on W beside a plain fit.
     sparse_row(args, &data)?;
+    if args.rank_cv {
+        rank_cv_row(&data)?;
+    }
 
     // 6. A large folder.
     if args.large_load {
@@ -241,6 +248,43 @@ fn sparse_row(args: &BenchArgs, data: &Arc<FaceMatrix>) -> anyhow::Result<()> {
         show(reached(&sparse)),
         show(reached(&plain))
     )?;
+    Ok(())
+}
+
+/// The rank sweep plain and cross-validated with restarts, one after the
+/// other on the same data; and the cost of a masked iteration at k = 49.
+fn rank_cv_row(data: &Arc<FaceMatrix>) -> anyhow::Result<()> {
+    use crate::nmf::mask::Mask;
+    use crate::nmf::sweep::{Validation, suggest_k, sweep_validated};
+    let ks: Vec<usize> = (2..=64).step_by(4).collect();
+    let base = Params::new(1).max_iter(200);
+    let validation = Validation { cv_folds: 5, cv_fraction: 0.1, restarts: 3 };
+    outln!(
+        "
+rank sweep, ORL k = 2..64 step 4, 200 iterations (tol {}):",
+        base.tol
+    )?;
+    let started = std::time::Instant::now();
+    sweep_validated(data, &ks, &base, &Validation::default(), None, |_| {})?;
+    let plain = started.elapsed().as_secs_f64();
+    outln!("  plain                     {plain:7.1} s")?;
+    let started = std::time::Instant::now();
+    let s = sweep_validated(data, &ks, &base, &validation, None, |_| {})?;
+    let cv = started.elapsed().as_secs_f64();
+    let suggestion = suggest_k(&s.points).map_or_else(|| "none".to_string(), |s| s.describe());
+    outln!(
+        "  --cv 5 --restarts 3       {cv:7.1} s ({:.2}× plain, {} fits per k); suggested {suggestion}",
+        cv / plain,
+        validation.fits_per_rank()
+    )?;
+    let p = Params::new(49).tol(0.0).max_iter(30);
+    let mut plain_fit = Nmf::new(Arc::clone(data), p.clone())?;
+    plain_fit.run(None, |_| {});
+    let mask = Arc::new(Mask::folds(data.pixels(), data.faces(), 1, 0.1, 0)?.remove(0));
+    let mut masked = Nmf::new_masked(Arc::clone(data), p, mask)?;
+    masked.run(None, |_| {});
+    let (a, b) = (median_step_ms(&plain_fit), median_step_ms(&masked));
+    outln!("  k = 49 iteration: plain {a:.2} ms, masked (10 % held out) {b:.2} ms ({:.2}×)", b / a)?;
     Ok(())
 }
 

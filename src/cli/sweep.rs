@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::fit::report_skipped;
 use super::{LoadArgs, SolveOptions};
 use crate::dataset::{self, LoadOptions};
-use crate::nmf::sweep::{RankSpec, SweepEvent, SweepPoint, sweep};
+use crate::nmf::sweep::{RankSpec, SweepEvent, SweepPoint, Validation, suggest_k, sweep_validated};
 use crate::nmf::{FaceMatrix, StopReason};
 
 #[derive(Debug, Clone, Args)]
@@ -32,7 +32,19 @@ pub struct SweepArgs {
     pub solve: SolveOptions,
     #[command(flatten)]
     pub load: LoadArgs,
-    /// Print one JSON object per k (one line each, as each k finishes) instead of a table.
+    /// Cross-validate every k on FOLDS disjoint sets of held-out entries (each --cv-fraction of A): masked fits
+    /// that never see them are scored on them (cv_rel_err, cv_rel_err_sd), and a k is suggested.
+    #[arg(long, value_name = "FOLDS", default_value_t = 0)]
+    pub cv: usize,
+    /// Share of the entries each cross-validation fold holds out.
+    #[arg(long, value_name = "F", default_value_t = 0.1, allow_negative_numbers = true)]
+    pub cv_fraction: f64,
+    /// Fits per k from different starts (the first is the sweep's own fit, the others start from random
+    /// factors); with 2 or more, the stability of the parts (1 − mean Amari distance between the restarts' W).
+    #[arg(long, value_name = "R", default_value_t = 1)]
+    pub restarts: usize,
+    /// Print one JSON object per k (one line each, as each k finishes) instead of a table; with --cv, a last
+    /// line {"suggested_k": K, "rule": "...", "min_k": K}.
     #[arg(long)]
     pub json: bool,
 }
@@ -54,6 +66,14 @@ pub struct SweepLine {
     pub stop_reason: StopReason,
     /// Whether the singular values are exact (else from a randomized SVD).
     pub svd_exact: bool,
+    /// Mean held-out relative error over the folds (with --cv).
+    pub cv_rel_err: Option<f64>,
+    /// Its standard deviation over the folds (with --cv).
+    pub cv_rel_err_sd: Option<f64>,
+    /// 1 − mean Amari distance between the restarts' W (with --restarts ≥ 2).
+    pub stability: Option<f64>,
+    /// Seconds of every fit of this k (with folds and restarts).
+    pub total_secs: f64,
 }
 
 impl SweepLine {
@@ -68,6 +88,10 @@ impl SweepLine {
             iterations: p.iterations,
             stop_reason: p.stop_reason,
             svd_exact,
+            cv_rel_err: p.cv.as_ref().map(|c| c.mean),
+            cv_rel_err_sd: p.cv.as_ref().map(|c| c.sd),
+            stability: p.stability,
+            total_secs: p.total_secs,
         }
     }
 }
@@ -95,9 +119,22 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     let spec = parse_spec(args)?;
     // Every check that does not need the data's shape, before any work.
     args.solve.params(1).check(usize::MAX, usize::MAX)?;
+    validation(args).check().context("--cv/--cv-fraction/--restarts")?;
     let load_options = args.load.checked_options()?;
     let pool = args.solve.pool()?;
     pool.install(|| sweep_in_pool(args, &spec, &load_options))
+}
+
+fn validation(args: &SweepArgs) -> Validation {
+    Validation { cv_folds: args.cv, cv_fraction: args.cv_fraction, restarts: args.restarts }
+}
+
+/// A table cell for an optional figure.
+fn cell(v: Option<f64>, width: usize, digits: usize) -> String {
+    match v {
+        Some(v) => format!("{v:>width$.digits$}"),
+        None => format!("{:>width$}", "—"),
+    }
 }
 
 fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) -> anyhow::Result<()> {
@@ -129,22 +166,28 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
             });
         }
     };
+    let validation = validation(args);
+    let (cv, restarts) = (validation.cv_folds > 0, validation.restarts > 1);
     if !args.json {
-        emit(
-            format!(
-                "{:>5}  {:>9}  {:>11}  {:>9}  {:>12}  {:>10}  {:>9}  {:>8}",
-                "k", "rel_err", "svd_rel_err", "explained", "sparseness_w", "iterations", "stop", "fit_secs"
-            ),
-            &bar,
+        let mut header = format!(
+            "{:>5}  {:>9}  {:>11}  {:>20}  {:>12}  {:>10}  {:>9}  {:>8}",
+            "k", "rel_err", "svd_rel_err", "explained(uncentred)", "sparseness_w", "iterations", "stop", "fit_secs"
         );
+        if cv {
+            header.push_str(&format!("  {:>10}  {:>13}", "cv_rel_err", "cv_rel_err_sd"));
+        }
+        if restarts {
+            header.push_str(&format!("  {:>9}", "stability"));
+        }
+        emit(header, &bar);
     }
-    let result = sweep(&data, ks, &base, Some(&stdout_gone), |e| match e {
+    let result = sweep_validated(&data, ks, &base, &validation, Some(&stdout_gone), |e| match e {
         SweepEvent::Spectrum(s) => svd_exact = s.exact,
-        SweepEvent::Step { index, total, k, iteration, rel_err } => {
+        SweepEvent::Step { index, total, k, iteration, rel_err, phase } => {
             if last_draw.elapsed() >= Duration::from_millis(100) {
                 bar.set_position(index as u64);
                 bar.set_message(format!(
-                    "k = {k} ({}/{total}): iteration {iteration}, rel_err {rel_err:.5}",
+                    "k = {k} ({}/{total}), {phase}: iteration {iteration}, rel_err {rel_err:.5}",
                     index + 1
                 ));
                 last_draw = Instant::now();
@@ -156,8 +199,8 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
                 serde_json::to_string(&SweepLine::new(p, svd_exact))
                     .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
             } else {
-                format!(
-                    "{:>5}  {:>9.6}  {:>11.6}  {:>9.6}  {:>12.4}  {:>10}  {:>9}  {:>8.2}",
+                let mut row = format!(
+                    "{:>5}  {:>9.6}  {:>11.6}  {:>20.6}  {:>12.4}  {:>10}  {:>9}  {:>8.2}",
                     p.k,
                     p.rel_err,
                     p.svd_rel_err,
@@ -166,7 +209,18 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
                     p.iterations,
                     p.stop_reason.name(),
                     p.fit_secs
-                )
+                );
+                if cv {
+                    row.push_str(&format!(
+                        "  {}  {}",
+                        cell(p.cv.as_ref().map(|c| c.mean), 10, 6),
+                        cell(p.cv.as_ref().map(|c| c.sd), 13, 6)
+                    ));
+                }
+                if restarts {
+                    row.push_str(&format!("  {}", cell(p.stability, 9, 4)));
+                }
+                row
             };
             emit(line, &bar);
         }
@@ -176,7 +230,28 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
     if let Some(e) = write_err {
         return Err(e).context("could not write to stdout");
     }
+    let suggestion = if sweep.cancelled { None } else { suggest_k(&sweep.points) };
+    if let Some(s) = suggestion {
+        if args.json {
+            outln!("{}", serde_json::json!({"suggested_k": s.k, "rule": s.rule.name(), "min_k": s.min_k}))?;
+        } else {
+            outln!("suggested {}", s.describe())?;
+        }
+    }
     if !args.json {
+        if cv {
+            outln!(
+                "cv_rel_err: held-out error on {} disjoint folds of {} % of the entries each (masked fits never see them)",
+                validation.cv_folds,
+                validation.cv_fraction * 100.0
+            )?;
+        }
+        if restarts {
+            outln!(
+                "stability: 1 − mean Amari distance between the parts of {} fits from different starts (1 = the same parts every time)",
+                validation.restarts
+            )?;
+        }
         outln!(
             "{n} faces of {}×{} pixels from {}; svd_rel_err from {} singular values ({:.2} s); explained = 1 − svd_rel_err²",
             ds.width,

@@ -23,9 +23,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use ndarray::Array2;
+use serde::{Deserialize, Serialize};
 
+use super::mask::{Mask, check_folds};
 use super::svd::randomized_svd;
-use super::{FaceMatrix, Nmf, NmfError, Params, StopReason, metrics};
+use super::{FaceMatrix, Init, Nmf, NmfError, Params, StopReason, metrics};
 
 /// Largest short side (min(pixels, faces)) for which [`spectrum`] computes
 /// every singular value exactly (an f64 SVD of A); beyond it, a randomized
@@ -290,6 +292,180 @@ pub struct SweepPoint {
     /// The fit's history (initialisation first), so an opened fit reports
     /// and continues from its true iteration count.
     pub history: Vec<super::Record>,
+    /// Held-out error over the cross-validation folds, when asked for.
+    pub cv: Option<CvScore>,
+    /// Stability of the parts over the restarts ([`metrics::stability`]),
+    /// when more than one restart was asked for.
+    pub stability: Option<f64>,
+    /// Seconds of every fit of this rank (the fit, folds and restarts).
+    pub total_secs: f64,
+}
+
+/// Cross-validation and restarts for each rank of a sweep: how R's NMF
+/// package (`nmfEstimateRank`: restarts and their consensus) and
+/// hold-out cross-validation (Wold 1978; Owen & Perry 2009) choose k.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Validation {
+    /// Folds of held-out entries (0: no cross-validation). Fold f hides
+    /// its own random `cv_fraction` of the entries (the folds are disjoint
+    /// and the same for every k); a masked fit ([`Nmf::new_masked`]) that
+    /// never sees them is scored on them.
+    pub cv_folds: usize,
+    /// Share of the entries each fold hides.
+    pub cv_fraction: f64,
+    /// Fits per rank from different starts (1: no stability). The first is
+    /// the sweep's own fit; the others start from random factors
+    /// (seeds seed + 1, seed + 2, …).
+    pub restarts: usize,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Validation { cv_folds: 0, cv_fraction: 0.1, restarts: 1 }
+    }
+}
+
+impl Validation {
+    /// Checks the design: restarts ≥ 1; folds × fraction ≤ 1 with a
+    /// fraction in (0, 1) when there are folds.
+    pub fn check(&self) -> Result<(), NmfError> {
+        if self.restarts == 0 {
+            return Err(NmfError::Mask("0 restarts: at least 1 fit per rank is needed".into()));
+        }
+        if self.cv_folds > 0 {
+            check_folds(self.cv_folds, self.cv_fraction)?;
+        }
+        Ok(())
+    }
+
+    /// Fits made per rank.
+    pub fn fits_per_rank(&self) -> usize {
+        self.restarts.max(1) + self.cv_folds
+    }
+}
+
+/// The held-out error of one rank over the folds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CvScore {
+    /// Mean over the folds of the held-out relative error
+    /// √(Σ (A − WH)² / Σ A²) on the entries each fold hid.
+    pub mean: f64,
+    /// Sample standard deviation over the folds (0 for one fold).
+    pub sd: f64,
+    /// One held-out error per fold.
+    pub folds: Vec<f64>,
+}
+
+impl CvScore {
+    /// Mean and sample standard deviation of `folds`.
+    pub fn new(folds: Vec<f64>) -> Self {
+        let n = folds.len().max(1) as f64;
+        let mean = folds.iter().sum::<f64>() / n;
+        let sd = if folds.len() > 1 {
+            (folds.iter().map(|e| (e - mean) * (e - mean)).sum::<f64>() / (n - 1.0)).sqrt()
+        } else {
+            0.0
+        };
+        CvScore { mean, sd, folds }
+    }
+
+    /// Standard error of the mean: sd / √folds.
+    pub fn se(&self) -> f64 {
+        self.sd / (self.folds.len().max(1) as f64).sqrt()
+    }
+}
+
+/// How a suggested rank was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuggestRule {
+    /// The smallest k whose held-out error is within one standard error of
+    /// the minimum's (Breiman et al. 1984; Hastie et al. §7.10).
+    OneStandardError,
+    /// The k of the smallest held-out error (one fold: no spread known).
+    Minimum,
+}
+
+impl SuggestRule {
+    /// The name used in the CLI's JSON and on the plot.
+    pub fn name(self) -> &'static str {
+        match self {
+            SuggestRule::OneStandardError => "one-standard-error",
+            SuggestRule::Minimum => "minimum",
+        }
+    }
+}
+
+/// A rank suggested by the held-out errors of a sweep.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Suggestion {
+    /// The suggested rank.
+    pub k: usize,
+    /// How it was chosen.
+    pub rule: SuggestRule,
+    /// The rank of the smallest held-out error.
+    pub min_k: usize,
+}
+
+impl Suggestion {
+    /// One line for the table and the plot.
+    pub fn describe(&self) -> String {
+        match self.rule {
+            SuggestRule::OneStandardError if self.k == self.min_k => {
+                format!("k = {} (smallest held-out error; one-standard-error rule)", self.k)
+            }
+            SuggestRule::OneStandardError => format!(
+                "k = {} (one-standard-error rule: the smallest k within one standard error of the minimum at k = {})",
+                self.k, self.min_k
+            ),
+            SuggestRule::Minimum => format!("k = {} (smallest held-out error)", self.k),
+        }
+    }
+}
+
+/// The rank the held-out errors of `points` suggest, if they have any:
+/// the one-standard-error rule with two or more folds, else the minimum.
+pub fn suggest_k(points: &[SweepPoint]) -> Option<Suggestion> {
+    let scored: Vec<(usize, &CvScore)> = points.iter().filter_map(|p| p.cv.as_ref().map(|c| (p.k, c))).collect();
+    let &(min_k, best) = scored.iter().min_by(|a, b| a.1.mean.total_cmp(&b.1.mean).then(a.0.cmp(&b.0)))?;
+    if best.folds.len() < 2 {
+        return Some(Suggestion { k: min_k, rule: SuggestRule::Minimum, min_k });
+    }
+    let bound = best.mean + best.se();
+    let k = scored.iter().filter(|(_, c)| c.mean <= bound).map(|(k, _)| *k).min().unwrap_or(min_k);
+    Some(Suggestion { k, rule: SuggestRule::OneStandardError, min_k })
+}
+
+/// Which fit of a rank is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The rank's own fit (the one reported as rel_err).
+    Fit,
+    /// A cross-validation fold's masked fit (from 0, of `folds`).
+    Fold {
+        /// Which fold.
+        fold: usize,
+        /// How many.
+        folds: usize,
+    },
+    /// A restart from random factors (from 1, of `restarts`).
+    Restart {
+        /// Which restart (the rank's own fit is restart 0).
+        restart: usize,
+        /// How many fits in all, the own fit included.
+        restarts: usize,
+    },
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Phase::Fit => f.write_str("fit"),
+            Phase::Fold { fold, folds } => write!(f, "fold {}/{folds}", fold + 1),
+            Phase::Restart { restart, restarts } => write!(f, "restart {}/{restarts}", restart + 1),
+        }
+    }
 }
 
 /// What a running sweep reports.
@@ -307,8 +483,11 @@ pub enum SweepEvent<'a> {
         k: usize,
         /// Iterations done in this fit.
         iteration: usize,
-        /// The fit's current relative error.
+        /// The fit's current relative error (over the observed entries,
+        /// for a fold).
         rel_err: f64,
+        /// Which of the rank's fits this is.
+        phase: Phase,
     },
     /// A rank is done.
     Point {
@@ -343,12 +522,35 @@ pub fn sweep(
     ks: &[usize],
     base: &Params,
     cancel: Option<&AtomicBool>,
+    on_event: impl FnMut(SweepEvent<'_>),
+) -> Result<Sweep, NmfError> {
+    sweep_validated(data, ks, base, &Validation::default(), cancel, on_event)
+}
+
+/// [`sweep`] with cross-validation and restarts at every rank
+/// ([`Validation`]): each point then also has its held-out error over the
+/// folds and the stability of its parts over the restarts.
+pub fn sweep_validated(
+    data: &Arc<FaceMatrix>,
+    ks: &[usize],
+    base: &Params,
+    validation: &Validation,
+    cancel: Option<&AtomicBool>,
     mut on_event: impl FnMut(SweepEvent<'_>),
 ) -> Result<Sweep, NmfError> {
     let (m, n) = (data.pixels(), data.faces());
     for &k in ks {
         Params { k, ..base.clone() }.check(m, n)?;
     }
+    validation.check()?;
+    if validation.cv_folds > 0 && base.solver == super::Solver::Kl {
+        return Err(NmfError::MaskNeedsSquaredLoss(base.solver));
+    }
+    let masks: Vec<Arc<Mask>> = if validation.cv_folds > 0 {
+        Mask::folds(m, n, validation.cv_folds, validation.cv_fraction, base.seed)?.into_iter().map(Arc::new).collect()
+    } else {
+        Vec::new()
+    };
     let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
     let k_max = ks.iter().copied().max().unwrap_or(1);
     let spectrum = spectrum(data, k_max, base.seed)?;
@@ -359,12 +561,50 @@ pub fn sweep(
         if cancelled() {
             return Ok(Sweep { spectrum, points, cancelled: true });
         }
-        let mut nmf = Nmf::new(Arc::clone(data), Params { k, ..base.clone() })?;
+        let params = Params { k, ..base.clone() };
+        let mut nmf = Nmf::new(Arc::clone(data), params.clone())?;
         let stop_reason = nmf.run(cancel, |f| {
-            on_event(SweepEvent::Step { index, total, k, iteration: f.iteration(), rel_err: f.rel_err() });
+            on_event(SweepEvent::Step {
+                index,
+                total,
+                k,
+                iteration: f.iteration(),
+                rel_err: f.rel_err(),
+                phase: Phase::Fit,
+            });
         });
         if stop_reason == StopReason::Cancelled {
             return Ok(Sweep { spectrum, points, cancelled: true });
+        }
+        let mut total_secs = nmf.secs();
+        // Restarts from random factors, for the stability of the parts.
+        let mut others = Vec::new();
+        for restart in 1..validation.restarts {
+            let p = Params { init: Init::Random, seed: base.seed.wrapping_add(restart as u64), ..params.clone() };
+            let mut fit = Nmf::new(Arc::clone(data), p)?;
+            let phase = Phase::Restart { restart, restarts: validation.restarts };
+            let reason = fit.run(cancel, |f| {
+                on_event(SweepEvent::Step { index, total, k, iteration: f.iteration(), rel_err: f.rel_err(), phase });
+            });
+            if reason == StopReason::Cancelled {
+                return Ok(Sweep { spectrum, points, cancelled: true });
+            }
+            total_secs += fit.secs();
+            others.push(fit.into_factors().0);
+        }
+        // Masked fits, each scored on the entries its fold hid.
+        let mut fold_errs = Vec::with_capacity(masks.len());
+        for (fold, mask) in masks.iter().enumerate() {
+            let mut fit = Nmf::new_masked(Arc::clone(data), params.clone(), Arc::clone(mask))?;
+            let phase = Phase::Fold { fold, folds: masks.len() };
+            let reason = fit.run(cancel, |f| {
+                on_event(SweepEvent::Step { index, total, k, iteration: f.iteration(), rel_err: f.rel_err(), phase });
+            });
+            if reason == StopReason::Cancelled {
+                return Ok(Sweep { spectrum, points, cancelled: true });
+            }
+            total_secs += fit.secs();
+            fold_errs.push(fit.heldout_rel_err().unwrap_or(f64::NAN));
         }
         let rel_err = nmf.exact_rel_err();
         let (fit_secs, iterations) = (nmf.secs(), nmf.iteration());
@@ -379,6 +619,13 @@ pub fn sweep(
             fit_secs,
             iterations,
             stop_reason,
+            stability: (validation.restarts > 1).then(|| {
+                let mut ws = vec![w.view()];
+                ws.extend(others.iter().map(|o| o.view()));
+                metrics::stability(&ws)
+            }),
+            cv: (!fold_errs.is_empty()).then(|| CvScore::new(fold_errs)),
+            total_secs,
             w,
             h,
             history,
