@@ -113,6 +113,18 @@ pub enum ExportError {
         /// The underlying error (shown in the message, not chained).
         error: serde_json::Error,
     },
+    /// The file exists, and replacing it was not allowed.
+    #[error("{} already exists; choose another name or allow replacing it", display_name(.path))]
+    Exists {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A table can be saved as .csv or .json only.
+    #[error("cannot save the table as {}: give a file name ending in .csv or .json", display_name(.path))]
+    TableFormat {
+        /// The file name given.
+        path: PathBuf,
+    },
     /// W or H does not fit the dataset.
     #[error("{what} has shape {got:?}, expected {expected:?} for this dataset")]
     Shape {
@@ -568,4 +580,99 @@ mod tests {
         assert_eq!(basis_name(48, 49), "basis/basis_49.png");
         assert_eq!(basis_name(4, 120), "basis/basis_005.png");
     }
+}
+
+/// One row of the rank explorer's table, as saved.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RankRow {
+    pub k: usize,
+    pub rel_err: f64,
+    pub svd_rel_err: f64,
+    /// Uncentred: share of ‖A‖² captured by the best rank-k approximation.
+    pub explained_variance: f64,
+    pub sparseness_w: f32,
+    pub cv_rel_err: Option<f64>,
+    pub cv_rel_err_sd: Option<f64>,
+    pub stability: Option<f64>,
+    pub iterations: usize,
+    pub fit_secs: f64,
+    pub total_secs: f64,
+}
+
+impl RankRow {
+    /// The row of a sweep's rank.
+    pub fn new(p: &crate::nmf::sweep::SweepPoint) -> Self {
+        RankRow {
+            k: p.k,
+            rel_err: p.rel_err,
+            svd_rel_err: p.svd_rel_err,
+            explained_variance: p.explained_variance,
+            sparseness_w: p.sparseness_w,
+            cv_rel_err: p.cv.as_ref().map(|c| c.mean),
+            cv_rel_err_sd: p.cv.as_ref().map(|c| c.sd),
+            stability: p.stability,
+            iterations: p.iterations,
+            fit_secs: p.fit_secs,
+            total_secs: p.total_secs,
+        }
+    }
+}
+
+/// The rank table as CSV: a header, one line per rank (empty cells for
+/// figures not computed).
+pub fn rank_table_csv(rows: &[RankRow]) -> String {
+    let opt = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
+    let mut out = String::from(
+        "k,rel_err,svd_rel_err,explained_variance_uncentred,sparseness_w,cv_rel_err,cv_rel_err_sd,stability,iterations,fit_secs,total_secs\n",
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            r.k,
+            r.rel_err,
+            r.svd_rel_err,
+            r.explained_variance,
+            r.sparseness_w,
+            opt(r.cv_rel_err),
+            opt(r.cv_rel_err_sd),
+            opt(r.stability),
+            r.iterations,
+            r.fit_secs,
+            r.total_secs
+        ));
+    }
+    out
+}
+
+/// The rank table as JSON: `{"ranks": [...], "suggested_k": K, "rule": "..."}`.
+pub fn rank_table_json(rows: &[RankRow], suggestion: Option<&crate::nmf::sweep::Suggestion>) -> String {
+    let v = serde_json::json!({
+        "ranks": rows,
+        "suggested_k": suggestion.map(|s| s.k),
+        "rule": suggestion.map(|s| s.rule.name()),
+        "min_k": suggestion.map(|s| s.min_k),
+    });
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
+/// Saves the rank table to `path`, as CSV or JSON by its extension,
+/// atomically; an existing file is replaced only when `overwrite`.
+pub fn save_rank_table(
+    path: &Path,
+    rows: &[RankRow],
+    suggestion: Option<&crate::nmf::sweep::Suggestion>,
+    overwrite: bool,
+) -> Result<(), ExportError> {
+    let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    let text = match ext.as_deref() {
+        Some("csv") => rank_table_csv(rows),
+        Some("json") => rank_table_json(rows, suggestion),
+        _ => return Err(ExportError::TableFormat { path: path.to_path_buf() }),
+    };
+    if !overwrite && path.exists() {
+        return Err(ExportError::Exists { path: path.to_path_buf() });
+    }
+    write_atomic(path, |out| {
+        out.write_all(text.as_bytes()).map_err(|e| ExportError::Io { path: path.to_path_buf(), error: e })
+    })
 }

@@ -52,12 +52,22 @@ pub enum Action {
     SelectFace(usize),
     /// Select a part (None: no part).
     SelectPart(Option<usize>),
-    /// Fit every k of `ks` with `max_iter` iterations each.
+    /// Fit every k of `ks` with `max_iter` iterations each, cross-validated
+    /// and restarted as `validation` says.
     StartSweep {
         ks: Vec<usize>,
         max_iter: usize,
+        validation: crate::nmf::sweep::Validation,
     },
     CancelSweep,
+    /// Save the rank explorer's table (.csv or .json by the name), replacing
+    /// an existing file only when `overwrite`.
+    SaveRankTable {
+        path: std::path::PathBuf,
+        overwrite: bool,
+    },
+    /// Forget the question whether to replace the table's file.
+    CancelRankTableConfirm,
     /// Open rank `index` of the sweep in the explorer, exactly as fitted.
     OpenSweepPoint(usize),
     StartRace {

@@ -212,8 +212,10 @@ impl Model {
             Action::Browse(purpose) => self.browse(purpose),
             Action::SelectFace(j) => self.select_face(j),
             Action::SelectPart(c) => self.selected_part = c.filter(|&c| self.fit().is_some_and(|f| c < f.k())),
-            Action::StartSweep { ks, max_iter } => self.start_sweep(ks, max_iter),
+            Action::StartSweep { ks, max_iter, validation } => self.start_sweep(ks, max_iter, validation),
             Action::CancelSweep => self.sweep.cancel(),
+            Action::SaveRankTable { path, overwrite } => self.save_rank_table(&path, overwrite),
+            Action::CancelRankTableConfirm => self.sweep.table_confirm = None,
             Action::OpenSweepPoint(i) => self.open_sweep_point(i),
             Action::StartRace { budget_secs } => self.start_race(budget_secs),
             Action::StopRace => self.race.stop("Stop pressed"),
@@ -511,7 +513,7 @@ impl Model {
         }
     }
 
-    fn start_sweep(&mut self, ks: Vec<usize>, max_iter: usize) {
+    fn start_sweep(&mut self, ks: Vec<usize>, max_iter: usize, validation: crate::nmf::sweep::Validation) {
         let Some(faces) = &self.faces else {
             return self.fail("open faces before sweeping over k");
         };
@@ -523,10 +525,41 @@ impl Model {
         }
         let data = Arc::clone(&faces.matrix);
         let base = Params { max_iter: max_iter.max(1), ..self.settings.params.clone() };
+        if let Err(e) = validation.check() {
+            return self.fail(format_args!("cannot start the sweep: {e}"));
+        }
+        if validation.cv_folds > 0 && base.solver == crate::nmf::Solver::Kl {
+            return self.fail(
+                "cross-validation needs a squared-error solver (hals or mu): set the folds to 0 or pick another solver",
+            );
+        }
         self.sweep.paused_live_fit = self.is_fitting();
-        match self.sweep.start(data, ks, base, Arc::clone(&self.wake), &self.lease) {
+        match self.sweep.start(data, ks, base, validation, Arc::clone(&self.wake), &self.lease) {
             Ok(()) => self.error = None,
             Err(e) => self.report_error(&anyhow::Error::new(e).context("could not start the sweep")),
+        }
+    }
+
+    /// Saves the rank table; an existing file is kept, and the question
+    /// whether to replace it asked, unless `overwrite`.
+    fn save_rank_table(&mut self, path: &std::path::Path, overwrite: bool) {
+        self.sweep.table_confirm = None;
+        if self.sweep.points.is_empty() {
+            return self.fail("the rank table is empty: run a sweep first");
+        }
+        let rows: Vec<crate::export::RankRow> = self.sweep.points.iter().map(crate::export::RankRow::new).collect();
+        let suggestion = crate::nmf::sweep::suggest_k(&self.sweep.points);
+        match crate::export::save_rank_table(path, &rows, suggestion.as_ref(), overwrite) {
+            Ok(()) => {
+                self.error = None;
+                self.note = Some(format!(
+                    "Saved the rank table ({} ranks) to {}",
+                    rows.len(),
+                    crate::dataset::display_name(path)
+                ));
+            }
+            Err(crate::export::ExportError::Exists { path }) => self.sweep.table_confirm = Some(path),
+            Err(e) => self.report_error(&anyhow::Error::new(e)),
         }
     }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::jobs::{CpuLease, Job, JobError, Wake};
-use crate::nmf::sweep::{SweepEvent, SweepPoint, sweep};
+use crate::nmf::sweep::{Phase, SweepEvent, SweepPoint, Validation, sweep_validated};
 use crate::nmf::{FaceMatrix, Params};
 
 /// What the sweep job has to say since the model last looked.
@@ -18,8 +18,8 @@ use crate::nmf::{FaceMatrix, Params};
 pub(crate) struct SweepNews {
     /// The singular values are ready: whether exact, and their seconds.
     spectrum: Option<(bool, f64)>,
-    /// The rank being fitted: (index, k, iteration, rel_err).
-    step: Option<(usize, usize, usize, f64)>,
+    /// The rank being fitted: (index, k, iteration, rel_err, which fit).
+    step: Option<(usize, usize, usize, f64, Phase)>,
     /// Ranks finished, in order.
     points: Vec<SweepPoint>,
 }
@@ -33,6 +33,12 @@ pub struct SweepProgress {
     pub total: usize,
     /// The rank being fitted, and its iteration and current error.
     pub current: Option<(usize, usize, f64)>,
+    /// Which of that rank's fits is running.
+    pub phase: Option<Phase>,
+    /// Ranks taken from an earlier sweep with the same settings.
+    pub reused: usize,
+    /// Ranks the job has finished (of those it was given).
+    job_done: usize,
 }
 
 /// How the last sweep ended.
@@ -45,9 +51,15 @@ pub struct SweepRun {
 /// The sweep: its job, the finished ranks and what the views show of it.
 #[derive(Default)]
 pub struct SweepState {
-    /// The finished ranks, in sweep order, and the parameters they used.
+    /// The finished ranks, by k, and the parameters they used.
     pub points: Vec<SweepPoint>,
     pub params: Option<Params>,
+    /// The cross-validation and restarts of the sweep.
+    pub validation: Validation,
+    /// Every rank computed on these faces with the settings of `cache_for`
+    /// (the last ones used), reused by a sweep with the same settings.
+    cache: Vec<SweepPoint>,
+    cache_for: Option<(Params, Validation)>,
     /// Whether the singular values are exact, and their seconds.
     pub spectrum: Option<(bool, f64)>,
     pub progress: SweepProgress,
@@ -59,6 +71,8 @@ pub struct SweepState {
     pub opened_k: Option<usize>,
     /// The live fit was running when the sweep started (it paused).
     pub paused_live_fit: bool,
+    /// A table file that exists: the question whether to replace it.
+    pub table_confirm: Option<std::path::PathBuf>,
     job: Option<Job<SweepNews, Result<bool, String>>>,
 }
 
@@ -73,35 +87,57 @@ impl SweepState {
         self.params.as_ref().map_or(1, |p| p.max_iter.max(1))
     }
 
-    /// Fraction of the sweep done, counting the current rank's iterations.
+    /// Fraction of the sweep done, counting the current rank's fits and
+    /// iterations.
     pub fn fraction(&self) -> f32 {
         let p = &self.progress;
         if p.total == 0 {
             return 0.0;
         }
+        let fits = self.validation.fits_per_rank() as f32;
+        let before = match p.phase {
+            Some(Phase::Restart { restart, .. }) => restart,
+            Some(Phase::Fold { fold, .. }) => self.validation.restarts.max(1) + fold,
+            _ => 0,
+        } as f32;
         let partial = p.current.map_or(0.0, |(_, it, _)| (it as f32 / self.max_iter() as f32).min(1.0));
-        ((p.done as f32 + partial) / p.total as f32).clamp(0.0, 1.0)
+        ((p.done as f32 + (before + partial) / fits) / p.total as f32).clamp(0.0, 1.0)
     }
 
-    /// Starts fitting every k of `ks` with `base` (its k replaced).
+    /// The settings a cached rank must have been computed with to be reused.
+    fn cache_key(base: &Params, validation: &Validation) -> (Params, Validation) {
+        (Params { k: 1, ..base.clone() }, *validation)
+    }
+
+    /// Starts fitting every k of `ks` with `base` (its k replaced) and
+    /// `validation`. Ranks already computed on these faces with the same
+    /// settings are taken as they are; only the others are fitted.
     pub(crate) fn start(
         &mut self,
         data: Arc<FaceMatrix>,
         ks: Vec<usize>,
         base: Params,
+        validation: Validation,
         wake: Wake,
         lease: &CpuLease,
     ) -> Result<(), JobError> {
         self.cancel();
-        let (job_ks, job_base) = (ks.clone(), base.clone());
+        let key = Self::cache_key(&base, &validation);
+        if self.cache_for.as_ref() != Some(&key) {
+            self.cache.clear();
+            self.cache_for = Some(key);
+        }
+        let reused: Vec<SweepPoint> = self.cache.iter().filter(|p| ks.contains(&p.k)).cloned().collect();
+        let job_ks: Vec<usize> = ks.iter().copied().filter(|k| !reused.iter().any(|p| p.k == *k)).collect();
+        let job_base = base.clone();
         let job = Job::spawn("sweep", wake, Some(lease), move |ctx| {
-            let result = sweep(&data, &job_ks, &job_base, Some(ctx.cancel_flag()), |event| {
+            let result = sweep_validated(&data, &job_ks, &job_base, &validation, Some(ctx.cancel_flag()), |event| {
                 ctx.progress_with(|slot| {
                     let news = slot.get_or_insert_with(SweepNews::default);
                     match event {
                         SweepEvent::Spectrum(s) => news.spectrum = Some((s.exact, s.secs)),
-                        SweepEvent::Step { index, k, iteration, rel_err, .. } => {
-                            news.step = Some((index, k, iteration, rel_err));
+                        SweepEvent::Step { index, k, iteration, rel_err, phase, .. } => {
+                            news.step = Some((index, k, iteration, rel_err, phase));
                         }
                         SweepEvent::Point { point, .. } => news.points.push(point.clone()),
                     }
@@ -110,10 +146,18 @@ impl SweepState {
             result.map(|s| s.cancelled).map_err(|e| format!("{:#}", anyhow::Error::new(e)))
         })?;
         self.job = Some(job);
-        self.points.clear();
+        self.points = reused;
         self.spectrum = None;
         self.params = Some(base);
-        self.progress = SweepProgress { done: 0, total: ks.len(), current: None };
+        self.validation = validation;
+        self.progress = SweepProgress {
+            done: self.points.len(),
+            total: ks.len(),
+            current: None,
+            phase: None,
+            reused: self.points.len(),
+            job_done: 0,
+        };
         self.ranks = ks;
         self.started = Some(Instant::now());
         self.last_run = None;
@@ -128,6 +172,7 @@ impl SweepState {
             drop(job);
             self.last_run = Some(SweepRun { secs: self.elapsed_secs(), cancelled: true });
             self.progress.current = None;
+            self.progress.phase = None;
         }
     }
 
@@ -139,6 +184,8 @@ impl SweepState {
     pub(crate) fn clear(&mut self) {
         self.cancel();
         self.points.clear();
+        self.cache.clear();
+        self.cache_for = None;
         self.last_run = None;
         self.spectrum = None;
         self.opened_k = None;
@@ -149,13 +196,20 @@ impl SweepState {
             self.spectrum = news.spectrum;
         }
         let finished = !news.points.is_empty();
+        self.progress.job_done += news.points.len();
+        self.cache.extend(news.points.iter().cloned());
         self.points.extend(news.points);
+        self.points.sort_by_key(|p| p.k);
         self.progress.done = self.points.len();
         match news.step {
-            Some((index, k, iteration, rel_err)) if index >= self.progress.done => {
+            Some((index, k, iteration, rel_err, phase)) if index >= self.progress.job_done => {
                 self.progress.current = Some((k, iteration, rel_err));
+                self.progress.phase = Some(phase);
             }
-            _ if finished => self.progress.current = None,
+            _ if finished => {
+                self.progress.current = None;
+                self.progress.phase = None;
+            }
             _ => {}
         }
     }
@@ -174,6 +228,7 @@ impl SweepState {
             self.take_news(news);
         }
         self.progress.current = None;
+        self.progress.phase = None;
         let secs = self.elapsed_secs();
         match end.map_err(|e| e.to_string()).and_then(|r| r) {
             Ok(cancelled) => {

@@ -9,7 +9,7 @@ use egui::{Color32, Vec2};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
 use crate::model::{Action, Model};
-use crate::nmf::sweep::{RankSpec, SweepPoint, parse_ranks};
+use crate::nmf::sweep::{Phase, RankSpec, SweepPoint, Validation, parse_ranks, suggest_k};
 
 const HELP: &str = "Fit NMF at every k of a range (each from its own initialisation, with the solver, init, tol and \
      penalties set on the left and the iterations per k set here) and compare its error with the SVD's: the best any \
@@ -23,6 +23,14 @@ const NMF_COLOR: Color32 = Color32::from_rgb(230, 120, 20);
 const SVD_COLOR: Color32 = Color32::from_rgb(60, 130, 220);
 const EXPLAINED_COLOR: Color32 = Color32::from_rgb(60, 170, 90);
 const SPARSE_COLOR: Color32 = Color32::from_rgb(190, 80, 190);
+const CV_COLOR: Color32 = Color32::from_rgb(200, 50, 60);
+const STABILITY_COLOR: Color32 = Color32::from_rgb(40, 160, 170);
+
+const CHOOSE_HELP: &str = "Answer which k to use. Cross-validation: each fold hides its own random 10 % of the \
+     pixels; a fit that never sees them is scored on them (held-out error). Extra parts first fit the faces better, \
+     then start fitting noise, so the held-out error has a minimum; the suggested k is the smallest within one \
+     standard error of it. Restarts: the same k fitted from different random starts; stability is 1 minus the mean \
+     Amari distance between their parts (1 = the same parts every time). Each k costs folds + restarts fits.";
 
 /// The rank explorer's inputs: the ranks as typed, the step of a range and
 /// the iterations of each k.
@@ -36,11 +44,27 @@ pub struct RankExplorer {
     pub max_iter_per_k: usize,
     /// The max_k the spec was filled in for.
     spec_for: Option<usize>,
+    /// Whether the next sweep cross-validates and restarts each k.
+    pub choose_k: bool,
+    /// Its folds and restarts.
+    pub cv_folds: usize,
+    pub restarts: usize,
+    /// Where the table is saved (.csv or .json).
+    pub table_path: String,
 }
 
 impl Default for RankExplorer {
     fn default() -> Self {
-        RankExplorer { spec: String::new(), step: 4, max_iter_per_k: 200, spec_for: None }
+        RankExplorer {
+            spec: String::new(),
+            step: 4,
+            max_iter_per_k: 200,
+            spec_for: None,
+            choose_k: false,
+            cv_folds: 5,
+            restarts: 3,
+            table_path: "ranks.csv".into(),
+        }
     }
 }
 
@@ -62,6 +86,15 @@ impl RankExplorer {
             self.spec = format!("2..{top}");
         }
         self.spec_for = Some(max_k);
+    }
+
+    /// The cross-validation and restarts of the next sweep.
+    pub fn validation(&self) -> Validation {
+        if self.choose_k {
+            Validation { cv_folds: self.cv_folds, cv_fraction: 0.1, restarts: self.restarts.max(1) }
+        } else {
+            Validation::default()
+        }
     }
 
     /// The ranks the spec asks for, or why it is invalid (checked against
@@ -101,10 +134,14 @@ impl RankExplorer {
         }
         self.controls_ui(ui, model, out);
         progress_ui(ui, model);
+        if let Some(s) = suggest_k(&model.sweep.points) {
+            ui.label(egui::RichText::new(format!("Suggested {}", s.describe())).strong().color(CV_COLOR))
+                .on_hover_text(CHOOSE_HELP);
+        }
         ui.add_space(2.0);
         let total = ui.available_height();
         let table_height = (total * 0.28).clamp(90.0, 220.0);
-        let plots = (total - table_height - 40.0).max(160.0);
+        let plots = (total - table_height - 64.0).max(160.0);
         let x_range = self.x_range(model);
         let clicked_err = error_plot_ui(ui, model, plots * 0.6, x_range);
         ui.label(
@@ -115,10 +152,36 @@ impl RankExplorer {
         .small(),
     );
         let clicked_unit = unit_plot_ui(ui, model, plots * 0.4, x_range);
+        self.save_ui(ui, model, out);
         let clicked_row = table_ui(ui, model);
         if let Some(i) = clicked_err.or(clicked_unit).or(clicked_row) {
             out.push(Action::OpenSweepPoint(i));
         }
+    }
+
+    /// The table's file name, Save, and the question whether to replace.
+    fn save_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        if model.sweep.points.is_empty() {
+            return;
+        }
+        ui.horizontal(|ui| {
+            let label = ui.label("Save table as");
+            ui.add(egui::TextEdit::singleline(&mut self.table_path).desired_width(220.0))
+                .labelled_by(label.id)
+                .on_hover_text("A file name ending in .csv (one row per k) or .json (with the suggested k)");
+            if ui.button("Save table").on_hover_text("Write the table below to that file").clicked() {
+                out.push(Action::SaveRankTable { path: self.table_path.trim().into(), overwrite: false });
+            }
+            if let Some(path) = &model.sweep.table_confirm {
+                ui.colored_label(ui.visuals().warn_fg_color, format!("{} exists.", crate::dataset::display_name(path)));
+                if ui.button("Replace").clicked() {
+                    out.push(Action::SaveRankTable { path: path.clone(), overwrite: true });
+                }
+                if ui.button("Keep it").clicked() {
+                    out.push(Action::CancelRankTableConfirm);
+                }
+            }
+        });
     }
 
     /// The ranks field, step, Start / Cancel.
@@ -166,13 +229,32 @@ impl RankExplorer {
                     .clicked()
                     && let Ok(ks) = &parsed
                 {
-                    out.push(Action::StartSweep { ks: ks.clone(), max_iter: self.max_iter_per_k });
+                    out.push(Action::StartSweep {
+                        ks: ks.clone(),
+                        max_iter: self.max_iter_per_k,
+                        validation: self.validation(),
+                    });
                 }
             }
             if let Ok(ks) = &parsed {
                 let short = self.stops_short().map_or_else(String::new, |s| format!(" {s}"));
                 ui.label(format!("{} rank{}{short}", ks.len(), if ks.len() == 1 { "" } else { "s" }))
                     .on_hover_text(format!("{}\nThese faces allow k up to {max_k}.", list_text(ks)));
+            }
+        });
+        ui.horizontal(|ui| {
+            ui.add_enabled(!running, egui::Checkbox::new(&mut self.choose_k, "Choose k: held-out error and stability"))
+                .on_hover_text(CHOOSE_HELP);
+            if self.choose_k {
+                let folds = ui.label("folds");
+                ui.add_enabled(!running, egui::DragValue::new(&mut self.cv_folds).range(1..=10))
+                    .labelled_by(folds.id)
+                    .on_hover_text("Cross-validation folds, each holding out its own 10 % of the entries");
+                let restarts = ui.label("restarts");
+                ui.add_enabled(!running, egui::DragValue::new(&mut self.restarts).range(1..=10))
+                    .labelled_by(restarts.id)
+                    .on_hover_text("Fits of each k from different starts (the first is the plain fit), for stability");
+                ui.label(format!("{} fits per k", self.validation().fits_per_rank()));
             }
         });
         // On a line of its own: the message names the value and the limit.
@@ -196,9 +278,13 @@ fn progress_ui(ui: &mut egui::Ui, model: &Model) {
         let p = s.progress;
         let text = match p.current {
             Some((k, it, err)) => format!(
-                "{} of {} ranks done; fitting k = {k}: iteration {it} of {}, rel_err {err:.4}",
+                "{} of {} ranks done; fitting k = {k}{}: iteration {it} of {}, rel_err {err:.4}",
                 p.done,
                 p.total,
+                match p.phase {
+                    Some(phase @ (Phase::Fold { .. } | Phase::Restart { .. })) => format!(", {phase}"),
+                    _ => String::new(),
+                },
                 s.max_iter()
             ),
             None if s.spectrum.is_none() => "computing the SVD…".to_string(),
@@ -212,6 +298,10 @@ fn progress_ui(ui: &mut egui::Ui, model: &Model) {
             format!("Cancelled after {secs:.1} s: {done} of {} ranks done.", s.progress.total)
         } else {
             format!("{done} ranks in {secs:.1} s.")
+        };
+        let what = match s.progress.reused {
+            0 => what,
+            r => format!("{what} {r} of them from the last sweep with the same settings."),
         };
         let svd = match s.spectrum {
             Some((true, secs)) => format!(" SVD exact ({secs:.2} s)."),
@@ -236,10 +326,17 @@ fn series<'a>(plot_ui: &mut egui_plot::PlotUi<'a>, name: &str, pts: Vec<[f64; 2]
 
 /// Summary of rank `p` for hover labels.
 fn describe(p: &SweepPoint) -> String {
-    format!(
-        "k = {}\nrel_err {:.4} (SVD {:.4})\nexplained variance {:.3}\nsparseness of W {:.3}\n{:.2} s, {} iterations",
+    let mut s = format!(
+        "k = {}\nrel_err {:.4} (SVD {:.4})\nexplained variance {:.3} (uncentred)\nsparseness of W {:.3}\n{:.2} s, {} iterations",
         p.k, p.rel_err, p.svd_rel_err, p.explained_variance, p.sparseness_w, p.fit_secs, p.iterations
-    )
+    );
+    if let Some(cv) = &p.cv {
+        s.push_str(&format!("\nheld-out error {:.4} ± {:.4} ({} folds)", cv.mean, cv.sd, cv.folds.len()));
+    }
+    if let Some(st) = p.stability {
+        s.push_str(&format!("\nstability {st:.3}"));
+    }
+    s
 }
 
 /// Hover text near a k, and the sweep index nearest to a clicked x.
@@ -302,9 +399,28 @@ fn error_plot_ui(ui: &mut egui::Ui, model: &Model, height: f32, x_range: (f64, f
         .include_y(if pts.is_empty() { 0.4 } else { pts[0].svd_rel_err })
         .include_y(if pts.is_empty() { 0.0 } else { pts[0].rel_err })
         .y_axis_min_width(40.0);
+    let cv: Vec<(f64, f64, f64)> =
+        pts.iter().filter_map(|p| p.cv.as_ref().map(|c| (p.k as f64, c.mean, c.sd))).collect();
+    let suggestion = suggest_k(pts);
     plot_with_click(model, ui, plot, Corner::RightTop, |plot_ui| {
         series(plot_ui, "NMF rel_err", nmf, NMF_COLOR, MarkerShape::Circle);
         series(plot_ui, "SVD rel_err (optimum)", svd, SVD_COLOR, MarkerShape::Square);
+        if !cv.is_empty() {
+            let name = "held-out rel_err (CV, ± sd)";
+            for &(k, mean, sd) in &cv {
+                plot_ui.line(
+                    Line::new(name, PlotPoints::from(vec![[k, mean - sd], [k, mean + sd]])).color(CV_COLOR).width(2.0),
+                );
+            }
+            series(plot_ui, name, cv.iter().map(|&(k, m, _)| [k, m]).collect(), CV_COLOR, MarkerShape::Cross);
+        }
+        if let Some(s) = suggestion {
+            plot_ui.vline(
+                egui_plot::VLine::new(format!("suggested k = {} ({})", s.k, s.rule.name()), s.k as f64)
+                    .color(CV_COLOR)
+                    .style(egui_plot::LineStyle::dashed_loose()),
+            );
+        }
     })
 }
 
@@ -322,9 +438,13 @@ fn unit_plot_ui(ui: &mut egui::Ui, model: &Model, height: f32, x_range: (f64, f6
         .include_y(0.0)
         .include_y(1.0)
         .y_axis_min_width(40.0);
+    let stability: Vec<[f64; 2]> = pts.iter().filter_map(|p| Some([p.k as f64, p.stability?])).collect();
     plot_with_click(model, ui, plot, Corner::RightBottom, |plot_ui| {
-        series(plot_ui, "explained variance (SVD)", explained, EXPLAINED_COLOR, MarkerShape::Diamond);
+        series(plot_ui, "explained variance (SVD, uncentred)", explained, EXPLAINED_COLOR, MarkerShape::Diamond);
         series(plot_ui, "sparseness of W (Hoyer)", sparse, SPARSE_COLOR, MarkerShape::Up);
+        if !stability.is_empty() {
+            series(plot_ui, "stability of parts (restarts)", stability, STABILITY_COLOR, MarkerShape::Asterisk);
+        }
     })
 }
 
@@ -346,7 +466,9 @@ fn table_ui(ui: &mut egui::Ui, model: &Model) -> Option<usize> {
                 ("svd_rel_err", "The SVD's error at this k: the optimum for any rank-k factorisation"),
                 ("explained", "Share of ||A||² captured by the best rank-k approximation (uncentred)"),
                 ("sparseness_w", "Mean Hoyer sparseness of the basis images: 0 dense, 1 a single pixel"),
-                ("fit_secs", "Seconds of this fit, initialisation included"),
+                ("cv_rel_err", "Held-out error: mean ± sd over the folds of the error on entries the fit never saw"),
+                ("stability", "1 - mean Amari distance between the parts of the restarts (1 = the same parts)"),
+                ("fit_secs", "Seconds of this fit, initialisation included (all fits of this k in the hover)"),
             ] {
                 ui.label(egui::RichText::new(title).strong()).on_hover_text(tip);
             }
@@ -358,7 +480,10 @@ fn table_ui(ui: &mut egui::Ui, model: &Model) -> Option<usize> {
                 ui.label(format!("{:.4}", p.svd_rel_err));
                 ui.label(format!("{:.3}", p.explained_variance));
                 ui.label(format!("{:.3}", p.sparseness_w));
-                ui.label(format!("{:.2}", p.fit_secs));
+                ui.label(p.cv.as_ref().map_or_else(|| "—".into(), |c| format!("{:.4} ± {:.4}", c.mean, c.sd)));
+                ui.label(p.stability.map_or_else(|| "—".into(), |s| format!("{s:.3}")));
+                ui.label(format!("{:.2}", p.fit_secs))
+                    .on_hover_text(format!("{:.2} s for every fit of this k", p.total_secs));
                 if ui
                     .small_button(format!("Open k = {}", p.k))
                     .on_hover_text(
