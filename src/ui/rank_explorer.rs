@@ -135,8 +135,13 @@ impl RankExplorer {
         self.controls_ui(ui, model, out);
         progress_ui(ui, model);
         if let Some(s) = suggest_k(&model.sweep.points) {
-            ui.label(egui::RichText::new(format!("Suggested {}", s.describe())).strong().color(CV_COLOR))
-                .on_hover_text(CHOOSE_HELP);
+            // Mid-sweep the minimum may still move to a k not fitted yet.
+            let text = if model.sweep.is_running() {
+                format!("So far (ranks done): suggested {}", s.describe())
+            } else {
+                format!("Suggested {}", s.describe())
+            };
+            ui.label(egui::RichText::new(text).strong().color(CV_COLOR)).on_hover_text(CHOOSE_HELP);
         }
         ui.add_space(2.0);
         let total = ui.available_height();
@@ -458,7 +463,7 @@ fn table_ui(ui: &mut egui::Ui, model: &Model) -> Option<usize> {
         );
         return None;
     }
-    egui::ScrollArea::vertical().id_salt("ranks table").auto_shrink([false, true]).show(ui, |ui| {
+    egui::ScrollArea::both().id_salt("ranks table").auto_shrink([false, true]).show(ui, |ui| {
         egui::Grid::new("ranks grid").striped(true).spacing(Vec2::new(14.0, 2.0)).show(ui, |ui| {
             for (title, tip) in [
                 ("k", "Number of parts"),
