@@ -15,7 +15,7 @@
 //! from A with every hidden entry replaced by the mean of its face's
 //! observed pixels, so changing them changes nothing in the fit.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{Array2, ArrayView2, Axis};
 use rayon::prelude::*;
 
 use super::NmfError;
@@ -29,9 +29,10 @@ pub struct Mask {
     entries: Vec<(u32, u32)>,
 }
 
-/// Entries refilled by one task (fixed by the shape, so results do not
-/// depend on the thread count).
-const ENTRIES_PER_TASK: usize = 4096;
+/// Rows of Ã (pixels) and of Ãᵀ (faces) refilled by one task (fixed, so
+/// results do not depend on the thread count).
+const PIXELS_PER_TASK: usize = 128;
+const FACES_PER_TASK: usize = 8;
 
 impl Mask {
     /// A mask hiding `entries` (pixel, face) of an m × n matrix; repeats
@@ -168,11 +169,12 @@ pub(crate) struct Filled {
     pub observed_sq: f64,
     /// Σ of the hidden entries' current values squared.
     pub hidden_sq: f64,
-    /// The hidden entries' indices ordered by (face, pixel), so Ãᵀ is
-    /// written in memory order.
+    /// Where each pixel's hidden entries start in `mask.entries` (m + 1).
+    pixel_starts: Vec<usize>,
+    /// The hidden pixels of each face, face by face, and where each face's
+    /// start (n + 1): Ãᵀ is written row by row from them.
     by_face: Vec<u32>,
-    /// The hidden entries' new values (a reused buffer).
-    values: Vec<f32>,
+    face_starts: Vec<usize>,
 }
 
 /// What a refill measured.
@@ -220,52 +222,71 @@ impl Filled {
             hidden_sq += f64::from(v) * f64::from(v);
         }
         let at = super::linalg::transpose_owned(filled.view());
-        let mut by_face: Vec<u32> = (0..mask.entries.len() as u32).collect();
-        by_face.sort_unstable_by_key(|&e| {
-            let (i, j) = mask.entries[e as usize];
-            (j, i)
-        });
-        let values = vec![0.0; mask.entries.len()];
-        Ok(Filled { mask, a: filled, at, observed_sq, hidden_sq, by_face, values })
+        let mut pixel_starts = vec![0usize; m + 1];
+        let mut face_starts = vec![0usize; n + 1];
+        for &(i, j) in &mask.entries {
+            pixel_starts[i as usize + 1] += 1;
+            face_starts[j as usize + 1] += 1;
+        }
+        for v in 0..m {
+            pixel_starts[v + 1] += pixel_starts[v];
+        }
+        for v in 0..n {
+            face_starts[v + 1] += face_starts[v];
+        }
+        let mut pairs: Vec<(u32, u32)> = mask.entries.iter().map(|&(i, j)| (j, i)).collect();
+        pairs.sort_unstable();
+        let by_face = pairs.into_iter().map(|(_, i)| i).collect();
+        Ok(Filled { mask, a: filled, at, observed_sq, hidden_sq, pixel_starts, by_face, face_starts })
     }
 
     /// Sets every hidden entry of Ã (and Ãᵀ) to (W·Hᵀᵀ)ᵢⱼ = wᵢ·htⱼ.
+    ///
+    /// Ã is refilled row by row (pixels) and Ãᵀ row by row (faces), each in
+    /// parallel over fixed blocks of rows, so every write is in memory order
+    /// and the result does not depend on the thread count; each value is
+    /// computed the same way for both.
     pub fn refill(&mut self, w: ArrayView2<f32>, ht: ArrayView2<f32>) -> Refill {
-        let entries = &self.mask.entries;
-        let a = &self.a;
         let k = w.ncols();
         let (w, ht) = (w.as_standard_layout(), ht.as_standard_layout());
         let (ws, hs) = (w.as_slice().unwrap_or(&[]), ht.as_slice().unwrap_or(&[]));
-        let n = self.a.ncols();
-        let a_flat = a.as_slice().unwrap_or(&[]);
+        let value = |i: usize, j: usize| dot_slices(&ws[i * k..(i + 1) * k], &hs[j * k..(j + 1) * k]).max(0.0);
+        let entries = &self.mask.entries;
+        let starts = &self.pixel_starts;
         let sums: Vec<(f64, f64)> = self
-            .values
-            .par_chunks_mut(ENTRIES_PER_TASK)
-            .zip(entries.par_chunks(ENTRIES_PER_TASK))
-            .map(|(values, chunk)| {
+            .a
+            .axis_chunks_iter_mut(Axis(0), PIXELS_PER_TASK)
+            .into_par_iter()
+            .enumerate()
+            .map(|(c, mut rows)| {
                 let (mut moved, mut new_sq) = (0.0f64, 0.0f64);
-                for (v, &(i, j)) in values.iter_mut().zip(chunk) {
-                    let (i, j) = (i as usize, j as usize);
-                    let x = dot_slices(&ws[i * k..(i + 1) * k], &hs[j * k..(j + 1) * k]).max(0.0);
-                    let d = f64::from(a_flat[i * n + j]) - f64::from(x);
-                    moved += d * d;
-                    new_sq += f64::from(x) * f64::from(x);
-                    *v = x;
+                for (r, mut row) in rows.rows_mut().into_iter().enumerate() {
+                    let i = c * PIXELS_PER_TASK + r;
+                    for &(_, j) in &entries[starts[i]..starts[i + 1]] {
+                        let x = value(i, j as usize);
+                        let old = &mut row[j as usize];
+                        let d = f64::from(*old) - f64::from(x);
+                        moved += d * d;
+                        new_sq += f64::from(x) * f64::from(x);
+                        *old = x;
+                    }
                 }
                 (moved, new_sq)
             })
             .collect();
+        let (by_face, face_starts) = (&self.by_face, &self.face_starts);
+        self.at.axis_chunks_iter_mut(Axis(0), FACES_PER_TASK).into_par_iter().enumerate().for_each(|(c, mut rows)| {
+            for (r, mut row) in rows.rows_mut().into_iter().enumerate() {
+                let j = c * FACES_PER_TASK + r;
+                for &i in &by_face[face_starts[j]..face_starts[j + 1]] {
+                    row[i as usize] = value(i as usize, j);
+                }
+            }
+        });
         let (mut moved_sq, mut new_sq) = (0.0, 0.0);
         for (moved, sq) in sums {
             moved_sq += moved;
             new_sq += sq;
-        }
-        for (&(i, j), &v) in entries.iter().zip(&self.values) {
-            self.a[(i as usize, j as usize)] = v;
-        }
-        for &e in &self.by_face {
-            let (i, j) = entries[e as usize];
-            self.at[(j as usize, i as usize)] = self.values[e as usize];
         }
         self.hidden_sq = new_sq;
         Refill { moved_sq }
