@@ -147,6 +147,7 @@ fn cross_validation_and_restarts_give_figures_and_a_suggested_k() {
     let last = &lines[2];
     assert!(matches!(last["suggested_k"].as_u64(), Some(2 | 4)), "{last}");
     assert_eq!(last["rule"], "one-standard-error");
+    assert!(last["min_is_largest_k"].is_boolean(), "{last}");
     // Without them the fields are null and no suggestion is printed.
     let plain = json_lines(&facenmf(&["sweep", d, "--k", "2", "--max-iter", "20", "--json"]));
     assert_eq!(plain.len(), 1);
@@ -161,6 +162,9 @@ fn cross_validation_and_restarts_give_figures_and_a_suggested_k() {
         (vec!["--cv", "2", "--cv-fraction", "1.5"], "1.5"),
         (vec!["--restarts", "0"], "0 restarts"),
         (vec!["--cv", "2", "--solver", "kl"], "hals or mu"),
+        (vec!["--cv", "2", "--cv-method", "bogus"], "bogus"),
+        (vec!["--cv", "1", "--cv-method", "bicross"], "at least 2"),
+        (vec!["--cv", "41", "--cv-method", "bicross"], "only 40 faces"),
     ] {
         let mut all = vec!["sweep", d, "--k", "2"];
         all.extend(args);
@@ -169,4 +173,30 @@ fn cross_validation_and_restarts_give_figures_and_a_suggested_k() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(needle), "{all:?}: {err}");
     }
+}
+
+#[test]
+fn bi_cross_validation_gives_figures_and_a_suggested_k() {
+    let dir = small_faces();
+    let d = dir.path().to_str().expect("utf-8");
+    let args = ["sweep", d, "--k", "2,4", "--max-iter", "40", "--cv", "3", "--cv-method", "bicross", "--json"];
+    let lines = json_lines(&facenmf(&args));
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    check_lines(&lines[..2], &[2, 4]);
+    for v in &lines[..2] {
+        let (cv, sd) = (v["cv_rel_err"].as_f64(), v["cv_rel_err_sd"].as_f64());
+        assert!(cv.is_some_and(|e| e > 0.0 && e < 1.0), "{v}");
+        assert!(sd.is_some_and(|s| s >= 0.0), "{v}");
+    }
+    assert!(matches!(lines[2]["suggested_k"].as_u64(), Some(2 | 4)), "{}", lines[2]);
+    // The same figures whatever the thread count.
+    let one = json_lines(&facenmf(&[&args[..], &["--threads", "1"]].concat()));
+    let cv = |l: &[serde_json::Value]| l[..2].iter().map(|v| v["cv_rel_err"].clone()).collect::<Vec<_>>();
+    assert_eq!(cv(&lines), cv(&one));
+    let text = String::from_utf8_lossy(&facenmf(&args[..args.len() - 1]).stdout).to_string();
+    assert!(text.contains("bi-cross-validation error on 3 folds"), "{text}");
+    // A fold fits 20 of the 40 faces: k = 30 cannot be cross-validated so.
+    let out = facenmf(&["sweep", d, "--k", "30", "--cv", "2", "--cv-method", "bicross"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("k must be at most 20"), "{err}");
 }

@@ -112,3 +112,40 @@ fn held_out_error_stability_suggestion_reuse_and_saving() {
     let err = h.state().error().map(ToString::to_string).unwrap_or_default();
     assert!(err.contains("ranks.txt") && err.contains(".csv or .json"), "{err}");
 }
+
+#[test]
+fn bi_cross_validation_is_chosen_in_the_explorer_and_not_mixed_with_the_holdout() {
+    let _serial = common::serial();
+    let mut h = common::harness(builtin::generate(40, 24, 7).dataset, Params::new(4).max_iter(40).seed(3));
+    h.step();
+    h.get_by_label("Rank explorer").click();
+    h.run_ok();
+    set_text(&mut h, "Ranks:", "2, 4");
+    h.get_by_label("Choose k: held-out error and stability").click();
+    h.run_ok();
+    h.get_by_label("folds").set_value_accesskit(2.0);
+    h.get_by_label("restarts").set_value_accesskit(1.0);
+    h.run_ok();
+    h.get_by_label("Start").click();
+    h.run_ok();
+    sweep_done(&mut h, 2);
+    let holdout = h.state().model.sweep.points.clone();
+    // Choose bi-cross-validation: the same ranks are fitted again, not reused.
+    h.get_by_label("by").click();
+    h.run_ok();
+    h.get_by_label("bicross").click();
+    h.run_ok();
+    h.get_by_label("Start").click();
+    h.run_ok();
+    sweep_done(&mut h, 2);
+    assert_eq!(h.state().model.sweep.progress.reused, 0);
+    let bicross = h.state().model.sweep.points.clone();
+    for (a, b) in holdout.iter().zip(&bicross) {
+        let (ca, cb) = (a.cv.as_ref().expect("holdout cv"), b.cv.as_ref().expect("bicross cv"));
+        assert_eq!(cb.folds.len(), 2);
+        assert!(cb.mean > 0.0 && cb.mean < 1.0, "{cb:?}");
+        assert_ne!(ca.folds, cb.folds, "k = {}: the bicross figures are the holdout's", a.k);
+    }
+    let s = facenmf::nmf::sweep::suggest_k(&bicross).expect("suggestion");
+    assert!(has_label_containing(&h, &format!("Suggested k = {}", s.k)), "no suggestion shown");
+}

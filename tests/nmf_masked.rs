@@ -123,7 +123,10 @@ fn kl_and_bad_masks_are_refused() {
     let wrong = Arc::new(Mask::new(10, 20, [(0, 0)]).expect("mask"));
     let e = Nmf::new_masked(data, Params::new(2), wrong).err().expect("shape").to_string();
     assert!(e.contains("mask") && e.contains("(10, 20)"), "{e}");
-    let e = Validation { cv_folds: 5, cv_fraction: 0.3, restarts: 1 }.check().expect_err("overlap").to_string();
+    let e = Validation { cv_folds: 5, cv_fraction: 0.3, restarts: 1, ..Validation::default() }
+        .check()
+        .expect_err("overlap")
+        .to_string();
     assert!(e.contains("5 folds") && e.contains("0.3"), "{e}");
     let e = Validation { restarts: 0, ..Validation::default() }.check().expect_err("restarts").to_string();
     assert!(e.contains("0 restarts"), "{e}");
@@ -134,7 +137,7 @@ fn cross_validation_suggests_the_true_rank_and_parts_are_stable_there() {
     let r = 5;
     let data = matrix(known_rank(120, 90, r, 0.1, 11));
     let ks: Vec<usize> = (2..=10).collect();
-    let validation = Validation { cv_folds: 4, cv_fraction: 0.1, restarts: 3 };
+    let validation = Validation { cv_folds: 4, cv_fraction: 0.1, restarts: 3, ..Validation::default() };
     let base = Params::new(1).max_iter(300).tol(1e-6);
     let mut steps = 0;
     let s = sweep_validated(&data, &ks, &base, &validation, None, |_| steps += 1).expect("sweep");
@@ -171,7 +174,7 @@ fn restarts_from_random_starts_differ_but_the_own_fit_keeps_its_init() {
     // The reported fit is the plain one: its rel_err equals an independent fit's.
     let data = matrix(known_rank(50, 40, 3, 0.05, 12));
     let base = Params::new(1).max_iter(100);
-    let v = Validation { cv_folds: 0, cv_fraction: 0.1, restarts: 2 };
+    let v = Validation { cv_folds: 0, cv_fraction: 0.1, restarts: 2, ..Validation::default() };
     let s = sweep_validated(&data, &[3], &base, &v, None, |_| {}).expect("sweep");
     let mut own = Nmf::new(Arc::clone(&data), Params { k: 3, ..base.clone() }).expect("fit");
     own.run(None, |_| {});

@@ -53,7 +53,7 @@ pub struct BenchArgs {
     /// Error whose time the sparse-parts row reports.
     #[arg(long, default_value_t = 0.172)]
     pub sparse_target: f64,
-    /// Also time the default rank sweep (ORL 2..64 step 4, 200 iterations) plain and with --cv 5 --restarts 3,
+    /// Also time the default rank sweep (ORL 2..64 step 4, 200 iterations) plain and with --cv 5 --restarts 3 by each --cv-method,
     /// one after the other, and a masked iteration beside a plain one (takes minutes).
     #[arg(long)]
     pub rank_cv: bool,
@@ -255,10 +255,10 @@ fn sparse_row(args: &BenchArgs, data: &Arc<FaceMatrix>) -> anyhow::Result<()> {
 /// other on the same data; and the cost of a masked iteration at k = 49.
 fn rank_cv_row(data: &Arc<FaceMatrix>) -> anyhow::Result<()> {
     use crate::nmf::mask::Mask;
-    use crate::nmf::sweep::{Validation, suggest_k, sweep_validated};
+    use crate::nmf::sweep::{CvMethod, Phase, SweepEvent, Validation, suggest_k, sweep_validated};
     let ks: Vec<usize> = (2..=64).step_by(4).collect();
     let base = Params::new(1).max_iter(200);
-    let validation = Validation { cv_folds: 5, cv_fraction: 0.1, restarts: 3 };
+    let validation = Validation { cv_folds: 5, cv_fraction: 0.1, restarts: 3, ..Validation::default() };
     outln!(
         "
 rank sweep, ORL k = 2..64 step 4, 200 iterations (tol {}):",
@@ -284,18 +284,39 @@ rank sweep, ORL k = 2..64 step 4, 200 iterations (tol {}):",
     sweep_validated(data, &ks, &base, &Validation::default(), None, |_| {})?;
     let plain = started.elapsed().as_secs_f64();
     outln!("  plain                     {plain:7.1} s")?;
-    let started = std::time::Instant::now();
-    let s = sweep_validated(data, &ks, &base, &validation, None, |_| {})?;
-    let cv = started.elapsed().as_secs_f64();
-    let suggestion = suggest_k(&s.points).map_or_else(|| "none".to_string(), |s| s.describe());
-    outln!(
-        "  --cv 5 --restarts 3       {cv:7.1} s ({:.2}× plain, {} fits per k); suggested {suggestion}",
-        cv / plain,
-        validation.fits_per_rank()
-    )?;
-    let own: f64 = s.points.iter().map(|p| p.fit_secs).sum();
-    let all: f64 = s.points.iter().map(|p| p.total_secs).sum();
-    outln!("    of which the plain fits {own:.1} s, the restarts and folds {:.1} s", all - own)?;
+    for cv_method in CvMethod::ALL {
+        let validation = Validation { cv_method, ..validation };
+        let started = std::time::Instant::now();
+        // Iterations per kind of fit: [own, restarts, folds].
+        let mut iterations = [0usize; 3];
+        let s = sweep_validated(data, &ks, &base, &validation, None, |e| {
+            if let SweepEvent::Step { phase, .. } = e {
+                iterations[match phase {
+                    Phase::Fit => 0,
+                    Phase::Restart { .. } => 1,
+                    Phase::Fold { .. } => 2,
+                }] += 1;
+            }
+        })?;
+        let cv = started.elapsed().as_secs_f64();
+        let suggestion = suggest_k(&s.points).map_or_else(|| "none".to_string(), |s| s.describe());
+        outln!(
+            "  --cv 5 --cv-method {:<8} --restarts 3  {cv:7.1} s ({:.2}× plain, {} fits per k); suggested {suggestion}",
+            cv_method.name(),
+            cv / plain,
+            validation.fits_per_rank()
+        )?;
+        let own: f64 = s.points.iter().map(|p| p.fit_secs).sum();
+        let all: f64 = s.points.iter().map(|p| p.total_secs).sum();
+        outln!("    of which the plain fits {own:.1} s, the restarts and folds {:.1} s", all - own)?;
+        let fits = ks.len();
+        outln!(
+            "    iterations per fit: own {:.0}, restart {:.0}, fold {:.0}",
+            iterations[0] as f64 / fits as f64,
+            iterations[1] as f64 / (fits * (validation.restarts - 1)).max(1) as f64,
+            iterations[2] as f64 / (fits * validation.cv_folds).max(1) as f64
+        )?;
+    }
     Ok(())
 }
 

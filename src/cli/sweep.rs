@@ -11,10 +11,11 @@ use clap::Args;
 use indicatif::ProgressBar;
 use serde::Serialize;
 
+use super::Names;
 use super::fit::report_skipped;
 use super::{LoadArgs, SolveOptions};
 use crate::dataset::{self, LoadOptions};
-use crate::nmf::sweep::{RankSpec, SweepEvent, SweepPoint, Validation, suggest_k, sweep_validated};
+use crate::nmf::sweep::{CvMethod, RankSpec, SweepEvent, SweepPoint, Validation, suggest_k, sweep_validated};
 use crate::nmf::{FaceMatrix, StopReason};
 
 #[derive(Debug, Clone, Args)]
@@ -32,11 +33,16 @@ pub struct SweepArgs {
     pub solve: SolveOptions,
     #[command(flatten)]
     pub load: LoadArgs,
-    /// Cross-validate every k on FOLDS disjoint sets of held-out entries (each --cv-fraction of A): masked fits
-    /// that never see them are scored on them (cv_rel_err, cv_rel_err_sd), and a k is suggested.
+    /// Cross-validate every k on FOLDS folds of held-out data (see --cv-method), scored by the error on what was
+    /// held out (cv_rel_err, cv_rel_err_sd); a k is suggested.
     #[arg(long, value_name = "FOLDS", default_value_t = 0)]
     pub cv: usize,
-    /// Share of the entries each cross-validation fold holds out.
+    /// How a fold holds data out: holdout (disjoint random entries, each --cv-fraction of A, fitted by masked NMF)
+    /// or bicross (Owen & Perry: 1/FOLDS of the pixels of 1/FOLDS of the faces; the rest fitted by plain NMF).
+    #[arg(long, value_name = "METHOD", default_value_t = CvMethod::default(),
+          value_parser = Names::new(&CvMethod::ALL, CvMethod::name, CvMethod::description))]
+    pub cv_method: CvMethod,
+    /// Share of the entries each hold-out fold hides (--cv-method holdout).
     #[arg(long, value_name = "F", default_value_t = 0.1, allow_negative_numbers = true)]
     pub cv_fraction: f64,
     /// Fits per k from different starts (the first is the sweep's own fit, the others start from random
@@ -126,7 +132,7 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
 }
 
 fn validation(args: &SweepArgs) -> Validation {
-    Validation { cv_folds: args.cv, cv_fraction: args.cv_fraction, restarts: args.restarts }
+    Validation { cv_folds: args.cv, cv_method: args.cv_method, cv_fraction: args.cv_fraction, restarts: args.restarts }
 }
 
 /// A table cell for an optional figure.
@@ -233,18 +239,29 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
     let suggestion = if sweep.cancelled { None } else { suggest_k(&sweep.points) };
     if let Some(s) = suggestion {
         if args.json {
-            outln!("{}", serde_json::json!({"suggested_k": s.k, "rule": s.rule.name(), "min_k": s.min_k}))?;
+            outln!(
+                "{}",
+                serde_json::json!({"suggested_k": s.k, "rule": s.rule.name(), "min_k": s.min_k, "min_is_largest_k": s.min_is_largest})
+            )?;
         } else {
             outln!("suggested {}", s.describe())?;
         }
     }
     if !args.json {
         if cv {
-            outln!(
-                "cv_rel_err: held-out error on {} disjoint folds of {} % of the entries each (masked fits never see them)",
-                validation.cv_folds,
-                validation.cv_fraction * 100.0
-            )?;
+            match validation.cv_method {
+                CvMethod::Holdout => outln!(
+                    "cv_rel_err: held-out error on {} disjoint folds of {} % of the entries each (masked fits never see them)",
+                    validation.cv_folds,
+                    validation.cv_fraction * 100.0
+                )?,
+                CvMethod::Bicross => outln!(
+                    "cv_rel_err: bi-cross-validation error on {} folds, each the block of 1/{} of the pixels of 1/{} of the faces, predicted from a fit of the rest",
+                    validation.cv_folds,
+                    validation.cv_folds,
+                    validation.cv_folds
+                )?,
+            }
         }
         if restarts {
             outln!(

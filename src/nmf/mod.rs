@@ -18,6 +18,7 @@
 //! assert!(fit.rel_err() < 0.5, "{reason}");
 //! ```
 
+pub mod bicross;
 pub mod init;
 pub mod linalg;
 pub mod mask;

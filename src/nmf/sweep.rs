@@ -25,6 +25,7 @@ use std::time::Instant;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
+use super::bicross::{BicrossFold, bicross_folds};
 use super::mask::{Mask, check_folds};
 use super::svd::randomized_svd;
 use super::{FaceMatrix, Init, Nmf, NmfError, Params, StopReason, metrics};
@@ -307,12 +308,11 @@ pub struct SweepPoint {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Validation {
-    /// Folds of held-out entries (0: no cross-validation). Fold f hides
-    /// its own random `cv_fraction` of the entries (the folds are disjoint
-    /// and the same for every k); a masked fit ([`Nmf::new_masked`]) that
-    /// never sees them is scored on them.
+    /// Folds (0: no cross-validation), the same for every k.
     pub cv_folds: usize,
-    /// Share of the entries each fold hides.
+    /// How each fold holds data out and scores it.
+    pub cv_method: CvMethod,
+    /// Share of the entries each fold hides ([`CvMethod::Holdout`] only).
     pub cv_fraction: f64,
     /// Fits per rank from different starts (1: no stability). The first is
     /// the sweep's own fit; the others start from random factors
@@ -322,7 +322,66 @@ pub struct Validation {
 
 impl Default for Validation {
     fn default() -> Self {
-        Validation { cv_folds: 0, cv_fraction: 0.1, restarts: 1 }
+        Validation { cv_folds: 0, cv_method: CvMethod::default(), cv_fraction: 0.1, restarts: 1 }
+    }
+}
+
+/// How a cross-validation fold holds data out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CvMethod {
+    /// Wold-style hold-out: fold f hides its own random `cv_fraction` of the
+    /// entries (the folds are disjoint); a masked fit
+    /// ([`Nmf::new_masked`]) that never sees them is scored on them.
+    #[default]
+    Holdout,
+    /// Owen & Perry's bi-cross-validation ([`super::bicross`]): fold f
+    /// holds out 1/F of the pixels of 1/F of the faces, fits the rest of A
+    /// by plain NMF and predicts the block from the fit. Cheaper: no
+    /// masking, and a smaller matrix.
+    Bicross,
+}
+
+impl CvMethod {
+    /// Every method.
+    pub const ALL: [CvMethod; 2] = [CvMethod::Holdout, CvMethod::Bicross];
+
+    /// One line on the method, for tooltips and help.
+    pub fn description(self) -> &'static str {
+        match self {
+            CvMethod::Holdout => {
+                "Hide random entries of A (cv_fraction each fold), fit the rest with a masked NMF, score the hidden ones."
+            }
+            CvMethod::Bicross => {
+                "Owen & Perry's bi-cross-validation: hold out some pixels of some faces, fit the rest, predict the block."
+            }
+        }
+    }
+
+    /// The name the CLI and the tables use.
+    pub fn name(self) -> &'static str {
+        match self {
+            CvMethod::Holdout => "holdout",
+            CvMethod::Bicross => "bicross",
+        }
+    }
+}
+
+impl std::str::FromStr for CvMethod {
+    type Err = NmfError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let wanted = s.trim().to_ascii_lowercase();
+        CvMethod::ALL
+            .into_iter()
+            .find(|m| m.name() == wanted)
+            .ok_or_else(|| NmfError::Mask(format!("unknown cross-validation method {s:?}: use holdout or bicross")))
+    }
+}
+
+impl std::fmt::Display for CvMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -334,7 +393,11 @@ impl Validation {
             return Err(NmfError::Mask("0 restarts: at least 1 fit per rank is needed".into()));
         }
         if self.cv_folds > 0 {
-            check_folds(self.cv_folds, self.cv_fraction)?;
+            match self.cv_method {
+                CvMethod::Holdout => check_folds(self.cv_folds, self.cv_fraction)?,
+                CvMethod::Bicross if self.cv_folds < 2 => super::bicross::check_bicross(2, 2, self.cv_folds)?,
+                CvMethod::Bicross => {}
+            }
         }
         Ok(())
     }
@@ -406,11 +469,22 @@ pub struct Suggestion {
     pub rule: SuggestRule,
     /// The rank of the smallest held-out error.
     pub min_k: usize,
+    /// Whether `min_k` is the largest k swept (more parts may do better).
+    pub min_is_largest: bool,
 }
 
 impl Suggestion {
     /// One line for the table and the plot.
     pub fn describe(&self) -> String {
+        let line = self.rule_text();
+        if self.min_is_largest {
+            format!("{line}; the minimum is at the largest k swept, so a larger k may do better")
+        } else {
+            line
+        }
+    }
+
+    fn rule_text(&self) -> String {
         match self.rule {
             SuggestRule::OneStandardError if self.k == self.min_k => {
                 format!("k = {} (smallest held-out error; one-standard-error rule)", self.k)
@@ -429,12 +503,13 @@ impl Suggestion {
 pub fn suggest_k(points: &[SweepPoint]) -> Option<Suggestion> {
     let scored: Vec<(usize, &CvScore)> = points.iter().filter_map(|p| p.cv.as_ref().map(|c| (p.k, c))).collect();
     let &(min_k, best) = scored.iter().min_by(|a, b| a.1.mean.total_cmp(&b.1.mean).then(a.0.cmp(&b.0)))?;
+    let min_is_largest = scored.len() > 1 && scored.iter().all(|(k, _)| *k <= min_k);
     if best.folds.len() < 2 {
-        return Some(Suggestion { k: min_k, rule: SuggestRule::Minimum, min_k });
+        return Some(Suggestion { k: min_k, rule: SuggestRule::Minimum, min_k, min_is_largest });
     }
     let bound = best.mean + best.se();
     let k = scored.iter().filter(|(_, c)| c.mean <= bound).map(|(k, _)| *k).min().unwrap_or(min_k);
-    Some(Suggestion { k, rule: SuggestRule::OneStandardError, min_k })
+    Some(Suggestion { k, rule: SuggestRule::OneStandardError, min_k, min_is_largest })
 }
 
 /// Which fit of a rank is running.
@@ -442,7 +517,7 @@ pub fn suggest_k(points: &[SweepPoint]) -> Option<Suggestion> {
 pub enum Phase {
     /// The rank's own fit (the one reported as rel_err).
     Fit,
-    /// A cross-validation fold's masked fit (from 0, of `folds`).
+    /// A cross-validation fold's fit (from 0, of `folds`).
     Fold {
         /// Which fold.
         fold: usize,
@@ -546,11 +621,28 @@ pub fn sweep_validated(
     if validation.cv_folds > 0 && base.solver == super::Solver::Kl {
         return Err(NmfError::MaskNeedsSquaredLoss(base.solver));
     }
-    let masks: Vec<Arc<Mask>> = if validation.cv_folds > 0 {
-        Mask::folds(m, n, validation.cv_folds, validation.cv_fraction, base.seed)?.into_iter().map(Arc::new).collect()
-    } else {
-        Vec::new()
+    let (masks, blocks): (Vec<Arc<Mask>>, Vec<BicrossFold>) = match validation.cv_method {
+        _ if validation.cv_folds == 0 => (Vec::new(), Vec::new()),
+        CvMethod::Holdout => (
+            Mask::folds(m, n, validation.cv_folds, validation.cv_fraction, base.seed)?
+                .into_iter()
+                .map(Arc::new)
+                .collect(),
+            Vec::new(),
+        ),
+        CvMethod::Bicross => (Vec::new(), bicross_folds(m, n, validation.cv_folds, base.seed)?),
     };
+    for block in &blocks {
+        let (pixels, faces) = block.train_dim();
+        if let Some(&k) = ks.iter().find(|&&k| k > pixels.min(faces)) {
+            return Err(NmfError::Mask(format!(
+                "k = {k} is too large for {} bi-cross-validation folds: each fits {faces} of the {n} faces, so k must be at most {}",
+                validation.cv_folds,
+                pixels.min(faces)
+            )));
+        }
+    }
+    let folds = masks.len() + blocks.len();
     let cancelled = || cancel.is_some_and(|c| c.load(Ordering::Relaxed));
     let k_max = ks.iter().copied().max().unwrap_or(1);
     let spectrum = spectrum(data, k_max, base.seed)?;
@@ -596,7 +688,7 @@ pub fn sweep_validated(
         let mut fold_errs = Vec::with_capacity(masks.len());
         for (fold, mask) in masks.iter().enumerate() {
             let mut fit = Nmf::new_masked(Arc::clone(data), params.clone(), Arc::clone(mask))?;
-            let phase = Phase::Fold { fold, folds: masks.len() };
+            let phase = Phase::Fold { fold, folds };
             let reason = fit.run(cancel, |f| {
                 on_event(SweepEvent::Step { index, total, k, iteration: f.iteration(), rel_err: f.rel_err(), phase });
             });
@@ -605,6 +697,22 @@ pub fn sweep_validated(
             }
             total_secs += fit.secs();
             fold_errs.push(fit.heldout_rel_err().unwrap_or(f64::NAN));
+        }
+        // Bi-cross-validation folds: a plain fit of A without the block,
+        // then the block predicted from it.
+        for (fold, block) in blocks.iter().enumerate() {
+            let started = Instant::now();
+            let mut fit = Nmf::new(block.train(data)?, params.clone())?;
+            let phase = Phase::Fold { fold, folds };
+            let reason = fit.run(cancel, |f| {
+                on_event(SweepEvent::Step { index, total, k, iteration: f.iteration(), rel_err: f.rel_err(), phase });
+            });
+            if reason == StopReason::Cancelled {
+                return Ok(Sweep { spectrum, points, cancelled: true });
+            }
+            let (w, h) = fit.into_factors();
+            fold_errs.push(block.score(data, w.view(), h.view())?);
+            total_secs += started.elapsed().as_secs_f64();
         }
         let rel_err = nmf.exact_rel_err();
         let (fit_secs, iterations) = (nmf.secs(), nmf.iteration());

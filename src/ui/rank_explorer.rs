@@ -9,7 +9,7 @@ use egui::{Color32, Vec2};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
 use crate::model::{Action, Model};
-use crate::nmf::sweep::{Phase, RankSpec, SweepPoint, Validation, parse_ranks, suggest_k};
+use crate::nmf::sweep::{CvMethod, Phase, RankSpec, SweepPoint, Validation, parse_ranks, suggest_k};
 
 const HELP: &str = "Fit NMF at every k of a range (each from its own initialisation, with the solver, init, tol and \
      penalties set on the left and the iterations per k set here) and compare its error with the SVD's: the best any \
@@ -26,8 +26,9 @@ const SPARSE_COLOR: Color32 = Color32::from_rgb(190, 80, 190);
 const CV_COLOR: Color32 = Color32::from_rgb(200, 50, 60);
 const STABILITY_COLOR: Color32 = Color32::from_rgb(40, 160, 170);
 
-const CHOOSE_HELP: &str = "Answer which k to use. Cross-validation: each fold hides its own random 10 % of the \
-     pixels; a fit that never sees them is scored on them (held-out error). Extra parts first fit the faces better, \
+const CHOOSE_HELP: &str = "Answer which k to use. Cross-validation: each fold hides part of the faces (holdout: its \
+     own random 10 % of the pixels; bicross: some pixels of some faces); a fit that never sees them is scored on \
+     them (held-out error). Extra parts first fit the faces better, \
      then start fitting noise, so the held-out error has a minimum; the suggested k is the smallest within one \
      standard error of it. Restarts: the same k fitted from different random starts; stability is 1 minus the mean \
      Amari distance between their parts (1 = the same parts every time). Each k costs folds + restarts fits.";
@@ -46,8 +47,9 @@ pub struct RankExplorer {
     spec_for: Option<usize>,
     /// Whether the next sweep cross-validates and restarts each k.
     pub choose_k: bool,
-    /// Its folds and restarts.
+    /// Its folds, how they hold data out, and restarts.
     pub cv_folds: usize,
+    pub cv_method: CvMethod,
     pub restarts: usize,
     /// Where the table is saved (.csv or .json).
     pub table_path: String,
@@ -62,6 +64,7 @@ impl Default for RankExplorer {
             spec_for: None,
             choose_k: false,
             cv_folds: 5,
+            cv_method: CvMethod::default(),
             restarts: 3,
             table_path: "ranks.csv".into(),
         }
@@ -91,7 +94,12 @@ impl RankExplorer {
     /// The cross-validation and restarts of the next sweep.
     pub fn validation(&self) -> Validation {
         if self.choose_k {
-            Validation { cv_folds: self.cv_folds, cv_fraction: 0.1, restarts: self.restarts.max(1) }
+            Validation {
+                cv_folds: self.cv_folds,
+                cv_method: self.cv_method,
+                cv_fraction: 0.1,
+                restarts: self.restarts.max(1),
+            }
         } else {
             Validation::default()
         }
@@ -252,9 +260,29 @@ impl RankExplorer {
                 .on_hover_text(CHOOSE_HELP);
             if self.choose_k {
                 let folds = ui.label("folds");
-                ui.add_enabled(!running, egui::DragValue::new(&mut self.cv_folds).range(1..=10))
+                let fewest = if self.cv_method == CvMethod::Bicross { 2 } else { 1 };
+                ui.add_enabled(!running, egui::DragValue::new(&mut self.cv_folds).range(fewest..=10))
                     .labelled_by(folds.id)
-                    .on_hover_text("Cross-validation folds, each holding out its own 10 % of the entries");
+                    .on_hover_text(match self.cv_method {
+                        CvMethod::Holdout => "Cross-validation folds, each holding out its own 10 % of the entries",
+                        CvMethod::Bicross => {
+                            "Cross-validation folds, each holding out 1/folds of the pixels of 1/folds of the faces"
+                        }
+                    });
+                self.cv_folds = self.cv_folds.max(fewest);
+                let method = ui.label("by");
+                ui.add_enabled_ui(!running, |ui| {
+                    egui::ComboBox::from_id_salt("cv method")
+                        .selected_text(self.cv_method.name())
+                        .show_ui(ui, |ui| {
+                            for m in CvMethod::ALL {
+                                ui.selectable_value(&mut self.cv_method, m, m.name()).on_hover_text(m.description());
+                            }
+                        })
+                        .response
+                        .labelled_by(method.id)
+                        .on_hover_text(self.cv_method.description());
+                });
                 let restarts = ui.label("restarts");
                 ui.add_enabled(!running, egui::DragValue::new(&mut self.restarts).range(1..=10))
                     .labelled_by(restarts.id)
