@@ -9,7 +9,7 @@ use egui::{Color32, Vec2};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
 use crate::model::{Action, Model};
-use crate::nmf::sweep::{CvMethod, Phase, RankSpec, SweepPoint, Validation, parse_ranks, suggest_k};
+use crate::nmf::sweep::{CvMethod, Phase, RankSpec, Suggestion, SweepPoint, Validation, parse_ranks, suggest_k};
 
 const HELP: &str = "Fit NMF at every k of a range (each from its own initialisation, with the solver, init, tol and \
      penalties set on the left and the iterations per k set here) and compare its error with the SVD's: the best any \
@@ -145,6 +145,8 @@ impl RankExplorer {
         if let Some(s) = suggest_k(&model.sweep.points) {
             // Mid-sweep the minimum may still move to a k not fitted yet.
             let text = if model.sweep.is_running() {
+                // (and the last k done is naturally the largest so far).
+                let s = Suggestion { min_is_largest: false, ..s };
                 format!("So far (ranks done): suggested {}", s.describe())
             } else {
                 format!("Suggested {}", s.describe())
