@@ -10,8 +10,8 @@ use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use facenmf::nmf::mask::Mask;
 use facenmf::nmf::bicross::bicross_folds;
+use facenmf::nmf::mask::Mask;
 use facenmf::nmf::sweep::{CvMethod, SuggestRule, Validation, suggest_k, sweep_validated};
 use facenmf::nmf::{FaceMatrix, Nmf, NmfError, Params, Solver};
 
