@@ -133,7 +133,21 @@ fn a_step_that_misses_the_end_of_the_range_says_so() {
 fn cross_validation_and_restarts_give_figures_and_a_suggested_k() {
     let dir = small_faces();
     let d = dir.path().to_str().expect("utf-8");
-    let out = facenmf(&["sweep", d, "--k", "2,4", "--max-iter", "40", "--cv", "2", "--restarts", "2", "--json"]);
+    let out = facenmf(&[
+        "sweep",
+        d,
+        "--k",
+        "2,4",
+        "--max-iter",
+        "40",
+        "--cv",
+        "2",
+        "--cv-method",
+        "holdout",
+        "--restarts",
+        "2",
+        "--json",
+    ]);
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 3, "{lines:?}");
     check_lines(&lines[..2], &[2, 4]);
@@ -158,8 +172,9 @@ fn cross_validation_and_restarts_give_figures_and_a_suggested_k() {
     assert!(text.contains("cv_rel_err") && text.contains("suggested k = "), "{text}");
     // Bad designs are refused before any work, naming the value.
     for (args, needle) in [
-        (vec!["--cv", "20"], "20 folds"),
-        (vec!["--cv", "2", "--cv-fraction", "1.5"], "1.5"),
+        (vec!["--cv", "20", "--cv-method", "holdout"], "20 folds"),
+        (vec!["--cv", "2", "--cv-method", "holdout", "--cv-fraction", "1.5"], "1.5"),
+        (vec!["--cv", "2", "--cv-fraction", "0.2"], "--cv-method holdout only"),
         (vec!["--restarts", "0"], "0 restarts"),
         (vec!["--cv", "2", "--solver", "kl"], "hals or mu"),
         (vec!["--cv", "2", "--cv-method", "bogus"], "bogus"),

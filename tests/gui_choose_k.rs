@@ -114,7 +114,7 @@ fn held_out_error_stability_suggestion_reuse_and_saving() {
 }
 
 #[test]
-fn bi_cross_validation_is_chosen_in_the_explorer_and_not_mixed_with_the_holdout() {
+fn the_method_is_chosen_in_the_explorer_and_methods_are_not_mixed() {
     let _serial = common::serial();
     let mut h = common::harness(builtin::generate(40, 24, 7).dataset, Params::new(4).max_iter(40).seed(3));
     h.step();
@@ -129,23 +129,25 @@ fn bi_cross_validation_is_chosen_in_the_explorer_and_not_mixed_with_the_holdout(
     h.get_by_label("Start").click();
     h.run_ok();
     sweep_done(&mut h, 2);
-    let holdout = h.state().model.sweep.points.clone();
-    // Choose bi-cross-validation: the same ranks are fitted again, not reused.
+    // Bi-cross-validation by default; then the hold-out: the same ranks are
+    // fitted again, not reused.
+    let bicross = h.state().model.sweep.points.clone();
+    assert!(has_label_containing(&h, "bicross"));
     h.get_by_label("by").click();
     h.run_ok();
-    h.get_by_label("bicross").click();
+    h.get_by_label("holdout").click();
     h.run_ok();
     h.get_by_label("Start").click();
     h.run_ok();
     sweep_done(&mut h, 2);
     assert_eq!(h.state().model.sweep.progress.reused, 0);
-    let bicross = h.state().model.sweep.points.clone();
+    let holdout = h.state().model.sweep.points.clone();
     for (a, b) in holdout.iter().zip(&bicross) {
         let (ca, cb) = (a.cv.as_ref().expect("holdout cv"), b.cv.as_ref().expect("bicross cv"));
-        assert_eq!(cb.folds.len(), 2);
+        assert_eq!((ca.folds.len(), cb.folds.len()), (2, 2));
         assert!(cb.mean > 0.0 && cb.mean < 1.0, "{cb:?}");
         assert_ne!(ca.folds, cb.folds, "k = {}: the bicross figures are the holdout's", a.k);
     }
-    let s = facenmf::nmf::sweep::suggest_k(&bicross).expect("suggestion");
+    let s = facenmf::nmf::sweep::suggest_k(&holdout).expect("suggestion");
     assert!(has_label_containing(&h, &format!("Suggested k = {}", s.k)), "no suggestion shown");
 }

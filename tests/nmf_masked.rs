@@ -124,7 +124,7 @@ fn kl_and_bad_masks_are_refused() {
     let wrong = Arc::new(Mask::new(10, 20, [(0, 0)]).expect("mask"));
     let e = Nmf::new_masked(data, Params::new(2), wrong).err().expect("shape").to_string();
     assert!(e.contains("mask") && e.contains("(10, 20)"), "{e}");
-    let e = Validation { cv_folds: 5, cv_fraction: 0.3, restarts: 1, ..Validation::default() }
+    let e = Validation { cv_folds: 5, cv_fraction: 0.3, restarts: 1, cv_method: CvMethod::Holdout }
         .check()
         .expect_err("overlap")
         .to_string();
@@ -138,7 +138,7 @@ fn cross_validation_suggests_the_true_rank_and_parts_are_stable_there() {
     let r = 5;
     let data = matrix(known_rank(120, 90, r, 0.1, 11));
     let ks: Vec<usize> = (2..=10).collect();
-    let validation = Validation { cv_folds: 4, cv_fraction: 0.1, restarts: 3, ..Validation::default() };
+    let validation = Validation { cv_folds: 4, cv_fraction: 0.1, restarts: 3, cv_method: CvMethod::Holdout };
     let base = Params::new(1).max_iter(300).tol(1e-6);
     let mut steps = 0;
     let s = sweep_validated(&data, &ks, &base, &validation, None, |_| steps += 1).expect("sweep");

@@ -37,14 +37,14 @@ pub struct SweepArgs {
     /// held out (cv_rel_err, cv_rel_err_sd); a k is suggested.
     #[arg(long, value_name = "FOLDS", default_value_t = 0)]
     pub cv: usize,
-    /// How a fold holds data out: holdout (disjoint random entries, each --cv-fraction of A, fitted by masked NMF)
-    /// or bicross (Owen & Perry: 1/FOLDS of the pixels of 1/FOLDS of the faces; the rest fitted by plain NMF).
+    /// How a fold holds data out: bicross (Owen & Perry: 1/FOLDS of the pixels of 1/FOLDS of the faces; the rest
+    /// fitted by plain NMF) or holdout (disjoint random entries, each --cv-fraction of A, fitted by masked NMF).
     #[arg(long, value_name = "METHOD", default_value_t = CvMethod::default(),
           value_parser = Names::new(&CvMethod::ALL, CvMethod::name, CvMethod::description))]
     pub cv_method: CvMethod,
-    /// Share of the entries each hold-out fold hides (--cv-method holdout).
-    #[arg(long, value_name = "F", default_value_t = 0.1, allow_negative_numbers = true)]
-    pub cv_fraction: f64,
+    /// Share of the entries each hold-out fold hides (--cv-method holdout only) [default: 0.1].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub cv_fraction: Option<f64>,
     /// Fits per k from different starts (the first is the sweep's own fit, the others start from random
     /// factors); with 2 or more, the stability of the parts (1 − mean Amari distance between the restarts' W).
     #[arg(long, value_name = "R", default_value_t = 1)]
@@ -125,14 +125,24 @@ pub fn run(args: &SweepArgs) -> anyhow::Result<()> {
     let spec = parse_spec(args)?;
     // Every check that does not need the data's shape, before any work.
     args.solve.params(1).check(usize::MAX, usize::MAX)?;
-    validation(args).check().context("--cv/--cv-fraction/--restarts")?;
+    if let (Some(f), CvMethod::Bicross) = (args.cv_fraction, args.cv_method) {
+        anyhow::bail!(
+            "--cv-fraction {f} applies to --cv-method holdout only: a bicross fold holds out 1/FOLDS of the pixels of 1/FOLDS of the faces"
+        );
+    }
+    validation(args).check().context("--cv/--cv-method/--cv-fraction/--restarts")?;
     let load_options = args.load.checked_options()?;
     let pool = args.solve.pool()?;
     pool.install(|| sweep_in_pool(args, &spec, &load_options))
 }
 
 fn validation(args: &SweepArgs) -> Validation {
-    Validation { cv_folds: args.cv, cv_method: args.cv_method, cv_fraction: args.cv_fraction, restarts: args.restarts }
+    Validation {
+        cv_folds: args.cv,
+        cv_method: args.cv_method,
+        cv_fraction: args.cv_fraction.unwrap_or(Validation::default().cv_fraction),
+        restarts: args.restarts,
+    }
 }
 
 /// A table cell for an optional figure.

@@ -333,18 +333,18 @@ pub enum CvMethod {
     /// Wold-style hold-out: fold f hides its own random `cv_fraction` of the
     /// entries (the folds are disjoint); a masked fit
     /// ([`Nmf::new_masked`]) that never sees them is scored on them.
-    #[default]
     Holdout,
     /// Owen & Perry's bi-cross-validation ([`super::bicross`]): fold f
     /// holds out 1/F of the pixels of 1/F of the faces, fits the rest of A
-    /// by plain NMF and predicts the block from the fit. Cheaper: no
-    /// masking, and a smaller matrix.
+    /// by plain NMF and predicts the block from the fit. The default: no
+    /// masking and a smaller matrix, so half the cost of the hold-out.
+    #[default]
     Bicross,
 }
 
 impl CvMethod {
     /// Every method.
-    pub const ALL: [CvMethod; 2] = [CvMethod::Holdout, CvMethod::Bicross];
+    pub const ALL: [CvMethod; 2] = [CvMethod::Bicross, CvMethod::Holdout];
 
     /// One line on the method, for tooltips and help.
     pub fn description(self) -> &'static str {

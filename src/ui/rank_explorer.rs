@@ -26,12 +26,12 @@ const SPARSE_COLOR: Color32 = Color32::from_rgb(190, 80, 190);
 const CV_COLOR: Color32 = Color32::from_rgb(200, 50, 60);
 const STABILITY_COLOR: Color32 = Color32::from_rgb(40, 160, 170);
 
-const CHOOSE_HELP: &str = "Answer which k to use. Cross-validation: each fold hides part of the faces (holdout: its \
-     own random 10 % of the pixels; bicross: some pixels of some faces); a fit that never sees them is scored on \
-     them (held-out error). Extra parts first fit the faces better, \
-     then start fitting noise, so the held-out error has a minimum; the suggested k is the smallest within one \
-     standard error of it. Restarts: the same k fitted from different random starts; stability is 1 minus the mean \
-     Amari distance between their parts (1 = the same parts every time). Each k costs folds + restarts fits.";
+const CHOOSE_HELP: &str = "Answer which k to use. Cross-validation: each fold hides part of the faces (bicross, the \
+     default: some pixels of some faces; holdout: its own random 10 % of the pixels); a fit that never sees them is \
+     scored on them (held-out error). Extra parts first fit the faces better, then start fitting noise, so the \
+     held-out error levels off or rises; the suggested k is the smallest within one standard error of its minimum. \
+     Restarts: the same k fitted from different random starts; stability is 1 minus the mean Amari distance between \
+     their parts (1 = the same parts every time). Each k costs folds + restarts fits.";
 
 /// The rank explorer's inputs: the ranks as typed, the step of a range and
 /// the iterations of each k.
