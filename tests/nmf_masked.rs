@@ -32,6 +32,17 @@ fn matrix(a: Array2<f32>) -> Arc<FaceMatrix> {
     Arc::new(FaceMatrix::new(a).expect("valid"))
 }
 
+/// The held-out errors (and stability, when there is one) of a sweep, a
+/// line per k, for failure messages.
+fn cv_table(points: &[facenmf::nmf::sweep::SweepPoint]) -> String {
+    let line = |p: &facenmf::nmf::sweep::SweepPoint| {
+        let cv = p.cv.as_ref().expect("cv");
+        let st = p.stability.map_or_else(String::new, |s| format!(", stability {s:.3}"));
+        format!("k {:2}: cv {:.4} ± {:.4}{st}", p.k, cv.mean, cv.sd)
+    };
+    points.iter().map(line).collect::<Vec<_>>().join("\n")
+}
+
 #[test]
 fn masked_fits_ignore_the_masked_entries() {
     let a = known_rank(60, 50, 4, 0.05, 1);
@@ -143,15 +154,7 @@ fn cross_validation_suggests_the_true_rank_and_parts_are_stable_there() {
     let mut steps = 0;
     let s = sweep_validated(&data, &ks, &base, &validation, None, |_| steps += 1).expect("sweep");
     assert!(!s.cancelled && steps > 0);
-    let table: Vec<String> = s
-        .points
-        .iter()
-        .map(|p| {
-            let cv = p.cv.as_ref().unwrap();
-            format!("k {:2}: cv {:.4} ± {:.4}, stability {:.3}", p.k, cv.mean, cv.sd, p.stability.unwrap())
-        })
-        .collect();
-    let table = table.join("\n");
+    let table = cv_table(&s.points);
     for p in &s.points {
         let cv = p.cv.as_ref().expect("cv");
         assert_eq!(cv.folds.len(), 4);
@@ -225,15 +228,7 @@ fn bi_cross_validation_suggests_the_true_rank() {
     let validation = Validation { cv_folds: 4, cv_method: CvMethod::Bicross, restarts: 1, ..Validation::default() };
     let base = Params::new(1).max_iter(300).tol(1e-6);
     let s = sweep_validated(&data, &ks, &base, &validation, None, |_| {}).expect("sweep");
-    let table: Vec<String> = s
-        .points
-        .iter()
-        .map(|p| {
-            let cv = p.cv.as_ref().unwrap();
-            format!("k {:2}: cv {:.4} ± {:.4}", p.k, cv.mean, cv.sd)
-        })
-        .collect();
-    let table = table.join("\n");
+    let table = cv_table(&s.points);
     for p in &s.points {
         let cv = p.cv.as_ref().expect("cv");
         assert_eq!(cv.folds.len(), 4);
