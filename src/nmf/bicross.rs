@@ -27,7 +27,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::linalg::par_matmul;
+use super::linalg::{par_matmul, sum_sq};
 use super::{FaceMatrix, NmfError, transform};
 
 /// One fold: the pixels and faces whose block is held out.
@@ -46,17 +46,23 @@ pub struct BicrossFold {
 /// Checks a bi-cross-validation design on an m × n matrix: at least 2
 /// folds, and no more than there are faces or pixels.
 pub fn check_bicross(pixels: usize, faces: usize, folds: usize) -> Result<(), NmfError> {
-    if folds < 2 {
-        return Err(NmfError::Mask(format!(
-            "{folds} bi-cross-validation fold{}: at least 2 are needed (each holds out 1/folds of the pixels of 1/folds of the faces)",
-            if folds == 1 { "" } else { "s" }
-        )));
-    }
+    check_bicross_folds(folds)?;
     if folds > faces.min(pixels) {
         return Err(NmfError::Mask(format!(
             "{folds} bi-cross-validation folds but only {} faces and {pixels} pixels: at most {} folds",
             faces,
             faces.min(pixels)
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the number of bi-cross-validation folds alone: at least 2.
+pub fn check_bicross_folds(folds: usize) -> Result<(), NmfError> {
+    if folds < 2 {
+        return Err(NmfError::Mask(format!(
+            "{folds} bi-cross-validation fold{}: at least 2 are needed (each holds out 1/folds of the pixels of 1/folds of the faces)",
+            if folds == 1 { "" } else { "s" }
         )));
     }
     Ok(())
@@ -123,12 +129,7 @@ impl BicrossFold {
         let h_j = transform(w_d, c.view())?; // k × |J|
         let predicted: Array2<f32> = par_matmul(w_i.t(), h_j.view());
         let block = a.select(Axis(0), &self.rows).select(Axis(1), &self.cols);
-        let (mut err, mut norm) = (0.0f64, 0.0f64);
-        for (&x, &p) in block.iter().zip(predicted.iter()) {
-            let d = f64::from(x) - f64::from(p);
-            err += d * d;
-            norm += f64::from(x) * f64::from(x);
-        }
+        let (err, norm) = (sum_sq((&block - &predicted).view()), sum_sq(block.view()));
         if norm == 0.0 {
             // An all-black block: score the error itself, relative to A.
             return Ok((err / data.norm_sq()).sqrt());

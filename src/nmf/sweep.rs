@@ -25,7 +25,7 @@ use std::time::Instant;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use super::bicross::{BicrossFold, bicross_folds};
+use super::bicross::{BicrossFold, bicross_folds, check_bicross_folds};
 use super::mask::{Mask, check_folds};
 use super::svd::randomized_svd;
 use super::{FaceMatrix, Init, Nmf, NmfError, Params, StopReason, metrics};
@@ -395,8 +395,7 @@ impl Validation {
         if self.cv_folds > 0 {
             match self.cv_method {
                 CvMethod::Holdout => check_folds(self.cv_folds, self.cv_fraction)?,
-                CvMethod::Bicross if self.cv_folds < 2 => super::bicross::check_bicross(2, 2, self.cv_folds)?,
-                CvMethod::Bicross => {}
+                CvMethod::Bicross => check_bicross_folds(self.cv_folds)?,
             }
         }
         Ok(())

@@ -279,6 +279,19 @@ fn choice_ui<T: Copy + PartialEq>(
     all: &[T],
     text: impl Fn(T) -> (&'static str, &'static str),
 ) {
+    labelled_choice_ui(ui, name, value, all, text, "\n(applies on the next Run)");
+}
+
+/// A combo box over `all` labelled `name`; `text` gives each choice's name
+/// and description (shown as tooltips); `note` follows the description.
+pub(super) fn labelled_choice_ui<T: Copy + PartialEq>(
+    ui: &mut egui::Ui,
+    name: &str,
+    value: &mut T,
+    all: &[T],
+    text: impl Fn(T) -> (&'static str, &'static str),
+    note: &str,
+) {
     let (current, help) = text(*value);
     let label = ui.label(name).on_hover_text(help);
     egui::ComboBox::from_id_salt(name)
@@ -291,7 +304,7 @@ fn choice_ui<T: Copy + PartialEq>(
         })
         .response
         .labelled_by(label.id)
-        .on_hover_text(format!("{help}\n(applies on the next Run)"));
+        .on_hover_text(format!("{help}{note}"));
 }
 
 const PREPROCESS_HELP: &str = "How each face is adjusted when it is loaded (the same as the command line's --preprocess). \

@@ -272,18 +272,9 @@ impl RankExplorer {
                         }
                     });
                 self.cv_folds = self.cv_folds.max(fewest);
-                let method = ui.label("by");
                 ui.add_enabled_ui(!running, |ui| {
-                    egui::ComboBox::from_id_salt("cv method")
-                        .selected_text(self.cv_method.name())
-                        .show_ui(ui, |ui| {
-                            for m in CvMethod::ALL {
-                                ui.selectable_value(&mut self.cv_method, m, m.name()).on_hover_text(m.description());
-                            }
-                        })
-                        .response
-                        .labelled_by(method.id)
-                        .on_hover_text(self.cv_method.description());
+                    let text = |m: CvMethod| (m.name(), m.description());
+                    super::controls::labelled_choice_ui(ui, "by", &mut self.cv_method, &CvMethod::ALL, text, "");
                 });
                 let restarts = ui.label("restarts");
                 ui.add_enabled(!running, egui::DragValue::new(&mut self.restarts).range(1..=10))
