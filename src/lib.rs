@@ -4,7 +4,8 @@
 //! 1. [`dataset`]: folder → pixel matrix, and the built-in face set.
 //! 2. [`nmf`]: solvers, inits, losses, SVD/PCA (pure ndarray + rayon).
 //! 3. [`jobs`] / [`worker`]: background work (no egui): one job type, the
-//!    CPU lease, and the thread that drives [`nmf`] step by step.
+//!    CPU lease, the thread that drives [`nmf`] step by step, and the
+//!    snapshots it keeps for replay ([`replay`]).
 //! 4. [`model`]: the app's state and what it does, apart from any view.
 //! 5. [`ui`]: the views (eframe/egui), one struct and file each; [`app`]:
 //!    the shell joining model and views; [`cli`]: headless commands.
@@ -21,5 +22,6 @@ pub mod jobs;
 pub mod model;
 pub mod nmf;
 pub mod project;
+pub mod replay;
 pub mod ui;
 pub mod worker;

@@ -26,6 +26,12 @@
 //!   warm start ([`Nmf::warm_start`]): components are kept, new ones are fitted
 //!   to the residual, or the weakest are dropped. Consecutive queued k changes
 //!   coalesce (only the last runs).
+//! - **Continue, step, pace.** `Run` after a stop goes on from where the fit
+//!   is (past a stopping rule too, with a fresh budget of iterations);
+//!   `Step` does exactly one iteration and stops; a pace slows the fit to a
+//!   number of iterations a second, and then every iteration is published.
+//! - **Replay.** The thread keeps snapshots at log-spaced iterations
+//!   ([`Replay`]) and publishes them when they change.
 //! - W and H are behind [`Arc`]s in a snapshot, so the owner can hand them to
 //!   its own jobs without copying.
 //! - Dropping the [`Worker`] stops the fit and joins the thread.
@@ -38,6 +44,7 @@ use ndarray::Array2;
 
 use crate::jobs::{CpuLease, Job, JobError, Latest, Wake};
 use crate::nmf::{AlphaLimits, FaceMatrix, Nmf, Params, Record, StopReason};
+use crate::replay::{Kept, Replay};
 
 /// How often progress snapshots are published while a fit runs.
 pub const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(100);
@@ -49,11 +56,20 @@ const LEASE_POLL: Duration = Duration::from_millis(10);
 /// What the owner asks the worker to do.
 #[derive(Debug, Clone)]
 pub enum Command {
-    /// Fit with these parameters. A fit with the same parameters that runs,
-    /// waits for the lease or was stopped by the owner goes on; otherwise a
-    /// fit starts afresh from the initialisation.
+    /// Fit with these parameters. A fit goes on from where it is, with
+    /// these stopping rules: stopped by the owner, counting as before (up
+    /// to `max_iter` in all); stopped by a rule, from here (another
+    /// `max_iter` at most). With other solver settings it goes on from a
+    /// warm start. Without a fit, or with another init or seed, a fit starts
+    /// afresh from the initialisation.
     Run(Params),
-    /// Stop the fit (it can be resumed with `Run` and the same parameters).
+    /// Exactly one iteration, as `Run` would go on, then stopped (a fit
+    /// running is stopped first).
+    Step(Params),
+    /// Iterations a second at most (None: as fast as possible). While
+    /// paced, every iteration is published.
+    SetPace(Option<f64>),
+    /// Stop the fit (`Run` continues it).
     Stop,
     /// Forget the fit.
     Reset,
@@ -201,6 +217,9 @@ pub struct Update {
     pub fit: Option<Arc<Progress>>,
     /// The history since the last update taken.
     pub history: HistoryDelta,
+    /// The snapshots kept for replay, when they changed since the last
+    /// update taken (oldest first; empty after a new fit).
+    pub replay: Option<Arc<Vec<Kept>>>,
     /// Commands that failed (invalid parameters, numerical trouble), oldest
     /// first.
     pub errors: Vec<String>,
@@ -217,6 +236,9 @@ impl Update {
         self.generation = later.generation;
         self.fit = later.fit;
         self.history.merge(later.history);
+        if later.replay.is_some() {
+            self.replay = later.replay;
+        }
         self.errors.extend(later.errors);
     }
 }
@@ -275,6 +297,11 @@ impl Worker {
             history_reset: false,
             errors: Vec::new(),
             last_publish: Instant::now(),
+            pace: None,
+            next_step_at: Instant::now(),
+            replay: Replay::default(),
+            replay_changed: false,
+            iteration_base: 0,
         };
         let job = Job::spawn(name, wake, None, move |_| state.main_loop())?;
         Ok(Worker {
@@ -314,6 +341,16 @@ impl Worker {
 
     pub fn reset(&mut self) -> u64 {
         self.send(Command::Reset)
+    }
+
+    /// See [`Command::Step`].
+    pub fn step(&mut self, params: Params) -> u64 {
+        self.send(Command::Step(params))
+    }
+
+    /// See [`Command::SetPace`].
+    pub fn set_pace(&mut self, per_sec: Option<f64>) -> u64 {
+        self.send(Command::SetPace(per_sec))
     }
 
     /// See [`Command::WarmStart`].
@@ -363,7 +400,13 @@ impl Worker {
         self.state = None;
         let history = HistoryDelta { fit_id: 0, reset: true, records: Vec::new() };
         self.history.apply(&history);
-        Some(Update { generation: self.last_sent, fit: None, history, errors: vec![error] })
+        Some(Update {
+            generation: self.last_sent,
+            fit: None,
+            history,
+            replay: Some(Arc::new(Vec::new())),
+            errors: vec![error],
+        })
     }
 
     /// The generation of the last command sent.
@@ -433,6 +476,17 @@ struct Thread {
     /// Errors for the next publish.
     errors: Vec<String>,
     last_publish: Instant,
+    /// Iterations a second at most (None: as fast as possible).
+    pace: Option<f64>,
+    /// When a paced fit takes its next step.
+    next_step_at: Instant,
+    /// Snapshots kept for replay.
+    replay: Replay,
+    /// The replay changed since the last publish.
+    replay_changed: bool,
+    /// Iterations of the fits before this one that it continues (warm
+    /// starts): the replay's and the loss curve's count goes on from there.
+    iteration_base: usize,
 }
 
 /// Whether the thread goes on.
@@ -454,8 +508,13 @@ impl Thread {
                     // Paused or resumed: say so (publish looks again).
                     self.publish();
                 }
-                if self.paused {
-                    match self.commands.recv_timeout(LEASE_POLL) {
+                let wait = if self.paused {
+                    Some(LEASE_POLL)
+                } else {
+                    self.pace.map(|_| self.next_step_at.saturating_duration_since(Instant::now()))
+                };
+                if let Some(wait) = wait.filter(|w| !w.is_zero()) {
+                    match self.commands.recv_timeout(wait) {
                         Ok(c) => Some(c),
                         Err(RecvTimeoutError::Timeout) => None,
                         Err(RecvTimeoutError::Disconnected) => return,
@@ -474,7 +533,7 @@ impl Thread {
                         return;
                     }
                 }
-                None if !self.paused => self.step(),
+                None if !self.paused && self.next_step_at <= Instant::now() => self.step(),
                 None => {}
             }
         }
@@ -510,27 +569,37 @@ impl Thread {
     fn handle(&mut self, command: Command) -> Flow {
         match command {
             Command::Run(params) => {
-                // The same fit, running (or paused) or cancelled, goes on.
-                let resume = self.fit.as_ref().is_some_and(|f| f.params() == &params)
-                    && self.stopped.is_none_or(|r| r == StopReason::Cancelled);
                 self.started = Instant::now();
-                if resume {
-                    self.stopped = None;
-                } else {
-                    self.start(Nmf::new(Arc::clone(&self.data), params), false);
+                self.go_on(params);
+            }
+            Command::Step(params) => {
+                if self.fit.is_none() {
+                    self.started = Instant::now();
                 }
+                if self.go_on(params)
+                    && let Some(fit) = self.fit.as_mut()
+                {
+                    fit.step();
+                    self.dirty = true;
+                    self.stopped = Some(StopReason::Cancelled);
+                    self.keep_for_replay(true);
+                }
+            }
+            Command::SetPace(pace) => {
+                self.pace = pace.filter(|p| p.is_finite() && *p > 0.0);
+                self.next_step_at = Instant::now();
             }
             Command::Stop => {
                 if self.is_running() {
                     self.stopped = Some(StopReason::Cancelled);
+                    self.keep_for_replay(true);
                 }
             }
             Command::Reset => self.forget(),
             Command::WarmStart(params) => {
                 if let Some(fit) = self.fit.take() {
                     self.started = Instant::now();
-                    let (w, h) = fit.into_factors();
-                    self.start(Nmf::warm_start(Arc::clone(&self.data), params, w, h), true);
+                    self.warm_start_from(fit, params);
                 }
             }
             Command::SetData(data) => {
@@ -559,8 +628,52 @@ impl Thread {
         Flow::Continue
     }
 
+    /// Makes the fit ready to go on with `params` (see [`Command::Run`])
+    /// and marks it running; false when no fit could be made (the error is
+    /// reported).
+    fn go_on(&mut self, params: Params) -> bool {
+        let Some(fit) = self.fit.as_mut() else {
+            self.start(Nmf::new(Arc::clone(&self.data), params), false);
+            return self.fit.is_some();
+        };
+        let current = fit.params().clone();
+        // Stopped by the owner (or running): the rules count on as before;
+        // stopped by a rule: from here, or it would stop again at once.
+        let by_rule = self.stopped.is_some_and(|r| r != StopReason::Cancelled);
+        if current == params && !by_rule {
+            // The same run goes on.
+        } else if current.with_stopping_of(&params) == params {
+            if let Err(e) = fit.continue_run(&params, by_rule) {
+                self.errors.push(format!("{:#}", anyhow::Error::new(e)));
+                return false;
+            }
+            self.last = None;
+        } else if current.init != params.init || current.seed != params.seed {
+            // Another start asked for: a new fit.
+            self.start(Nmf::new(Arc::clone(&self.data), params), false);
+            return self.fit.is_some();
+        } else if let Some(fit) = self.fit.take() {
+            // Another solver, penalties or k: from the current factors.
+            self.warm_start_from(fit, params);
+            return self.fit.is_some();
+        }
+        self.stopped = None;
+        true
+    }
+
+    /// Replaces `fit` by a warm start from its factors with `params`.
+    fn warm_start_from(&mut self, fit: Nmf, params: Params) {
+        let done = fit.iteration();
+        let (w, h) = fit.into_factors();
+        self.start(Nmf::warm_start(Arc::clone(&self.data), params, w, h), true);
+        if self.fit.is_some() {
+            self.iteration_base += done;
+        }
+    }
+
     /// Installs a new fit (running), or forgets the fit and reports why it
-    /// could not be made.
+    /// could not be made. A fit that does not continue another (not a warm
+    /// start) starts the replay and the iteration count over.
     fn start(&mut self, fit: Result<Nmf, crate::nmf::NmfError>, warm_started: bool) {
         match fit {
             Ok(fit) => {
@@ -571,6 +684,16 @@ impl Thread {
                 self.last = None;
                 self.published = 0;
                 self.history_reset = true;
+                self.dirty = true;
+                if !warm_started {
+                    self.iteration_base = 0;
+                    self.replay.clear();
+                }
+                self.keep_for_replay(true);
+                if let Some(pace) = self.pace {
+                    // Paced, the start is shown for a step's time too.
+                    self.next_step_at = Instant::now() + Duration::from_secs_f64(1.0 / pace);
+                }
             }
             Err(e) => {
                 self.forget();
@@ -585,6 +708,24 @@ impl Thread {
         self.last = None;
         self.published = 0;
         self.history_reset = true;
+        self.iteration_base = 0;
+        self.replay.clear();
+        self.replay_changed = true;
+    }
+
+    /// Keeps the current factors for replay when their iteration is due
+    /// (or `always`).
+    fn keep_for_replay(&mut self, always: bool) {
+        let Some(fit) = self.fit.as_ref() else {
+            return;
+        };
+        let iteration = self.iteration_base + fit.iteration();
+        if always || self.replay.is_due(iteration) {
+            if let Some(progress) = self.progress() {
+                self.replay.keep(iteration, progress);
+                self.replay_changed = true;
+            }
+        }
     }
 
     /// One iteration, or the end when a stopping rule says so; publishes
@@ -595,12 +736,18 @@ impl Thread {
         };
         if let Some(reason) = fit.stop_reason() {
             self.stopped = Some(reason);
+            self.keep_for_replay(true);
             self.publish();
             return;
         }
         fit.step();
         self.dirty = true;
-        if self.last_publish.elapsed() >= SNAPSHOT_INTERVAL {
+        self.keep_for_replay(false);
+        if let Some(pace) = self.pace {
+            // Paced: every iteration is shown.
+            self.next_step_at = Instant::now() + Duration::from_secs_f64(1.0 / pace);
+            self.publish();
+        } else if self.last_publish.elapsed() >= SNAPSHOT_INTERVAL {
             self.publish();
         }
     }
@@ -673,7 +820,9 @@ impl Thread {
             reset: std::mem::take(&mut self.history_reset),
             records,
         };
-        let update = Update { generation: self.generation, fit, history, errors: std::mem::take(&mut self.errors) };
+        let replay = std::mem::take(&mut self.replay_changed).then(|| Arc::new(self.replay.kept().to_vec()));
+        let update =
+            Update { generation: self.generation, fit, history, replay, errors: std::mem::take(&mut self.errors) };
         self.updates.update(|slot| match slot {
             Some(waiting) => waiting.merge(update),
             None => *slot = Some(update),
@@ -1047,5 +1196,71 @@ mod tests {
         assert_eq!(u.state(), Some(FitState::Stopped(StopReason::MaxIter)));
         assert!(u.history.reset);
         assert_eq!(u.history.records.len(), 51);
+    }
+
+    #[test]
+    fn run_after_a_rule_continues_as_one_longer_fit() {
+        let d = data();
+        let params = Params::new(5).solver(Solver::Hals).max_iter(12).tol(0.0).seed(3);
+        let mut w = spawn(Arc::clone(&d));
+        w.run(params.clone());
+        let p = wait_final(&mut w);
+        assert_eq!((p.snapshot.iteration, p.state), (12, FitState::Stopped(StopReason::MaxIter)));
+        let fit_id = p.fit_id;
+        // Past max_iter: another 12 iterations of the same fit.
+        w.run(params.clone());
+        let p = wait_for(&mut w, "the continued fit", |w, p| {
+            !w.is_busy() && p.is_some_and(|p| p.state.is_stopped() && p.snapshot.iteration > 12)
+        })
+        .unwrap();
+        assert_eq!((p.snapshot.iteration, p.fit_id), (24, fit_id));
+        let mut straight = Nmf::new(Arc::clone(&d), params.clone().max_iter(24)).unwrap();
+        straight.run(None, |_| {});
+        assert_eq!(*p.snapshot.w, straight.w());
+        assert_eq!(*p.snapshot.h, straight.h().as_standard_layout().into_owned());
+        assert_eq!(w.history().len(), 25);
+        // Another seed starts a new fit; another solver goes on from the parts.
+        w.run(params.clone().seed(4));
+        let p = wait_final(&mut w);
+        assert!(p.fit_id > fit_id && !p.warm_started);
+        assert_eq!(p.snapshot.iteration, 12);
+        w.run(params.clone().seed(4).solver(Solver::Mu));
+        let p = wait_final(&mut w);
+        assert!(p.warm_started);
+        assert_eq!(p.params.solver, Solver::Mu);
+    }
+
+    #[test]
+    fn step_does_one_iteration_and_the_replay_keeps_every_early_one() {
+        let d = data();
+        let params = Params::new(4).solver(Solver::Hals).max_iter(1_000).tol(0.0).seed(1);
+        let mut w = spawn(Arc::clone(&d));
+        let mut headless = Nmf::new(Arc::clone(&d), params.clone()).unwrap();
+        let mut replay = Vec::new();
+        for expected in 1..=5 {
+            w.step(params.clone());
+            let u = wait_update(&mut w, "a step", |u| {
+                u.fit.as_ref().is_some_and(|p| p.snapshot.iteration == expected && p.state.is_stopped())
+            });
+            if let Some(r) = u.replay {
+                replay = r.iter().map(|k| k.iteration).collect();
+            }
+            headless.step();
+            assert_eq!(*u.fit.unwrap().snapshot.w, headless.w());
+        }
+        while let Some(u) = w.take_update() {
+            if let Some(r) = u.replay {
+                replay = r.iter().map(|k| k.iteration).collect();
+            }
+        }
+        assert_eq!(replay, vec![0, 1, 2, 3, 4, 5]);
+        // A paced fit still stops when told, and Reset empties the replay.
+        w.set_pace(Some(2.0));
+        w.run(params.clone());
+        w.stop();
+        wait_final(&mut w);
+        w.reset();
+        let u = wait_update(&mut w, "the reset", |u| u.fit.is_none());
+        assert!(u.replay.is_some_and(|r| r.is_empty()));
     }
 }

@@ -44,6 +44,8 @@ pub struct FaceNmfApp {
     profile: Profile,
     /// What the views asked for in the last frame, applied in `logic()`.
     pending: Vec<Action>,
+    /// Presentation mode as the window shows it, and the zoom it replaced.
+    presenting: Option<f32>,
 }
 
 impl FaceNmfApp {
@@ -75,7 +77,13 @@ impl FaceNmfApp {
             (None, Some(folder)) => model.load_with(LoadRequest::Folder(folder), None),
             (None, None) => model.load_with(LoadRequest::BuiltIn, None),
         }
-        FaceNmfApp { model, views: Views::default(), profile: Profile::from_env(), pending: Vec::new() }
+        FaceNmfApp {
+            model,
+            views: Views::default(),
+            profile: Profile::from_env(),
+            pending: Vec::new(),
+            presenting: None,
+        }
     }
 
     /// The remembered settings.
@@ -150,11 +158,28 @@ impl FaceNmfApp {
         self.apply(Action::Load(request));
     }
 
-    /// Ctrl+O, and folders or images dropped on the window.
+    /// Ctrl+O, F5 (presentation mode; there Space runs or stops and →
+    /// steps), and folders or images dropped on the window.
     fn input_actions(&mut self, ctx: &egui::Context) {
         let open = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, egui::Key::O);
         if ctx.input_mut(|i| i.consume_shortcut(&open)) {
             self.pending.push(Action::Browse(Purpose::OpenFolder));
+        }
+        let present = egui::KeyboardShortcut::new(egui::Modifiers::NONE, egui::Key::F5);
+        if ctx.input_mut(|i| i.consume_shortcut(&present)) {
+            self.pending.push(Action::SetPresenting(!self.model.settings.presenting));
+        }
+        // No text field has the keys: Space and → drive the fit.
+        if self.model.settings.presenting && ctx.memory(|m| m.focused().is_none()) {
+            let space = egui::KeyboardShortcut::new(egui::Modifiers::NONE, egui::Key::Space);
+            if ctx.input_mut(|i| i.consume_shortcut(&space)) {
+                let stop = self.model.is_fitting() || self.model.live.is_paused();
+                self.pending.push(if stop { Action::Stop } else { Action::Run });
+            }
+            let step = egui::KeyboardShortcut::new(egui::Modifiers::NONE, egui::Key::ArrowRight);
+            if ctx.input_mut(|i| i.consume_shortcut(&step)) {
+                self.pending.push(Action::Step);
+            }
         }
         let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
         if !dropped.is_empty() {
@@ -162,6 +187,35 @@ impl FaceNmfApp {
         }
     }
 }
+
+impl FaceNmfApp {
+    /// Brings the window in line with presentation mode: full screen and
+    /// text half as large again while presenting, as it was after.
+    fn show_presenting(&mut self, ctx: &egui::Context) {
+        match (self.model.settings.presenting, self.presenting) {
+            (true, None) => {
+                let zoom = ctx.zoom_factor();
+                self.presenting = Some(zoom);
+                ctx.set_zoom_factor(zoom * PRESENTING_ZOOM);
+                ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(true));
+            }
+            (false, Some(zoom)) => {
+                self.presenting = None;
+                ctx.set_zoom_factor(zoom);
+                ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(false));
+            }
+            _ => {}
+        }
+    }
+
+    /// True while the window is in presentation mode.
+    pub fn is_presenting(&self) -> bool {
+        self.presenting.is_some()
+    }
+}
+
+/// How much larger everything is drawn in presentation mode.
+const PRESENTING_ZOOM: f32 = 1.5;
 
 impl eframe::App for FaceNmfApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
@@ -172,6 +226,7 @@ impl eframe::App for FaceNmfApp {
             self.apply(action);
         }
         self.model.poll();
+        self.show_presenting(ctx);
         if let Some(times) = self.views.sync(ctx, &self.model) {
             self.profile.snapshot_shown(times.derive, times.textures);
         }

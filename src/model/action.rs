@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use super::dialog::Purpose;
 use super::loading::LoadRequest;
 use super::preset::Preset;
-use super::settings::{ThemeChoice, View};
+use super::settings::{Pace, ThemeChoice, View};
 use crate::dataset::Preprocess;
 use crate::nmf::Params;
 
@@ -16,8 +16,23 @@ pub enum Action {
     Run,
     /// Stop the live fit after the current iteration.
     Stop,
-    /// Forget the live fit.
+    /// Start over: forget the live fit (a running one starts again from
+    /// the initialisation).
     Reset,
+    /// Exactly one iteration of the live fit, then stopped.
+    Step,
+    /// How fast the live fit goes.
+    SetPace(Pace),
+    /// Show the live fit as it was at this kept iteration (counted across
+    /// warm starts, as the loss curve counts); None: live again.
+    Scrub(Option<usize>),
+    /// Keep the fit shown beside the next ones, to compare.
+    Pin,
+    /// Forget the pinned fit.
+    Unpin,
+    /// Presentation mode on or off: full screen, larger text, controls
+    /// hidden.
+    SetPresenting(bool),
     /// Change k; with a fit, re-fit at once from a warm start.
     SetK(usize),
     /// Solver, init, stopping rules, seed, penalties (k and the sparseness

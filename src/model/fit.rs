@@ -90,7 +90,7 @@ impl FitView {
 }
 
 /// rel_err over the whole session's fits: k changes continue the curve.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Curve {
     /// (iteration, seconds, rel_err), iteration and seconds cumulative across
     /// warm starts.

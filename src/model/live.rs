@@ -1,10 +1,12 @@
 //! The live fit: the [`Worker`] handle and what the model keeps of its
-//! updates (the latest snapshot as a [`FitView`], the loss curve).
+//! updates (the latest snapshot as a [`FitView`], the loss curve, the
+//! snapshots kept for replay and the one being looked at).
 
 use std::sync::Arc;
 
 use crate::jobs::{CpuLease, JobError, Wake};
 use crate::nmf::{FaceMatrix, Params, Record};
+use crate::replay::Kept;
 use crate::worker::{FitState, Worker};
 
 use super::fit::{Curve, FitView};
@@ -20,6 +22,11 @@ pub struct LiveFit {
     adopt_sent: Option<u64>,
     /// The adopted fit: (fit id, iteration it was opened at).
     adopted: Option<(u64, usize)>,
+    /// The snapshots kept for replay, oldest first.
+    pub replay: Arc<Vec<Kept>>,
+    /// The kept snapshot shown instead of the live fit (scrubbing the
+    /// timeline): its iteration across warm starts, and its view.
+    pub scrub: Option<(usize, FitView)>,
 }
 
 impl LiveFit {
@@ -50,6 +57,8 @@ impl LiveFit {
         self.fit = None;
         self.curve = Curve::default();
         self.adopted = None;
+        self.replay = Arc::default();
+        self.scrub = None;
         match &mut self.worker {
             Some(w) => {
                 w.set_data(data);
@@ -63,6 +72,41 @@ impl LiveFit {
         if let Some(w) = &mut self.worker {
             w.run(params);
         }
+    }
+
+    /// Exactly one iteration, then stopped.
+    pub fn step(&mut self, params: Params) {
+        if let Some(w) = &mut self.worker {
+            w.step(params);
+        }
+    }
+
+    /// Iterations a second at most (None: as fast as possible).
+    pub fn set_pace(&mut self, per_sec: Option<f64>) {
+        if let Some(w) = &mut self.worker {
+            w.set_pace(per_sec);
+        }
+    }
+
+    /// Shows the kept snapshot nearest `iteration` (across warm starts)
+    /// instead of the live fit; None: the live fit again. The fit itself
+    /// goes on undisturbed.
+    pub fn scrub(&mut self, iteration: Option<usize>) {
+        self.scrub = iteration.and_then(|t| {
+            let kept = self.replay.iter().min_by_key(|k| k.iteration.abs_diff(t))?;
+            match &self.scrub {
+                Some((at, view)) if *at == kept.iteration && Arc::ptr_eq(&view.progress, &kept.progress) => {
+                    self.scrub.take()
+                }
+                _ => Some((kept.iteration, FitView::new(Arc::clone(&kept.progress)))),
+            }
+        });
+    }
+
+    /// The fit the views show: the kept snapshot scrubbed to, else the
+    /// latest.
+    pub fn shown(&self) -> Option<&FitView> {
+        self.scrub.as_ref().map(|(_, v)| v).or(self.fit.as_ref())
     }
 
     pub fn stop(&mut self) {
@@ -101,6 +145,14 @@ impl LiveFit {
         let Some(update) = worker.take_update() else {
             return Vec::new();
         };
+        if let Some(replay) = &update.replay {
+            self.replay = Arc::clone(replay);
+        }
+        if update.history.reset && update.fit.as_ref().is_none_or(|p| !p.warm_started) {
+            // A new fit (not one continuing this one): the past looked at
+            // is gone.
+            self.scrub = None;
+        }
         match &update.fit {
             None => {
                 self.fit = None;

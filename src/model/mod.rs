@@ -14,6 +14,7 @@ pub mod live;
 pub mod loading;
 pub mod new_face;
 pub mod pca;
+pub mod pin;
 pub mod preset;
 pub mod race;
 pub mod settings;
@@ -31,9 +32,10 @@ pub use live::LiveFit;
 pub use loading::{Faces, LoadRequest, ResizeOffer};
 pub use new_face::NewFace;
 pub use pca::{PcaKey, PcaResult, PcaState};
+pub use pin::Pinned;
 pub use preset::Preset;
 pub use race::{Outcome, Race, race_name};
-pub use settings::{Settings, ThemeChoice, View};
+pub use settings::{Pace, Settings, ThemeChoice, View};
 pub use sweep::SweepState;
 
 use crate::dataset::{Dataset, LoadOptions};
@@ -55,6 +57,8 @@ pub struct Model {
     pub selected_part: Option<usize>,
     /// An image outside the set, projected onto the basis.
     pub new_face: Option<NewFace>,
+    /// A fit kept beside the live one, to compare.
+    pub pinned: Option<Pinned>,
     /// The last cover image read, for the inspector to take once.
     pub cover: Option<cover::LoadedCover>,
     /// The last error, shown in the status line.
@@ -98,6 +102,7 @@ impl Model {
             selected_face: None,
             selected_part: None,
             new_face: None,
+            pinned: None,
             cover: None,
             error: None,
             note: None,
@@ -117,9 +122,21 @@ impl Model {
         }
     }
 
-    /// The latest fit state shown.
+    /// The fit the views show: the latest snapshot of the live fit, or the
+    /// kept one the timeline was scrubbed to.
     pub fn fit(&self) -> Option<&FitView> {
-        self.live.fit.as_ref()
+        self.live.shown()
+    }
+
+    /// True while the views show a kept snapshot, not the live fit.
+    pub fn is_replaying(&self) -> bool {
+        self.live.scrub.is_some()
+    }
+
+    /// The pinned fit, if it belongs to the faces open.
+    pub fn pinned(&self) -> Option<&Pinned> {
+        let generation = self.faces.as_ref()?.generation;
+        self.pinned.as_ref().filter(|p| p.faces_generation == generation)
     }
 
     /// True while the live fit runs or has been asked to (not while paused).
@@ -181,7 +198,21 @@ impl Model {
         match action {
             Action::Run => self.run_fit(),
             Action::Stop => self.live.stop(),
-            Action::Reset => self.live.reset(),
+            Action::Reset => self.reset_fit(),
+            Action::Step => {
+                if self.faces.is_some() {
+                    self.error = None;
+                    self.live.step(self.settings.params.clone());
+                }
+            }
+            Action::SetPace(pace) => {
+                self.settings.pace = pace;
+                self.live.set_pace(pace.per_sec());
+            }
+            Action::Scrub(at) => self.live.scrub(at),
+            Action::Pin => self.pin(),
+            Action::Unpin => self.pinned = None,
+            Action::SetPresenting(on) => self.settings.presenting = on,
             Action::SetK(k) => self.set_k(k),
             Action::SetParams(p) => self.set_params(p),
             Action::SetSparseness(s) => self.set_sparseness(s),
@@ -258,6 +289,25 @@ impl Model {
     pub fn run_fit(&mut self) {
         self.error = None;
         self.live.run(self.settings.params.clone());
+    }
+
+    /// Starts over: forgets the fit; one that was running starts again
+    /// from the initialisation.
+    pub fn reset_fit(&mut self) {
+        let running = self.is_fitting();
+        self.live.reset();
+        if running {
+            self.run_fit();
+        }
+    }
+
+    /// Pins the fit shown, to compare the next ones with it.
+    fn pin(&mut self) {
+        let (Some(faces), Some(fit)) = (&self.faces, self.fit()) else {
+            return self.fail("nothing to pin: run a fit first");
+        };
+        self.pinned = Some(Pinned::new(fit, &self.live.curve, faces.generation));
+        self.note = Some("pinned: change the settings and Run (or Reset) to compare another fit with it".into());
     }
 
     /// Sets k; with a fit, re-fits at once from a warm start.
@@ -389,6 +439,8 @@ impl Model {
         if let Err(e) = self.live.set_data(Arc::clone(&faces.matrix), Arc::clone(&self.wake), &self.lease) {
             self.report_error(&anyhow::Error::new(e).context("could not start the NMF worker thread"));
         }
+        self.live.set_pace(self.settings.pace.per_sec());
+        self.pinned = None;
         self.faces = Some(faces);
         self.selected_face = Some(0);
         self.selected_part = None;

@@ -74,6 +74,54 @@ impl View {
     }
 }
 
+/// How fast the live fit goes: a few iterations a second to watch each
+/// one, or as fast as the machine can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Pace {
+    /// One iteration a second.
+    One,
+    /// Five iterations a second.
+    Five,
+    /// Twenty iterations a second.
+    Twenty,
+    /// As fast as possible.
+    #[default]
+    Fastest,
+}
+
+impl Pace {
+    pub const ALL: [Pace; 4] = [Pace::One, Pace::Five, Pace::Twenty, Pace::Fastest];
+
+    /// Iterations a second at most (None: no limit).
+    pub fn per_sec(self) -> Option<f64> {
+        match self {
+            Pace::One => Some(1.0),
+            Pace::Five => Some(5.0),
+            Pace::Twenty => Some(20.0),
+            Pace::Fastest => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Pace::One => "1/s",
+            Pace::Five => "5/s",
+            Pace::Twenty => "20/s",
+            Pace::Fastest => "max",
+        }
+    }
+
+    pub fn help(self) -> &'static str {
+        match self {
+            Pace::One => "One iteration a second: every view shows each step.",
+            Pace::Five => "Five iterations a second.",
+            Pace::Twenty => "Twenty iterations a second.",
+            Pace::Fastest => "As fast as the machine can.",
+        }
+    }
+}
+
 /// The persisted settings. Unknown or missing fields fall back to defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -92,6 +140,12 @@ pub struct Settings {
     pub preprocess: crate::dataset::Preprocess,
     /// The view in the middle of the window.
     pub view: View,
+    /// How fast the live fit goes.
+    pub pace: Pace,
+    /// Presentation mode: full screen, larger text, controls hidden (not
+    /// remembered: the app always opens in its normal layout).
+    #[serde(skip)]
+    pub presenting: bool,
 }
 
 impl Default for Settings {
@@ -105,6 +159,8 @@ impl Default for Settings {
             last_folder: None,
             preprocess: crate::dataset::Preprocess::None,
             view: View::Explorer,
+            pace: Pace::Fastest,
+            presenting: false,
         }
     }
 }

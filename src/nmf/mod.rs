@@ -86,6 +86,8 @@ pub enum NmfError {
     Mask(String),
     #[error("masked fits need a squared-error solver (hals or mu), not {0}")]
     MaskNeedsSquaredLoss(Solver),
+    #[error("a fit continues with other stopping rules only; other settings need a warm start or a new fit")]
+    NotContinuable,
 }
 
 /// The message of [`NmfError::InvalidK`]: k = 0 is wrong whatever the data,
@@ -221,6 +223,9 @@ pub struct Nmf {
     init_secs: f64,
     step_secs: f64,
     inner_sweeps: (f64, f64),
+    /// Where the stopping rules count from: (iteration, seconds) when the
+    /// fit began or was last continued past a rule ([`Nmf::continue_run`]).
+    run_start: (usize, f64),
 }
 
 impl Nmf {
@@ -381,6 +386,7 @@ impl Nmf {
             init_secs: 0.0,
             step_secs: 0.0,
             inner_sweeps: (0.0, 0.0),
+            run_start: (0, 0.0),
         };
         if fit.params.solver == Solver::Kl {
             let approx = par_matmul(fit.w.view(), fit.ht.t());
@@ -551,20 +557,41 @@ impl Nmf {
         if p.target_rel_err.is_some_and(|t| self.rel_err <= t) {
             return Some(StopReason::Target);
         }
-        if p.tol > 0.0 && self.iteration >= 10 && self.iteration.is_multiple_of(10) {
+        // The rules count from the start of this run (0 unless continued).
+        let (start_iteration, start_secs) = self.run_start;
+        let done = self.iteration - start_iteration;
+        if p.tol > 0.0 && done >= 10 && done.is_multiple_of(10) && self.history.len() > 10 {
             let before = self.history[self.history.len() - 11].objective;
             // An objective of 0 (a perfect fit) cannot fall any further.
             if before <= 0.0 || (before - self.objective) / before < p.tol {
                 return Some(StopReason::Tol);
             }
         }
-        if self.iteration >= p.max_iter {
+        if done >= p.max_iter {
             return Some(StopReason::MaxIter);
         }
-        if p.time_limit_secs.is_some_and(|t| self.secs() >= t) {
+        if p.time_limit_secs.is_some_and(|t| self.secs() - start_secs >= t) {
             return Some(StopReason::Time);
         }
         None
+    }
+
+    /// Takes `params`' stopping rules (max_iter, tol, the target, the time
+    /// limit) for the iterations to come. With `from_here` they count from
+    /// the current iteration (another `max_iter` at most: how a fit goes on
+    /// past the rule that stopped it); without, from where they counted
+    /// before. Everything else in `params` must equal this fit's (a fit with
+    /// other settings is a warm start, [`Nmf::warm_start`]).
+    pub fn continue_run(&mut self, params: &Params, from_here: bool) -> Result<(), NmfError> {
+        params.check(self.data.pixels(), self.data.faces())?;
+        if self.params.with_stopping_of(params) != *params {
+            return Err(NmfError::NotContinuable);
+        }
+        self.params = params.clone();
+        if from_here {
+            self.run_start = (self.iteration, self.secs());
+        }
+        Ok(())
     }
 
     /// Steps until a stopping rule fires or `cancel` is set, calling

@@ -232,6 +232,19 @@ impl Default for Params {
 }
 
 impl Params {
+    /// These parameters with `other`'s stopping rules (max_iter, tol, the
+    /// target and the time limit): equal to `other` when the two differ only
+    /// in when to stop.
+    pub fn with_stopping_of(&self, other: &Params) -> Params {
+        Params {
+            max_iter: other.max_iter,
+            tol: other.tol,
+            target_rel_err: other.target_rel_err,
+            time_limit_secs: other.time_limit_secs,
+            ..self.clone()
+        }
+    }
+
     /// Defaults with `k` parts.
     pub fn new(k: usize) -> Self {
         Params { k, ..Params::default() }

@@ -46,25 +46,7 @@ impl Controls {
         let fitting = model.is_fitting() || model.live.is_paused();
         let has_data = model.faces.is_some();
 
-        ui.horizontal(|ui| {
-            let run = ui
-                .add_enabled(!fitting && has_data, egui::Button::new("Run"))
-                .on_hover_text("Start fitting (or continue a stopped fit with the same settings).");
-            if run.clicked() {
-                out.push(Action::Run);
-            }
-            let stop =
-                ui.add_enabled(fitting, egui::Button::new("Stop")).on_hover_text("Stop after the current iteration.");
-            if stop.clicked() {
-                out.push(Action::Stop);
-            }
-            let reset = ui
-                .add_enabled(model.fit().is_some() || fitting, egui::Button::new("Reset"))
-                .on_hover_text("Forget the fit; the next Run starts again from the initialisation.");
-            if reset.clicked() {
-                out.push(Action::Reset);
-            }
-        });
+        fit_buttons_ui(ui, model, fitting, has_data, out);
         ui.add_space(6.0);
 
         let max_k = model.max_k();
@@ -206,6 +188,89 @@ impl Controls {
             self.notes.check_range(name, value, range);
         }
     }
+}
+
+/// Run (or Continue), Stop, Step, Reset; the pace; Pin.
+fn fit_buttons_ui(ui: &mut egui::Ui, model: &Model, fitting: bool, has_data: bool, out: &mut Vec<Action>) {
+    let live = model.live.fit.as_ref();
+    ui.horizontal(|ui| {
+        let (label, help) = match live {
+            Some(f) => (
+                "Continue",
+                format!(
+                    "Go on from iteration {} (stopping again after at most max_iter more iterations, or by tol). \
+                     Changed stopping rules apply from here; another solver or penalties continue from the current \
+                     parts; another init or seed starts a new fit. Space in presentation mode.",
+                    f.progress.snapshot.iteration
+                ),
+            ),
+            None => ("Run", "Start fitting from the initialisation. Space in presentation mode.".to_owned()),
+        };
+        if ui.add_enabled(!fitting && has_data, egui::Button::new(label)).on_hover_text(help).clicked() {
+            out.push(Action::Run);
+        }
+        if ui
+            .add_enabled(fitting, egui::Button::new("Stop"))
+            .on_hover_text("Stop after the current iteration; Continue goes on from there.")
+            .clicked()
+        {
+            out.push(Action::Stop);
+        }
+        if ui
+            .add_enabled(has_data, egui::Button::new("Step"))
+            .on_hover_text(
+                "Exactly one iteration (all parts, then all weights), then stop: every view shows it. \
+                 The right arrow key in presentation mode.",
+            )
+            .clicked()
+        {
+            out.push(Action::Step);
+        }
+        if ui
+            .add_enabled(live.is_some() || fitting, egui::Button::new("Reset"))
+            .on_hover_text(
+                "Start over: forget the fit. A running fit starts again from the initialisation; a stopped one \
+                 waits for Run.",
+            )
+            .clicked()
+        {
+            out.push(Action::Reset);
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label("pace").on_hover_text("How many iterations a second the fit runs at.");
+        let mut pace = model.settings.pace;
+        for choice in crate::model::Pace::ALL {
+            ui.selectable_value(&mut pace, choice, choice.name()).on_hover_text(choice.help());
+        }
+        if pace != model.settings.pace {
+            out.push(Action::SetPace(pace));
+        }
+    });
+    ui.horizontal(|ui| match model.pinned() {
+        Some(pinned) => {
+            ui.small(format!("pinned: {}", pinned.label)).on_hover_text(
+                "The pinned fit is shown beside the live one in the basis images, the faces, the inspector and \
+                 the loss curve.",
+            );
+            if ui.small_button("Unpin").on_hover_text("Stop comparing with the pinned fit.").clicked() {
+                out.push(Action::Unpin);
+            }
+        }
+        None => {
+            if ui
+                .add_enabled(model.fit().is_some(), egui::Button::new("Pin to compare"))
+                .on_hover_text(
+                    "Keep this fit (its parts, reconstructions and loss curve) beside the next ones: then change k, \
+                     the solver or the sparseness and Run, or Reset, to see both side by side.",
+                )
+                .on_disabled_hover_text("Run a fit first.")
+                .clicked()
+            {
+                out.push(Action::Pin);
+            }
+        }
+    });
 }
 
 /// The alpha_W and alpha_H × l1_ratio that zero every part of the fit

@@ -33,6 +33,10 @@ pub struct FacesView {
     faces_shown: Option<u64>,
     /// What `right` shows: (faces generation, fit key, residual?).
     right_shown: Option<(u64, (u64, usize), bool)>,
+    /// Every face's reconstruction by the pinned fit.
+    pinned: Atlas,
+    /// What `pinned` shows: (faces generation, pinned fit's key).
+    pinned_shown: Option<(u64, (u64, usize))>,
 }
 
 impl Default for FacesView {
@@ -44,6 +48,8 @@ impl Default for FacesView {
             thumb: None,
             faces_shown: None,
             right_shown: None,
+            pinned: Atlas::new("pinned reconstructions", TextureOptions::LINEAR),
+            pinned_shown: None,
         }
     }
 }
@@ -68,6 +74,7 @@ impl FacesView {
             self.faces_shown = Some(faces.generation);
             self.right_shown = None;
         }
+        self.sync_pinned(ctx, model);
         let (Some(fit), Some(t)) = (model.fit(), self.thumb) else {
             self.right.clear();
             self.right_shown = None;
@@ -99,6 +106,24 @@ impl FacesView {
         Some(SyncTimes { derive, textures: started.elapsed() - derive })
     }
 
+    /// The pinned fit's reconstructions, rebuilt when another fit is
+    /// pinned.
+    fn sync_pinned(&mut self, ctx: &egui::Context, model: &Model) {
+        let (Some(faces), Some(pinned), Some(t)) = (&model.faces, model.pinned(), self.thumb) else {
+            self.pinned.clear();
+            self.pinned_shown = None;
+            return;
+        };
+        let key = (faces.generation, pinned.key());
+        if self.pinned_shown == Some(key) {
+            return;
+        }
+        let snapshot = &pinned.view.progress.snapshot;
+        let r = t.downsample(snapshot.w.view()).dot(&*snapshot.h);
+        self.pinned.update(ctx, r.ncols(), [t.width, t.height], |j, out| gray_into(r.column(j), 0.0, 1.0, out));
+        self.pinned_shown = Some(key);
+    }
+
     /// The faces' atlas (the rank strips and the inspector use its tiles).
     pub fn faces_atlas(&self) -> &Atlas {
         &self.faces
@@ -112,7 +137,12 @@ impl FacesView {
         let n = faces.count();
         let mut select = None;
         ui.horizontal(|ui| {
-            super::heading_ui(ui, &format!("Faces ({n}) and their reconstructions"), HELP);
+            let heading = if model.pinned().is_some() {
+                format!("Faces ({n}), their reconstructions, and the pinned fit's")
+            } else {
+                format!("Faces ({n}) and their reconstructions")
+            };
+            super::heading_ui(ui, &heading, HELP);
             let mut residual = model.settings.show_residual;
             if ui
                 .checkbox(&mut residual, "show residuals")
@@ -161,13 +191,16 @@ impl FacesView {
         let gap = 4.0;
         let pair_gap = 1.0;
         let avail = ui.available_size() - Vec2::new(14.0, 2.0);
-        let pair_aspect = (2.0 * tw + pair_gap) / th;
+        // Face, reconstruction and, with a pinned fit, its reconstruction.
+        let pinned_tex = self.pinned.texture().cloned().filter(|_| model.pinned().is_some());
+        let per_face = if pinned_tex.is_some() { 3.0 } else { 2.0 };
+        let pair_aspect = (per_face * tw + (per_face - 1.0) * pair_gap) / th;
         let (mut cols, mut pair) = super::grid_fit(n, pair_aspect, avail, gap);
         if pair.y < MIN_TILE_HEIGHT {
             pair = Vec2::new(MIN_TILE_HEIGHT * pair_aspect, MIN_TILE_HEIGHT);
             cols = (((avail.x + gap) / (pair.x + gap)).floor() as usize).max(1);
         }
-        let tile = Vec2::new((pair.x - pair_gap) / 2.0, pair.y);
+        let tile = Vec2::new((pair.x - (per_face - 1.0) * pair_gap) / per_face, pair.y);
         let what = if model.settings.show_residual { "Residual" } else { "Reconstruction" };
         let rows = n.div_ceil(cols);
         // Only the visible rows are laid out (hundreds of faces stay cheap).
@@ -212,6 +245,22 @@ impl FacesView {
                                 }
                             } else {
                                 ui.allocate_exact_size(tile, egui::Sense::hover());
+                            }
+                            if let Some(t) = &pinned_tex {
+                                let r = super::image_ui(
+                                    ui,
+                                    t,
+                                    self.pinned.uv(j),
+                                    tile,
+                                    || format!("Pinned reconstruction of face {}", j + 1),
+                                    outline,
+                                )
+                                .on_hover_ui(|ui| {
+                                    ui.label(format!("Face {} by the pinned fit; click to inspect", j + 1));
+                                });
+                                if r.clicked() {
+                                    select = Some(j);
+                                }
                             }
                             ui.add_space(gap - 2.0 * pair_gap);
                         }

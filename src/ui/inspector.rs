@@ -49,6 +49,11 @@ pub struct Inspector {
     pub cover: Cover,
     /// The face's weights from its seen pixels, with a cover applied.
     filled: Option<Filled>,
+    /// The face's reconstruction by the pinned fit, and its error.
+    pinned: Picture,
+    pinned_err: Option<f64>,
+    /// What `pinned` shows: (faces generation, face, pinned fit's key).
+    pinned_shown: Option<(u64, usize, (u64, usize))>,
 }
 
 impl Default for Inspector {
@@ -62,6 +67,9 @@ impl Default for Inspector {
             shown: None,
             cover: Cover::default(),
             filled: None,
+            pinned: Picture::new("pinned reconstruction"),
+            pinned_err: None,
+            pinned_shown: None,
         }
     }
 }
@@ -96,6 +104,7 @@ impl Inspector {
             return;
         };
         self.cover.keep_for(j, faces.generation);
+        self.sync_pinned(ctx, model, j);
         let fit = model.fit();
         if let (Some(e), Some(f)) = (&self.edits, fit)
             && (e.face != j || e.fit != (f.progress.fit_id, f.k()))
@@ -147,6 +156,28 @@ impl Inspector {
 }
 
 impl Inspector {
+    /// Rebuilds the pinned fit's reconstruction of face `j` when the face
+    /// or the pinned fit changed.
+    fn sync_pinned(&mut self, ctx: &egui::Context, model: &Model, j: usize) {
+        let (Some(faces), Some(pinned)) = (&model.faces, model.pinned()) else {
+            self.pinned.clear();
+            self.pinned_err = None;
+            self.pinned_shown = None;
+            return;
+        };
+        let key = (faces.generation, j, pinned.key());
+        if self.pinned_shown == Some(key) {
+            return;
+        }
+        let snapshot = &pinned.view.progress.snapshot;
+        let recon = crate::nmf::reconstruct(snapshot.w.view(), snapshot.h.column(j));
+        let face = faces.face(j);
+        self.pinned_err = Some(crate::nmf::metrics::rel_err(face, recon.view()));
+        let image = gray_image(recon.view(), faces.meta.width, faces.meta.height);
+        self.pinned.set(ctx, image, TextureOptions::LINEAR);
+        self.pinned_shown = Some(key);
+    }
+
     /// Height the inspector needs in a column `width` wide.
     pub fn height(&self, model: &Model, width: f32) -> f32 {
         let Some(faces) = model.faces.as_ref() else {
@@ -189,7 +220,10 @@ impl Inspector {
             }
         });
         let (fw, fh) = (faces.meta.width as f32, faces.meta.height as f32);
-        let size = image_size(faces.meta.width, faces.meta.height, ui.available_width());
+        let pinned = model.pinned();
+        // A fourth picture, the pinned fit's reconstruction, when one is pinned.
+        let avail = if pinned.is_some() { ui.available_width() * 0.75 } else { ui.available_width() };
+        let size = image_size(faces.meta.width, faces.meta.height, avail);
         let n = j + 1;
         let (recon_caption, residual_caption) = if self.cover.applied().is_some() {
             ("filled from the parts", "residual")
@@ -207,6 +241,11 @@ impl Inspector {
             for (picture, alt, caption) in pictures {
                 super::captioned_ui(ui, picture.texture(), size, &alt, caption, 0.0);
             }
+            if let Some(p) = pinned {
+                let alt = format!("Inspector: pinned fit's reconstruction of face {n} ({})", p.label);
+                let caption = format!("pinned, k = {}", p.view.k());
+                super::captioned_ui(ui, self.pinned.texture(), size, &alt, &caption, 0.0);
+            }
         });
         self.cover.controls_ui(ui, (faces.meta.width, faces.meta.height));
         let Some(fit) = model.fit() else {
@@ -223,8 +262,14 @@ impl Inspector {
                 true
             }
             None => {
-                if let Some(err) = self.rel_err {
-                    ui.label(format!("relative error of this face: {err:.3}"));
+                match (self.rel_err, self.pinned_err.filter(|_| pinned.is_some())) {
+                    (Some(err), Some(p)) => {
+                        ui.label(format!("relative error of this face: {err:.3} (pinned fit: {p:.3})"));
+                    }
+                    (Some(err), None) => {
+                        ui.label(format!("relative error of this face: {err:.3}"));
+                    }
+                    _ => {}
                 }
                 false
             }

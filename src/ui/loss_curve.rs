@@ -2,7 +2,7 @@
 
 use eframe::egui;
 
-use egui_plot::{Line, Plot, PlotPoints, Points, VLine};
+use egui_plot::{Legend, Line, LineStyle, Plot, PlotPoints, Points, VLine};
 
 use crate::model::Model;
 
@@ -43,9 +43,30 @@ impl LossCurve {
             points.push([p[x], p[2].log10()]);
         }
         let marks: Vec<(f64, usize)> = if by_time { Vec::new() } else { curve.k_marks.clone() };
+        // The pinned fit's curve, dashed, to compare.
+        let pinned = model.pinned().map(|p| {
+            let pts: Vec<[f64; 2]> = p
+                .curve
+                .points
+                .iter()
+                .skip(1)
+                .filter(|q| q[2] > 0.0 && q[2].is_finite())
+                .map(|q| [q[x], q[2].log10()])
+                .collect();
+            (format!("pinned: {}", p.label), pts)
+        });
+        // The iteration the timeline shows, on this axis.
+        let replay_at = model.live.scrub.as_ref().and_then(|(t, _)| {
+            let t = *t as f64;
+            if by_time { curve.points.iter().find(|q| q[0] >= t).map(|q| q[1]) } else { Some(t) }
+        });
         let last = curve.points.last().map(|p| p[2]);
-        Plot::new("loss")
-            .x_axis_label(if by_time { "seconds" } else { "iteration" })
+        let mut plot = Plot::new("loss");
+        if pinned.is_some() {
+            // Which line is which.
+            plot = plot.legend(Legend::default());
+        }
+        plot.x_axis_label(if by_time { "seconds" } else { "iteration" })
             .y_axis_label("rel_err")
             .y_axis_formatter(|mark, _| {
                 // Enough decimals that neighbouring labels differ.
@@ -68,6 +89,12 @@ impl LossCurve {
             })
             .allow_scroll(false)
             .show(ui, |plot_ui| {
+                if let Some((name, pts)) = pinned {
+                    plot_ui.line(Line::new(name, PlotPoints::from(pts)).style(LineStyle::dashed_loose()));
+                }
+                if let Some(at) = replay_at {
+                    plot_ui.vline(VLine::new("replay", at).style(LineStyle::dotted_dense()));
+                }
                 if start_only {
                     plot_ui.points(Points::new("rel_err", PlotPoints::from(points)).radius(3.0));
                 } else {

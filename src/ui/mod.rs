@@ -21,6 +21,7 @@ mod rank_explorer;
 mod solver_race;
 mod status_bar;
 mod textures;
+mod timeline;
 mod toolbar;
 mod weights_map;
 
@@ -49,6 +50,7 @@ pub struct Views {
     pub new_face: new_face::NewFaceView,
     pub weights: weights_map::WeightsMap,
     pub loss: loss_curve::LossCurve,
+    pub timeline: timeline::Timeline,
     pub eigenfaces: eigenfaces::Eigenfaces,
     pub ranks: rank_explorer::RankExplorer,
     pub race: solver_race::SolverRace,
@@ -99,10 +101,12 @@ impl Views {
             self.export.open_window();
         }
         egui::Panel::bottom("status").show(ui, |ui| status_bar::status_bar_ui(ui, model, &mut self.toolbar, out));
-        egui::Panel::left("controls")
-            .resizable(false)
-            .exact_size(CONTROLS_WIDTH)
-            .show(ui, |ui| self.controls.controls_ui(ui, model, out));
+        if !model.settings.presenting {
+            egui::Panel::left("controls")
+                .resizable(false)
+                .exact_size(CONTROLS_WIDTH)
+                .show(ui, |ui| self.controls.controls_ui(ui, model, out));
+        }
         egui::Panel::right("inspect").resizable(false).exact_size(RIGHT_WIDTH).show(ui, |ui| {
             let total = ui.available_height();
             let inspector_height = if model.new_face.is_some() {
@@ -123,7 +127,9 @@ impl Views {
                 }
             });
             child_ui(ui, map, "weights", |ui| self.weights.weights_map_ui(ui, model, out));
+            let (loss, timeline) = split_vertical_rect(loss, loss.height() - timeline::TIMELINE_HEIGHT);
             child_ui(ui, loss, "loss", |ui| self.loss.loss_curve_ui(ui, model));
+            child_ui(ui, timeline, "timeline", |ui| self.timeline.timeline_ui(ui, model, out));
         });
         egui::CentralPanel::default().show(ui, |ui| match model.settings.view {
             View::Explorer => {
@@ -156,8 +162,12 @@ pub fn theme_preference(theme: ThemeChoice) -> egui::ThemePreference {
 
 /// Splits the remaining space of `ui` at `height` from the top.
 fn split_vertical(ui: &egui::Ui, height: f32) -> (Rect, Rect) {
-    let r = ui.available_rect_before_wrap();
-    let y = (r.min.y + height).min(r.max.y);
+    split_vertical_rect(ui.available_rect_before_wrap(), height)
+}
+
+/// Splits `r` at `height` from its top.
+fn split_vertical_rect(r: Rect, height: f32) -> (Rect, Rect) {
+    let y = (r.min.y + height.max(0.0)).min(r.max.y);
     (Rect::from_min_max(r.min, egui::pos2(r.max.x, y)), Rect::from_min_max(egui::pos2(r.min.x, y), r.max))
 }
 

@@ -5,6 +5,27 @@ use eframe::egui;
 
 use crate::model::{Action, Answer, LoadRequest, Model, Purpose, ThemeChoice, View};
 
+const PRESENT_HELP: &str = "Presentation mode (F5): full screen, larger text, the controls hidden, for a class. \
+     Space runs or stops the fit, the right arrow key steps one iteration; F5 again returns.";
+
+/// The top bar in presentation mode: the views, the keys, and the way out.
+fn presenting_bar_ui(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        for view in View::ALL {
+            let selected = model.settings.view == view;
+            if ui.selectable_label(selected, view.name()).on_hover_text(view.help()).clicked() {
+                out.push(Action::SetView(view));
+            }
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button("Exit presentation (F5)").on_hover_text(PRESENT_HELP).clicked() {
+                out.push(Action::SetPresenting(false));
+            }
+            super::hint_ui(ui, "Space: run / stop    Right arrow: one iteration");
+        });
+    });
+}
+
 /// The top bar's windows: the typed-path opener and the skipped files.
 #[derive(Default)]
 pub struct Toolbar {
@@ -50,6 +71,10 @@ impl Toolbar {
     }
 
     pub fn toolbar_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        if model.settings.presenting {
+            presenting_bar_ui(ui, model, out);
+            return;
+        }
         ui.horizontal(|ui| {
             if ui
                 .button("Open folder…")
@@ -119,14 +144,21 @@ impl Toolbar {
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                for theme in ThemeChoice::ALL.into_iter().rev() {
-                    let selected = model.settings.theme == theme;
-                    if ui.selectable_label(selected, theme.name()).on_hover_text("Colour theme").clicked() {
-                        out.push(Action::SetTheme(theme));
-                        ui.ctx().set_theme(super::theme_preference(theme));
-                    }
+                if ui.button("Present").on_hover_text(PRESENT_HELP).clicked() {
+                    out.push(Action::SetPresenting(true));
                 }
-                ui.label("Theme:");
+                ui.menu_button(format!("Theme: {}", model.settings.theme.name()), |ui| {
+                    for theme in ThemeChoice::ALL {
+                        let selected = model.settings.theme == theme;
+                        if ui.selectable_label(selected, theme.name()).clicked() {
+                            out.push(Action::SetTheme(theme));
+                            ui.ctx().set_theme(super::theme_preference(theme));
+                            ui.close();
+                        }
+                    }
+                })
+                .response
+                .on_hover_text("Colour theme: system, light or dark.");
             });
         });
     }

@@ -1,0 +1,209 @@
+//! Layer 3: the fit's past, kept for replay. The worker keeps a copy of the
+//! factors at log-spaced iterations (every early one, then sparser: the
+//! parts change fastest at the start), within a bounded memory: at most
+//! [`MAX_KEPT`] snapshots and [`MAX_BYTES`] of factors. When either bound
+//! is passed, every other snapshot between the first and the last is
+//! dropped and the spacing from then on doubles (in log terms), so a long
+//! fit still spans its whole history. The last snapshot of a fit that
+//! stopped is always kept, so a replay ends where the fit is.
+//!
+//! Iterations are counted across warm starts (a change of k continues the
+//! count), as the loss curve counts them.
+
+use std::sync::Arc;
+
+use crate::worker::Progress;
+
+/// Snapshots kept at most.
+pub const MAX_KEPT: usize = 64;
+/// Bytes of factors (W and H, f32) kept at most.
+pub const MAX_BYTES: usize = 256 << 20;
+/// The spacing of kept iterations at first: each at least this factor
+/// past the one before (and at least one iteration past it).
+const FIRST_RATIO: f64 = 1.1;
+
+/// One snapshot kept for replay.
+#[derive(Debug, Clone)]
+pub struct Kept {
+    /// The iteration, counted across warm starts (the loss curve's x).
+    pub iteration: usize,
+    /// The fit as it was then (its own iteration count is in the snapshot).
+    pub progress: Arc<Progress>,
+}
+
+impl Kept {
+    /// The bytes its factors take.
+    pub fn bytes(&self) -> usize {
+        (self.progress.snapshot.w.len() + self.progress.snapshot.h.len()) * std::mem::size_of::<f32>()
+    }
+}
+
+/// The kept snapshots of the current fit, oldest first. See the
+/// [module docs](self).
+#[derive(Debug, Clone)]
+pub struct Replay {
+    kept: Vec<Kept>,
+    bytes: usize,
+    ratio: f64,
+    next_due: usize,
+    max_kept: usize,
+    max_bytes: usize,
+}
+
+impl Default for Replay {
+    fn default() -> Self {
+        Replay::with_limits(MAX_KEPT, MAX_BYTES)
+    }
+}
+
+impl Replay {
+    /// A replay keeping at most `max_kept` snapshots (at least 2) and
+    /// `max_bytes` of factors.
+    pub fn with_limits(max_kept: usize, max_bytes: usize) -> Self {
+        Replay { kept: Vec::new(), bytes: 0, ratio: FIRST_RATIO, next_due: 0, max_kept: max_kept.max(2), max_bytes }
+    }
+
+    /// Forgets every snapshot (a new fit).
+    pub fn clear(&mut self) {
+        *self = Replay::with_limits(self.max_kept, self.max_bytes);
+    }
+
+    /// True when the snapshot of `iteration` should be kept.
+    pub fn is_due(&self, iteration: usize) -> bool {
+        self.kept.is_empty() || iteration >= self.next_due
+    }
+
+    /// Keeps `progress` as the snapshot of `iteration` (replacing one of
+    /// the same iteration), then thins the kept ones to the bounds.
+    pub fn keep(&mut self, iteration: usize, progress: Arc<Progress>) {
+        if let Some(last) = self.kept.last()
+            && last.iteration >= iteration
+        {
+            if last.iteration > iteration {
+                // The count went back (a new fit not announced): start over.
+                self.clear();
+            } else if let Some(last) = self.kept.pop() {
+                self.bytes -= last.bytes();
+            }
+        }
+        let kept = Kept { iteration, progress };
+        self.bytes += kept.bytes();
+        self.kept.push(kept);
+        while self.kept.len() > 2 && (self.kept.len() > self.max_kept || self.bytes > self.max_bytes) {
+            self.thin();
+        }
+        self.schedule_after(iteration);
+    }
+
+    /// Drops every other snapshot between the first and the last, and
+    /// spaces the next ones twice as far apart (in log terms).
+    fn thin(&mut self) {
+        let last = self.kept.len() - 1;
+        let mut i = 0;
+        self.kept.retain(|_| {
+            let keep = i == 0 || i == last || i % 2 == 0;
+            i += 1;
+            keep
+        });
+        self.bytes = self.kept.iter().map(Kept::bytes).sum();
+        self.ratio *= self.ratio;
+    }
+
+    fn schedule_after(&mut self, iteration: usize) {
+        let next = (iteration as f64 * self.ratio).ceil() as usize;
+        self.next_due = next.max(iteration + 1);
+    }
+
+    /// The kept snapshots, oldest first.
+    pub fn kept(&self) -> &[Kept] {
+        &self.kept
+    }
+
+    /// The bytes of factors kept.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nmf::Params;
+    use crate::worker::{FitSnapshot, FitState};
+    use ndarray::Array2;
+
+    fn progress(iteration: usize, m: usize, n: usize, k: usize) -> Arc<Progress> {
+        Arc::new(Progress {
+            fit_id: 1,
+            warm_started: false,
+            params: Params::new(k),
+            snapshot: FitSnapshot {
+                w: Arc::new(Array2::zeros((m, k))),
+                h: Arc::new(Array2::zeros((k, n))),
+                iteration,
+                objective: 0.0,
+                rel_err: 0.0,
+                secs: 0.0,
+            },
+            state: FitState::Running,
+            wall_secs: 0.0,
+            init_secs: 0.0,
+            alpha_limits: None,
+        })
+    }
+
+    fn run(replay: &mut Replay, iterations: usize, m: usize) {
+        for t in 0..=iterations {
+            if replay.is_due(t) {
+                replay.keep(t, progress(t, m, 10, 2));
+            }
+        }
+    }
+
+    #[test]
+    fn keeps_every_early_iteration_then_log_spaced() {
+        let mut r = Replay::default();
+        run(&mut r, 100, 8);
+        let its: Vec<usize> = r.kept().iter().map(|k| k.iteration).collect();
+        assert_eq!(&its[..11], &(0..=10).collect::<Vec<_>>()[..]);
+        // Log-spaced: each gap at least 10 % of where it starts.
+        for w in its.windows(2).skip(10) {
+            assert!(w[1] as f64 >= w[0] as f64 * 1.1 - 1e-9, "{its:?}");
+        }
+        assert!(its.len() < 40, "{its:?}");
+    }
+
+    #[test]
+    fn a_long_fit_stays_within_the_count_and_spans_it() {
+        let mut r = Replay::default();
+        run(&mut r, 100_000, 8);
+        assert!(r.kept().len() <= MAX_KEPT);
+        assert!(r.kept().len() >= MAX_KEPT / 3, "{}", r.kept().len());
+        assert_eq!(r.kept()[0].iteration, 0);
+        assert!(r.kept().last().unwrap().iteration > 50_000);
+        let its: Vec<usize> = r.kept().iter().map(|k| k.iteration).collect();
+        assert!(its.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn memory_bound_thins_big_factors() {
+        // Each snapshot: (1000·2 + 2·10)·4 = 8080 bytes; 10 fit in 81 kB.
+        let mut r = Replay::with_limits(64, 81_000);
+        run(&mut r, 1_000, 1_000);
+        assert!(r.bytes() <= 81_000, "{}", r.bytes());
+        assert!(r.kept().len() >= 5);
+        assert_eq!(r.bytes(), r.kept().iter().map(Kept::bytes).sum::<usize>());
+    }
+
+    #[test]
+    fn the_same_iteration_replaces_and_going_back_starts_over() {
+        let mut r = Replay::default();
+        r.keep(0, progress(0, 4, 4, 1));
+        r.keep(1, progress(1, 4, 4, 1));
+        r.keep(1, progress(1, 4, 4, 1));
+        assert_eq!(r.kept().len(), 2);
+        r.keep(0, progress(0, 4, 4, 1));
+        assert_eq!(r.kept().len(), 1);
+        assert_eq!(r.bytes(), r.kept()[0].bytes());
+    }
+}
