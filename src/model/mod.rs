@@ -307,7 +307,7 @@ impl Model {
             return self.fail("nothing to pin: run a fit first");
         };
         self.pinned = Some(Pinned::new(fit, &self.live.curve, faces.generation));
-        self.note = Some("pinned: change the settings and Run (or Reset) to compare another fit with it".into());
+        self.note = Some("pinned: now change the settings and fit again to compare".into());
     }
 
     /// Sets k; with a fit, re-fits at once from a warm start.

@@ -12,6 +12,8 @@ pub struct Pinned {
     pub curve: Curve,
     /// What it is: k, solver, sparseness, iteration, rel_err.
     pub label: String,
+    /// The same, short: k, solver, sparseness (for legends).
+    pub short_label: String,
     /// The faces it was fitted on ([`super::Faces::generation`]).
     pub faces_generation: u64,
 }
@@ -27,8 +29,15 @@ impl Pinned {
         if p.params.alpha_w > 0.0 || p.params.alpha_h > 0.0 {
             label.push_str(&format!(", alpha_W {} alpha_H {}", p.params.alpha_w, p.params.alpha_h));
         }
+        let short_label = label.clone();
         label.push_str(&format!(", iteration {}, rel_err {:.4}", p.snapshot.iteration, p.snapshot.rel_err));
-        Pinned { view: FitView::new(Arc::clone(&fit.progress)), curve: curve.clone(), label, faces_generation }
+        Pinned {
+            view: FitView::new(Arc::clone(&fit.progress)),
+            curve: curve.clone(),
+            label,
+            short_label,
+            faces_generation,
+        }
     }
 
     /// A key that changes with every pin.

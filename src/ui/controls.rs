@@ -247,13 +247,14 @@ fn fit_buttons_ui(ui: &mut egui::Ui, model: &Model, fitting: bool, has_data: boo
             out.push(Action::SetPace(pace));
         }
     });
-    ui.horizontal(|ui| match model.pinned() {
+    match model.pinned() {
         Some(pinned) => {
-            ui.small(format!("pinned: {}", pinned.label)).on_hover_text(
-                "The pinned fit is shown beside the live one in the basis images, the faces, the inspector and \
-                 the loss curve.",
-            );
-            if ui.small_button("Unpin").on_hover_text("Stop comparing with the pinned fit.").clicked() {
+            ui.add(egui::Label::new(egui::RichText::new(format!("pinned: {}", pinned.label)).small()).wrap())
+                .on_hover_text(
+                    "The pinned fit is shown beside the live one in the basis images, the faces, the inspector \
+                     and the loss curve.",
+                );
+            if ui.button("Unpin").on_hover_text("Stop comparing with the pinned fit.").clicked() {
                 out.push(Action::Unpin);
             }
         }
@@ -270,7 +271,7 @@ fn fit_buttons_ui(ui: &mut egui::Ui, model: &Model, fitting: bool, has_data: boo
                 out.push(Action::Pin);
             }
         }
-    });
+    }
 }
 
 /// The alpha_W and alpha_H × l1_ratio that zero every part of the fit

@@ -53,7 +53,7 @@ impl LossCurve {
                 .filter(|q| q[2] > 0.0 && q[2].is_finite())
                 .map(|q| [q[x], q[2].log10()])
                 .collect();
-            (format!("pinned: {}", p.label), pts)
+            (format!("pinned: {}", p.short_label), pts)
         });
         // The iteration the timeline shows, on this axis.
         let replay_at = model.live.scrub.as_ref().and_then(|(t, _)| {
@@ -64,7 +64,7 @@ impl LossCurve {
         let mut plot = Plot::new("loss");
         if pinned.is_some() {
             // Which line is which.
-            plot = plot.legend(Legend::default());
+            plot = plot.legend(Legend::default().position(egui_plot::Corner::RightTop).background_alpha(0.6));
         }
         plot.x_axis_label(if by_time { "seconds" } else { "iteration" })
             .y_axis_label("rel_err")

@@ -116,7 +116,9 @@ impl Views {
             }
             .min(total * 0.6);
             let (upper, lower) = split_vertical(ui, inspector_height);
-            let map_height = (lower.height() * 0.42).max(80.0);
+            // Presenting, the text is larger: the loss curve keeps its
+            // room and the weights map (the least read view) gives way.
+            let map_height = if model.settings.presenting { 0.0 } else { (lower.height() * 0.42).max(80.0) };
             let map = Rect::from_min_size(lower.min, Vec2::new(lower.width(), map_height));
             let loss = Rect::from_min_max(egui::pos2(lower.min.x, map.max.y), lower.max);
             child_ui(ui, upper, "inspector", |ui| {
@@ -126,7 +128,9 @@ impl Views {
                     self.inspector.inspector_ui(ui, model, shared, out);
                 }
             });
-            child_ui(ui, map, "weights", |ui| self.weights.weights_map_ui(ui, model, out));
+            if map_height > 0.0 {
+                child_ui(ui, map, "weights", |ui| self.weights.weights_map_ui(ui, model, out));
+            }
             let (loss, timeline) = split_vertical_rect(loss, loss.height() - timeline::TIMELINE_HEIGHT);
             child_ui(ui, loss, "loss", |ui| self.loss.loss_curve_ui(ui, model));
             child_ui(ui, timeline, "timeline", |ui| self.timeline.timeline_ui(ui, model, out));
