@@ -21,6 +21,7 @@ pub struct Toolbar {
     /// The project window and the export window are opened from here.
     pub(super) open_project: bool,
     pub(super) open_export: bool,
+    pub(super) open_picture: bool,
 }
 
 impl Toolbar {
@@ -110,6 +111,17 @@ impl Toolbar {
                 .clicked()
             {
                 self.open_export = true;
+            }
+            if ui
+                .add_enabled(has_fit, egui::Button::new("Save picture…"))
+                .on_hover_text(
+                    "Save the window, one view or the labelled basis images as a PNG for slides, with a caption \
+                 (Ctrl+Shift+S).",
+                )
+                .on_disabled_hover_text("Run a fit first.")
+                .clicked()
+            {
+                self.open_picture = true;
             }
             ui.separator();
             for view in View::ALL {
