@@ -44,8 +44,9 @@ pub struct FaceNmfApp {
     profile: Profile,
     /// What the views asked for in the last frame, applied in `logic()`.
     pending: Vec<Action>,
-    /// The picture screenshot asked of the window, and when.
-    shot_sent: Option<(u64, Instant)>,
+    /// The picture screenshot waited for: its number, since when, and when
+    /// the window was asked for it (None: its view is not ready yet).
+    shot_wait: Option<(u64, Instant, Option<Instant>)>,
     /// Where the window's screenshot callback leaves the picture (numbered
     /// as the model's [`crate::model::PendingShot`]).
     shot_slot: crate::jobs::Latest<(u64, Arc<egui::ColorImage>)>,
@@ -53,6 +54,8 @@ pub struct FaceNmfApp {
 
 /// How long the window may take to answer a screenshot command.
 const SHOT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a view may take to be ready for its picture (the PCA).
+const VIEW_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl FaceNmfApp {
     /// Builds the app; with `restore_settings`, reads the remembered settings
@@ -88,7 +91,7 @@ impl FaceNmfApp {
             views: Views::default(),
             profile: Profile::from_env(),
             pending: Vec::new(),
-            shot_sent: None,
+            shot_wait: None,
             shot_slot: Default::default(),
         }
     }
@@ -198,7 +201,7 @@ impl FaceNmfApp {
     /// test harness takes none).
     pub fn screenshot_taken(&mut self, id: u64, image: &egui::ColorImage) {
         let Some(shot) = self.model.picture.shot.as_ref().filter(|s| s.id == id) else { return };
-        self.shot_sent = None;
+        self.shot_wait = None;
         let rect = self.views.regions.rect(shot.request.what);
         match rect.zip(self.views.regions.window) {
             Some((rect, window)) => {
@@ -207,7 +210,10 @@ impl FaceNmfApp {
                 let image = Arc::new(crop_screenshot(image, rect, ppp));
                 self.pending.push(Action::PictureTaken { id, image, pixels_per_point: ppp });
             }
-            None => self.pending.push(Action::PictureNotTaken { id }),
+            None => {
+                let why = format!("{} is not on screen", shot.request.what.name());
+                self.pending.push(Action::PictureNotTaken { id, why });
+            }
         }
     }
 
@@ -220,29 +226,39 @@ impl FaceNmfApp {
     /// up on it when the window does not answer.
     fn request_screenshot(&mut self, ctx: &egui::Context) {
         let Some(shot) = self.model.picture.shot.as_ref() else {
-            self.shot_sent = None;
+            self.shot_wait = None;
             return;
         };
-        match self.shot_sent {
-            Some((id, at)) if id == shot.id => {
-                if at.elapsed() > SHOT_TIMEOUT {
-                    self.pending.push(Action::PictureNotTaken { id });
-                    self.shot_sent = None;
-                }
-                ctx.request_repaint_after(Duration::from_millis(50));
+        let (id, what) = (shot.id, shot.request.what);
+        if self.shot_wait.map(|w| w.0) != Some(id) {
+            self.shot_wait = Some((id, Instant::now(), None));
+        }
+        let Some((_, since, sent)) = self.shot_wait else { return };
+        // The view must have been drawn (its rectangle known) and be done
+        // (the eigenfaces view's PCA computed).
+        let ready = self.views.regions.rect(what).is_some() && self.model.picture_ready(what);
+        match sent {
+            Some(at) if at.elapsed() > SHOT_TIMEOUT => {
+                let why = "the window did not give a screenshot".to_string();
+                self.pending.push(Action::PictureNotTaken { id, why });
+                self.shot_wait = None;
             }
-            _ => {
-                // The view's rectangle is known once it has been drawn.
-                if self.views.regions.rect(shot.request.what).is_some() {
-                    let (slot, id, wake) = (self.shot_slot.clone(), shot.id, ctx.clone());
-                    ctx.request_screenshot(move |image| {
-                        slot.put((id, image));
-                        wake.request_repaint();
-                    });
-                    self.shot_sent = Some((shot.id, Instant::now()));
-                }
+            Some(_) => ctx.request_repaint_after(Duration::from_millis(50)),
+            None if ready => {
+                let (slot, wake) = (self.shot_slot.clone(), ctx.clone());
+                ctx.request_screenshot(move |image| {
+                    slot.put((id, image));
+                    wake.request_repaint();
+                });
+                self.shot_wait = Some((id, since, Some(Instant::now())));
                 ctx.request_repaint();
             }
+            None if since.elapsed() > VIEW_TIMEOUT => {
+                let why = format!("{} was not ready after {} s", what.name(), VIEW_TIMEOUT.as_secs());
+                self.pending.push(Action::PictureNotTaken { id, why });
+                self.shot_wait = None;
+            }
+            None => ctx.request_repaint_after(Duration::from_millis(50)),
         }
     }
 }

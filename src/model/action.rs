@@ -101,9 +101,10 @@ pub enum Action {
         image: std::sync::Arc<image::RgbaImage>,
         pixels_per_point: f32,
     },
-    /// The window gave no screenshot for request `id`.
+    /// No screenshot for request `id`, and why.
     PictureNotTaken {
         id: u64,
+        why: String,
     },
     /// A view found a problem with what the user typed.
     ReportError(String),

@@ -232,10 +232,10 @@ impl Model {
             Action::SavePicture { request, overwrite } => self.save_picture(request, overwrite),
             Action::CancelPictureConfirm => self.picture.confirm = None,
             Action::PictureTaken { id, image, pixels_per_point } => self.picture_taken(id, image, pixels_per_point),
-            Action::PictureNotTaken { id } => {
+            Action::PictureNotTaken { id, why } => {
                 if self.picture.shot.as_ref().is_some_and(|s| s.id == id) {
                     self.picture.shot = None;
-                    self.fail("the window did not give a screenshot; the picture was not saved");
+                    self.fail(format_args!("{why}; the picture was not saved"));
                 }
             }
             Action::ReportError(e) => self.fail(e),
@@ -731,6 +731,17 @@ impl Model {
             iteration: p.snapshot.iteration,
             rel_err: p.snapshot.rel_err,
         })
+    }
+
+    /// Whether the view a picture shows is done drawing: the eigenfaces
+    /// view once its PCA is computed (or failed, which the status line says).
+    pub fn picture_ready(&self, what: PictureWhat) -> bool {
+        match what {
+            PictureWhat::Eigenfaces => {
+                self.pca_key().is_some_and(|key| self.pca.result_for(&key).is_some()) || !self.pca.is_computing()
+            }
+            _ => true,
+        }
     }
 
     fn save_picture(&mut self, request: PictureRequest, overwrite: bool) {

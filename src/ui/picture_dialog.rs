@@ -21,6 +21,9 @@ pub struct PictureDialog {
     pub labels: bool,
     /// Why the native dialog is not available, when it is not.
     pub note: Option<String>,
+    /// The file name the window proposed (replaced by the next proposal
+    /// while the user has not typed another).
+    proposed: Option<String>,
     answer_seen: Option<u64>,
 }
 
@@ -35,6 +38,7 @@ impl Default for PictureDialog {
             caption: true,
             labels: true,
             note: None,
+            proposed: None,
             answer_seen: None,
         }
     }
@@ -54,16 +58,31 @@ impl PictureDialog {
     /// the home folder the first time.
     pub fn open_window(&mut self, model: &Model) {
         self.window_open = true;
-        if self.path.is_empty()
-            && let Some(home) = std::env::var_os("HOME")
-        {
-            let name = model.faces.as_ref().map_or("faces".to_string(), |f| file_stem(&f.name));
-            let k = model.fit().map_or(model.settings.params.k, |f| f.k());
-            self.path = std::path::Path::new(&home).join(format!("facenmf-{name}-k{k}.png")).display().to_string();
-        }
+        self.propose(model);
         if !crate::model::dialog::portal_available() {
             self.note = Some("No native file dialog here (no desktop portal): type the file's path.".into());
         }
+    }
+
+    /// Proposes a file in the home folder named after the faces, k and
+    /// what is pictured, unless the user typed or chose one.
+    fn propose(&mut self, model: &Model) {
+        if !(self.path.is_empty() || self.proposed.as_deref() == Some(self.path.as_str())) {
+            return;
+        }
+        let Some(home) = std::env::var_os("HOME") else { return };
+        let name = model.faces.as_ref().map_or("faces".to_string(), |f| file_stem(&f.name));
+        let k = model.fit().map_or(model.settings.params.k, |f| f.k());
+        let what = match self.what {
+            PictureWhat::Window => "window",
+            PictureWhat::Gallery => "gallery",
+            PictureWhat::Faces => "faces",
+            PictureWhat::Eigenfaces => "eigenfaces",
+            PictureWhat::Montage => "montage",
+        };
+        let file = std::path::Path::new(&home).join(format!("facenmf-{name}-k{k}-{what}.png"));
+        self.path = file.display().to_string();
+        self.proposed = Some(self.path.clone());
     }
 
     /// Takes the file the native dialog chose.
@@ -117,7 +136,9 @@ impl PictureDialog {
                         Some(v) => format!("{} (shows the {} view)", what.name(), v.name()),
                         None => what.name().to_string(),
                     };
-                    ui.radio_value(&mut self.what, what, text).on_hover_text(what.help());
+                    if ui.radio_value(&mut self.what, what, text).on_hover_text(what.help()).changed() {
+                        self.propose(model);
+                    }
                 }
                 ui.horizontal(|ui| {
                     ui.label("Scale:");

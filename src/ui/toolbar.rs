@@ -131,14 +131,18 @@ impl Toolbar {
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                for theme in ThemeChoice::ALL.into_iter().rev() {
-                    let selected = model.settings.theme == theme;
-                    if ui.selectable_label(selected, theme.name()).on_hover_text("Colour theme").clicked() {
-                        out.push(Action::SetTheme(theme));
-                        ui.ctx().set_theme(super::theme_preference(theme));
+                // A combo box: the bar has no room for three buttons.
+                let current = model.settings.theme;
+                let combo = egui::ComboBox::from_id_salt("theme").selected_text(current.name()).show_ui(ui, |ui| {
+                    for theme in ThemeChoice::ALL {
+                        if ui.selectable_label(current == theme, theme.name()).clicked() && current != theme {
+                            out.push(Action::SetTheme(theme));
+                            ui.ctx().set_theme(super::theme_preference(theme));
+                        }
                     }
-                }
-                ui.label("Theme:");
+                });
+                let label = ui.label("Theme:");
+                combo.response.labelled_by(label.id).on_hover_text("Colour theme: the system's, light or dark");
             });
         });
     }
