@@ -145,6 +145,14 @@ pub enum ExportError {
         /// The extension it needs.
         ext: &'static str,
     },
+    /// The folder a file is to be written in does not exist.
+    #[error("cannot write {}: there is no folder {}", display_name(.path), display_name(.folder))]
+    NoFolder {
+        /// The file.
+        path: PathBuf,
+        /// Its folder.
+        folder: PathBuf,
+    },
     /// A file was asked for where a folder is.
     #[error("cannot write {}: it is a folder", display_name(.path))]
     IsAFolder {

@@ -75,7 +75,7 @@ fn fit_movie_writes_a_gif_of_the_kept_snapshots() {
     let run = facenmf(&["fit", dir, "--k", "3", "--max-iter", "5", "--movie", movie_s]);
     assert!(!run.status.success());
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains(movie_s), "{stderr}");
+    assert!(stderr.contains(movie_s) && stderr.contains("--force"), "{stderr}");
     assert!(run.stdout.is_empty());
     assert_eq!(std::fs::read(&movie).unwrap(), before);
 
@@ -106,7 +106,7 @@ fn bad_movie_and_picture_arguments_are_refused_naming_the_value() {
     let png = outs.path().join("m.png");
     refused(&["fit", dir, "--k", "3", "--movie", png.to_str().unwrap()], "m.png");
     let missing = outs.path().join("nowhere").join("m.gif");
-    refused(&["fit", dir, "--k", "3", "--movie", missing.to_str().unwrap()], "nowhere");
+    refused(&["fit", dir, "--k", "3", "--movie", missing.to_str().unwrap()], "there is no folder");
     let gif = outs.path().join("m.gif");
     let gif = gif.to_str().unwrap();
     refused(&["fit", dir, "--k", "3", "--movie", gif, "--movie-face", "0"], "--movie-face 0");

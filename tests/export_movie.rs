@@ -148,7 +148,8 @@ fn a_movie_never_replaces_a_file_unless_asked_and_names_bad_paths() {
     assert!(e.to_string().contains("m.png") && e.to_string().contains(".gif"), "{e}");
     let missing = dir.path().join("no-such-folder").join("m.gif");
     let e = check_movie_destination(&missing, false).unwrap_err();
-    assert!(e.to_string().contains("no-such-folder"), "{e}");
+    assert!(matches!(e, ExportError::NoFolder { .. }), "{e}");
+    assert!(e.to_string().contains("no-such-folder") && e.to_string().contains("m.gif"), "{e}");
     let e = check_movie_destination(dir.path(), true).unwrap_err();
     assert!(e.to_string().contains(".gif"), "{e}");
     std::fs::create_dir(dir.path().join("d.gif")).unwrap();

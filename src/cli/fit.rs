@@ -137,10 +137,10 @@ pub fn run(args: &FitArgs) -> anyhow::Result<()> {
         export::check_destination(out, args.force)?;
     }
     if let Some(movie) = &args.movie {
-        export::movie::check_movie_destination(movie, args.force).context("--movie")?;
+        export::movie::check_movie_destination(movie, args.force).map_err(|e| refused("--movie", e))?;
     }
     if let Some(picture) = &args.picture {
-        export::picture::check_new_file(picture, "png", args.force).context("--picture")?;
+        export::picture::check_new_file(picture, "png", args.force).map_err(|e| refused("--picture", e))?;
     }
     if let Some(scale) = args.picture.as_ref().map(|_| args.picture_scale) {
         export::picture::check_scale(scale).context("--picture-scale")?;
@@ -288,6 +288,17 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
         picture: args.picture.as_deref().map(dataset::display_name),
     };
     if args.json { outln!("{}", serde_json::to_string(&report)?) } else { print_summary(&report) }
+}
+
+/// `flag`'s file refused, saying how to replace an existing one.
+fn refused(flag: &str, e: export::ExportError) -> anyhow::Error {
+    match e {
+        export::ExportError::Exists { path } => anyhow::anyhow!(
+            "{flag} {}: the file already exists; choose another name or give --force to replace it",
+            dataset::display_name(&path)
+        ),
+        e => anyhow::Error::new(e).context(flag.to_string()),
+    }
 }
 
 /// A movie snapshot of the fit as it is now.

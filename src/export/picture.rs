@@ -233,6 +233,9 @@ pub fn check_new_file(path: &Path, ext: &'static str, overwrite: bool) -> Result
     match std::fs::metadata(folder) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => return Err(ExportError::NotAFolder { path: folder.to_path_buf() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(ExportError::NoFolder { path: path.to_path_buf(), folder: folder.to_path_buf() });
+        }
         Err(e) => return Err(ExportError::Io { path: folder.to_path_buf(), error: e }),
     }
     match std::fs::metadata(path) {
