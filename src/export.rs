@@ -33,6 +33,18 @@
 //!
 //! No printing: the CLI and the GUI report progress through the callback of
 //! [`export_with_progress`].
+//!
+//! Pictures for slides (the labelled basis montage, a caption under a
+//! screenshot) are in [`picture`], movies of a fit (animated GIFs) in
+//! [`movie`]; both write one file atomically and never replace one unless
+//! asked to.
+
+pub mod movie;
+pub mod picture;
+mod text;
+
+pub use movie::{MovieContent, MovieFrame, MovieReport, MovieSpec, SnapshotSchedule, write_movie};
+pub use picture::{Caption, MontageSpec, basis_montage, save_png};
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -124,6 +136,59 @@ pub enum ExportError {
     TableFormat {
         /// The file name given.
         path: PathBuf,
+    },
+    /// A picture must be a .png file, a movie a .gif file.
+    #[error("cannot write {}: give a file name ending in .{ext}", display_name(.path))]
+    Extension {
+        /// The file name given.
+        path: PathBuf,
+        /// The extension it needs.
+        ext: &'static str,
+    },
+    /// The folder a file is to be written in does not exist.
+    #[error("cannot write {}: there is no folder {}", display_name(.path), display_name(.folder))]
+    NoFolder {
+        /// The file.
+        path: PathBuf,
+        /// Its folder.
+        folder: PathBuf,
+    },
+    /// A file was asked for where a folder is.
+    #[error("cannot write {}: it is a folder", display_name(.path))]
+    IsAFolder {
+        /// The path.
+        path: PathBuf,
+    },
+    /// A picture's or movie's scale is out of range.
+    #[error("scale {scale} is out of range: give 1 to {}", picture::MAX_SCALE)]
+    Scale {
+        /// The scale asked for.
+        scale: u32,
+    },
+    /// The picture would be too large to write.
+    #[error("the picture would be {width}×{height} pixels, too large to write; choose a smaller scale")]
+    TooLarge {
+        /// Its width in pixels.
+        width: usize,
+        /// Its height in pixels.
+        height: usize,
+    },
+    /// A movie needs at least one snapshot.
+    #[error("no snapshots to make a movie of")]
+    NoFrames,
+    /// The face chosen for a movie is not in the set.
+    #[error("face {} is not in the set: it has {faces} faces (give 1 to {faces})", .index + 1)]
+    FaceIndex {
+        /// The face's column (0-based).
+        index: usize,
+        /// Faces in the set.
+        faces: usize,
+    },
+    /// The font for labels and captions could not be read.
+    #[error("cannot read the font for labels: {error}")]
+    Font {
+        /// What is wrong with it.
+        error: String,
     },
     /// W or H does not fit the dataset.
     #[error("{what} has shape {got:?}, expected {expected:?} for this dataset")]

@@ -46,7 +46,18 @@ pub struct FaceNmfApp {
     pending: Vec<Action>,
     /// Presentation mode as the window shows it, and the zoom it replaced.
     presenting: Option<f32>,
+    /// The picture screenshot waited for: its number, since when, and when
+    /// the window was asked for it (None: its view is not ready yet).
+    shot_wait: Option<(u64, Instant, Option<Instant>)>,
+    /// Where the window's screenshot callback leaves the picture (numbered
+    /// as the model's [`crate::model::PendingShot`]).
+    shot_slot: crate::jobs::Latest<(u64, Arc<egui::ColorImage>)>,
 }
+
+/// How long the window may take to answer a screenshot command.
+const SHOT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a view may take to be ready for its picture (the PCA).
+const VIEW_TIMEOUT: Duration = Duration::from_secs(120);
 
 impl FaceNmfApp {
     /// Builds the app; with `restore_settings`, reads the remembered settings
@@ -83,6 +94,8 @@ impl FaceNmfApp {
             profile: Profile::from_env(),
             pending: Vec::new(),
             presenting: None,
+            shot_wait: None,
+            shot_slot: Default::default(),
         }
     }
 
@@ -181,6 +194,11 @@ impl FaceNmfApp {
                 self.pending.push(Action::Step);
             }
         }
+        let picture = egui::KeyboardShortcut::new(egui::Modifiers::COMMAND | egui::Modifiers::SHIFT, egui::Key::S);
+        if ctx.input_mut(|i| i.consume_shortcut(&picture)) && self.model.fit().is_some() {
+            self.views.open_picture_window(&self.model);
+        }
+        self.take_screenshots();
         let dropped: Vec<PathBuf> = ctx.input(|i| i.raw.dropped_files.iter().map(|f| f.path().to_path_buf()).collect());
         if !dropped.is_empty() {
             self.pending.push(Action::Dropped(dropped));
@@ -212,6 +230,96 @@ impl FaceNmfApp {
     pub fn is_presenting(&self) -> bool {
         self.presenting.is_some()
     }
+
+    /// The screenshot the window took for Save picture…, if it came:
+    /// cropped to the view's rectangle and handed to the model.
+    fn take_screenshots(&mut self) {
+        if let Some((id, image)) = self.shot_slot.take() {
+            self.screenshot_taken(id, &image);
+        }
+    }
+
+    /// Hands screenshot `id` of the whole window to the model, cropped to
+    /// the view the pending picture shows (what the window's screenshot
+    /// callback leads to; tests call it with a made-up screenshot, as the
+    /// test harness takes none).
+    pub fn screenshot_taken(&mut self, id: u64, image: &egui::ColorImage) {
+        let Some(shot) = self.model.picture.shot.as_ref().filter(|s| s.id == id) else { return };
+        self.shot_wait = None;
+        let rect = self.views.regions.rect(shot.request.what);
+        match rect.zip(self.views.regions.window) {
+            Some((rect, window)) => {
+                // Pixels per point as the screenshot has them.
+                let ppp = image.size[0] as f32 / window.width().max(1.0);
+                let image = Arc::new(crop_screenshot(image, rect, ppp));
+                self.pending.push(Action::PictureTaken { id, image, pixels_per_point: ppp });
+            }
+            None => {
+                let why = format!("{} is not on screen", shot.request.what.name());
+                self.pending.push(Action::PictureNotTaken { id, why });
+            }
+        }
+    }
+
+    /// The screenshot the model waits for, if any (its number).
+    pub fn pending_screenshot(&self) -> Option<u64> {
+        self.model.picture.shot.as_ref().map(|s| s.id)
+    }
+
+    /// Asks the window for the screenshot the model wants (once), or gives
+    /// up on it when the window does not answer.
+    fn request_screenshot(&mut self, ctx: &egui::Context) {
+        let Some(shot) = self.model.picture.shot.as_ref() else {
+            self.shot_wait = None;
+            return;
+        };
+        let (id, what) = (shot.id, shot.request.what);
+        if self.shot_wait.map(|w| w.0) != Some(id) {
+            self.shot_wait = Some((id, Instant::now(), None));
+        }
+        let Some((_, since, sent)) = self.shot_wait else { return };
+        // The view must have been drawn (its rectangle known) and be done
+        // (the eigenfaces view's PCA computed).
+        let ready = self.views.regions.rect(what).is_some() && self.model.picture_ready(what);
+        match sent {
+            Some(at) if at.elapsed() > SHOT_TIMEOUT => {
+                let why = "the window did not give a screenshot".to_string();
+                self.pending.push(Action::PictureNotTaken { id, why });
+                self.shot_wait = None;
+            }
+            Some(_) => ctx.request_repaint_after(Duration::from_millis(50)),
+            None if ready => {
+                let (slot, wake) = (self.shot_slot.clone(), ctx.clone());
+                ctx.request_screenshot(move |image| {
+                    slot.put((id, image));
+                    wake.request_repaint();
+                });
+                self.shot_wait = Some((id, since, Some(Instant::now())));
+                ctx.request_repaint();
+            }
+            None if since.elapsed() > VIEW_TIMEOUT => {
+                let why = format!("{} was not ready after {} s", what.name(), VIEW_TIMEOUT.as_secs());
+                self.pending.push(Action::PictureNotTaken { id, why });
+                self.shot_wait = None;
+            }
+            None => ctx.request_repaint_after(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// The part of a window screenshot inside `rect` (points; the screenshot
+/// has `pixels_per_point` pixels per point), as an RGBA image. A rectangle
+/// reaching outside the screenshot is cut to it.
+pub fn crop_screenshot(image: &egui::ColorImage, rect: egui::Rect, pixels_per_point: f32) -> image::RgbaImage {
+    let [w, h] = image.size;
+    let to_px = |v: f32, max: usize| ((v * pixels_per_point).round().max(0.0) as usize).min(max);
+    let (x0, x1) = (to_px(rect.min.x, w), to_px(rect.max.x, w));
+    let (y0, y1) = (to_px(rect.min.y, h), to_px(rect.max.y, h));
+    let (cw, ch) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
+    image::RgbaImage::from_fn(cw as u32, ch as u32, |x, y| {
+        let c = image.pixels.get((y0 + y as usize) * w + x0 + x as usize).copied().unwrap_or_default();
+        image::Rgba(c.to_srgba_unmultiplied())
+    })
 }
 
 /// How much larger everything is drawn in presentation mode.
@@ -242,6 +350,7 @@ impl eframe::App for FaceNmfApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let started = Instant::now();
         self.views.ui(ui, &self.model, &mut self.pending);
+        self.request_screenshot(ui.ctx());
         if !self.pending.is_empty() {
             ui.ctx().request_repaint();
         }

@@ -10,11 +10,12 @@ use serde::Serialize;
 
 use super::{FitOptions, LoadArgs};
 use crate::dataset::{self, Dataset, LoadOptions};
-use crate::export::{self, ExportInput};
+use crate::export::{self, ExportInput, MontageSpec, MovieContent, MovieFrame, MovieSpec, SnapshotSchedule};
 use crate::nmf::{FaceMatrix, Nmf, Params, StopReason, metrics};
 use crate::project;
 
 #[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("outputs").multiple(true).args(["out", "movie", "picture"])))]
 pub struct FitArgs {
     /// Folder of face images (searched recursively; any format, recognised by content).
     pub dir: PathBuf,
@@ -28,9 +29,21 @@ pub struct FitArgs {
     /// After fitting, write the basis images, reconstructions, W and H (.npy and .csv) and report.json to this folder.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Let --out write into an existing, non-empty folder (only the files it writes are replaced).
-    #[arg(long, requires = "out")]
+    /// Let --out write into an existing, non-empty folder (only the files it writes are replaced), and --movie and --picture replace an existing file.
+    #[arg(long, requires = "outputs")]
     pub force: bool,
+    /// Write an animated GIF of the basis images learning (one frame per kept snapshot: iterations 0, 1, 2, 3, 4, 6, 8, 11, … and the last; at least 10 frames, each at least 200 pixels on its short side).
+    #[arg(long, value_name = "FILE.gif")]
+    pub movie: Option<PathBuf>,
+    /// Make the movie of this face (1 to the number of faces) beside its reconstruction W·h instead of the basis images.
+    #[arg(long, value_name = "N", requires = "movie")]
+    pub movie_face: Option<usize>,
+    /// Save the basis images with their numbers and importance and a caption (data set, k, solver, iteration, rel_err) as a PNG picture.
+    #[arg(long, value_name = "FILE.png")]
+    pub picture: Option<PathBuf>,
+    /// Draw the --picture this many times larger (1 to 8).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "picture")]
+    pub picture_scale: u32,
     /// After fitting, project these images (not in the set) onto the basis with W fixed and print each one's rel_err.
     #[arg(long, value_name = "IMG", num_args = 1..)]
     pub project: Vec<PathBuf>,
@@ -91,6 +104,26 @@ pub struct FitReport {
     pub exported_to: Option<String>,
     /// The `--project` images, in the order given.
     pub projected: Vec<ProjectedReport>,
+    /// The `--movie` written, if any.
+    pub movie: Option<MovieJson>,
+    /// The `--picture` written, if any ([`dataset::display_name`]).
+    pub picture: Option<String>,
+}
+
+/// The `--movie` in the `--json` report.
+#[derive(Debug, Serialize)]
+pub struct MovieJson {
+    /// The GIF file as given ([`dataset::display_name`]).
+    pub path: String,
+    /// Frames in the movie.
+    pub frames: usize,
+    /// Snapshots of the fit it shows (each shown in one frame or more).
+    pub snapshots: usize,
+    /// The iterations of those snapshots.
+    pub iterations: Vec<usize>,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
 }
 
 pub fn run(args: &FitArgs) -> anyhow::Result<()> {
@@ -102,6 +135,18 @@ pub fn run(args: &FitArgs) -> anyhow::Result<()> {
     // The export folder must be writable now, not after the fit.
     if let Some(out) = &args.out {
         export::check_destination(out, args.force)?;
+    }
+    if let Some(movie) = &args.movie {
+        export::movie::check_movie_destination(movie, args.force).map_err(|e| refused("--movie", e))?;
+    }
+    if let Some(picture) = &args.picture {
+        export::picture::check_new_file(picture, "png", args.force).map_err(|e| refused("--picture", e))?;
+    }
+    if let Some(scale) = args.picture.as_ref().map(|_| args.picture_scale) {
+        export::picture::check_scale(scale).context("--picture-scale")?;
+    }
+    if args.movie_face == Some(0) {
+        anyhow::bail!("--movie-face 0: faces are numbered from 1");
     }
     if let Some(p) = args.project.iter().find(|p| !p.is_file()) {
         anyhow::bail!("--project {}: no such image file", dataset::display_name(p));
@@ -121,6 +166,16 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
     })?;
 
     // Load the faces to project now, so a bad one is refused before the fit.
+    if let Some(face) = args.movie_face
+        && face > ds.faces()
+    {
+        anyhow::bail!(
+            "--movie-face {face}: {} holds {} faces (give 1 to {})",
+            dataset::display_name(&args.dir),
+            ds.faces(),
+            ds.faces()
+        );
+    }
     let new_faces = args
         .project
         .iter()
@@ -131,7 +186,16 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
     bar.set_message("initialising");
     let mut nmf = Nmf::new(data, params.clone())?;
     let mut last_draw = Instant::now();
+    let mut snapshots = Vec::new();
+    let mut schedule = SnapshotSchedule::default();
+    let mut keep = |n: &Nmf| {
+        if args.movie.is_some() && schedule.keeps(n.iteration()) {
+            snapshots.push(snapshot(n, n.rel_err()));
+        }
+    };
+    keep(&nmf);
     let reason = nmf.run(None, |n| {
+        keep(n);
         if last_draw.elapsed() >= Duration::from_millis(100) {
             bar.set_position(n.iteration() as u64);
             bar.set_message(format!("rel_err {:.5}", n.rel_err()));
@@ -143,6 +207,22 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
     let rel_err = nmf.exact_rel_err();
     let zeroed = nmf.zeroed_parts();
     warn_zeroed(zeroed, &params);
+    let caption = export::Caption {
+        dataset: export::picture::dataset_caption_name(&ds.source),
+        k: params.k,
+        solver: params.solver.to_string(),
+        iteration: nmf.iteration(),
+        rel_err,
+    };
+    let movie = match &args.movie {
+        Some(path) => Some(write_movie(args, &ds, &nmf, snapshots, rel_err, &caption, path)?),
+        None => None,
+    };
+    if let Some(path) = &args.picture {
+        let spec = MontageSpec { scale: args.picture_scale, caption: Some(caption.clone()), ..MontageSpec::default() };
+        let img = export::basis_montage(nmf.w(), nmf.h(), ds.width, ds.height, &spec)?;
+        export::save_png(path, &image::DynamicImage::ImageLuma8(img), args.force)?;
+    }
     if let Some(out) = &args.out {
         let input = ExportInput {
             dataset: &ds,
@@ -204,8 +284,66 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
         threads: rayon::current_num_threads(),
         exported_to: args.out.as_deref().map(dataset::display_name),
         projected,
+        movie,
+        picture: args.picture.as_deref().map(dataset::display_name),
     };
     if args.json { outln!("{}", serde_json::to_string(&report)?) } else { print_summary(&report) }
+}
+
+/// `flag`'s file refused, saying how to replace an existing one.
+fn refused(flag: &str, e: export::ExportError) -> anyhow::Error {
+    match e {
+        export::ExportError::Exists { path } => anyhow::anyhow!(
+            "{flag} {}: the file already exists; choose another name or give --force to replace it",
+            dataset::display_name(&path)
+        ),
+        e => anyhow::Error::new(e).context(flag.to_string()),
+    }
+}
+
+/// A movie snapshot of the fit as it is now.
+fn snapshot(n: &Nmf, rel_err: f64) -> MovieFrame {
+    MovieFrame { iteration: n.iteration(), rel_err, w: Arc::new(n.w().to_owned()), h: Arc::new(n.h().to_owned()) }
+}
+
+/// Writes `--movie` from the kept snapshots and the final state (with its
+/// exact rel_err).
+fn write_movie(
+    args: &FitArgs,
+    ds: &Dataset,
+    nmf: &Nmf,
+    mut snapshots: Vec<MovieFrame>,
+    rel_err: f64,
+    caption: &export::Caption,
+    path: &std::path::Path,
+) -> anyhow::Result<MovieJson> {
+    if snapshots.last().is_some_and(|s| s.iteration == nmf.iteration()) {
+        snapshots.pop();
+    }
+    snapshots.push(snapshot(nmf, rel_err));
+    let mut spec = MovieSpec::basis(ds.width, ds.height, caption.dataset.clone(), caption.solver.clone());
+    if let Some(face) = args.movie_face {
+        spec.content =
+            MovieContent::Face { index: face - 1, original: Arc::new(ds.matrix.column(face - 1).to_owned()) };
+    }
+    if snapshots.len() < export::movie::MIN_FRAMES {
+        errln!(
+            "note: the fit ended after {} iterations: the movie shows every one of its {} snapshots, each for longer, in {} frames",
+            nmf.iteration(),
+            snapshots.len(),
+            export::movie::MIN_FRAMES
+        );
+    }
+    let report = export::write_movie(path, &snapshots, &spec, args.force)?;
+    Ok(MovieJson {
+        path: dataset::display_name(path),
+        frames: report.frames,
+        snapshots: report.snapshots,
+        iterations: snapshots.iter().map(|s| s.iteration).collect(),
+        width: report.width,
+        height: report.height,
+        bytes: report.bytes,
+    })
 }
 
 /// A warning on stderr when parts of the fit are all zero (what a strong L1
@@ -282,6 +420,20 @@ fn print_summary(r: &FitReport) -> anyhow::Result<()> {
     }
     if let Some(out) = &r.exported_to {
         outln!("wrote images, W, H and report.json to {out}")?;
+    }
+    if let Some(m) = &r.movie {
+        outln!(
+            "wrote the movie {} ({} frames of {}×{} pixels from {} snapshots, {:.0} kB)",
+            m.path,
+            m.frames,
+            m.width,
+            m.height,
+            m.snapshots,
+            m.bytes as f64 / 1e3
+        )?;
+    }
+    if let Some(p) = &r.picture {
+        outln!("wrote the picture {p}")?;
     }
     Ok(())
 }

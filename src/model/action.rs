@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::dialog::Purpose;
 use super::loading::LoadRequest;
+use super::picture::PictureRequest;
 use super::preset::Preset;
 use super::settings::{Pace, ThemeChoice, View};
 use crate::dataset::Preprocess;
@@ -101,6 +102,25 @@ pub enum Action {
     /// Read a cover image for the selected face (the inspector's occlusion
     /// demo): dark pixels are covered.
     LoadCover(PathBuf),
+    /// Save a picture (a screenshot of a view, or the labelled basis
+    /// montage) as PNG, replacing an existing file only when `overwrite`.
+    SavePicture {
+        request: PictureRequest,
+        overwrite: bool,
+    },
+    /// Forget the question whether to replace the picture's file.
+    CancelPictureConfirm,
+    /// The app took the screenshot `id` asked for, cropped to the view.
+    PictureTaken {
+        id: u64,
+        image: std::sync::Arc<image::RgbaImage>,
+        pixels_per_point: f32,
+    },
+    /// No screenshot for request `id`, and why.
+    PictureNotTaken {
+        id: u64,
+        why: String,
+    },
     /// A view found a problem with what the user typed.
     ReportError(String),
 }

@@ -22,6 +22,8 @@ pub enum Purpose {
     ExportFolder,
     /// A cover image for the selected face.
     CoverImage,
+    /// The PNG file to save a picture to.
+    SavePicture,
 }
 
 impl Purpose {
@@ -31,6 +33,7 @@ impl Purpose {
             Purpose::ProjectImage => "Project a face",
             Purpose::ExportFolder => "Export the fit to a folder",
             Purpose::CoverImage => "Load a cover image",
+            Purpose::SavePicture => "Save a picture",
         }
     }
 }
@@ -70,6 +73,7 @@ impl Dialog {
             match purpose {
                 Purpose::ProjectImage | Purpose::CoverImage => d.add_filter("Images", &IMAGE_EXTENSIONS).pick_file(),
                 Purpose::OpenFolder | Purpose::ExportFolder => d.pick_folder(),
+                Purpose::SavePicture => d.add_filter("PNG picture", &["png"]).set_file_name("facenmf.png").save_file(),
             }
         })
         .map_err(|e| Answer::Unavailable(format!("The native file dialog could not be started ({e}).")))?;

@@ -14,6 +14,7 @@ pub mod live;
 pub mod loading;
 pub mod new_face;
 pub mod pca;
+pub mod picture;
 pub mod pin;
 pub mod preset;
 pub mod race;
@@ -32,6 +33,7 @@ pub use live::LiveFit;
 pub use loading::{Faces, LoadRequest, ResizeOffer};
 pub use new_face::NewFace;
 pub use pca::{PcaKey, PcaResult, PcaState};
+pub use picture::{PendingShot, PictureRequest, PictureState, PictureWhat};
 pub use pin::Pinned;
 pub use preset::Preset;
 pub use race::{Outcome, Race, race_name};
@@ -83,6 +85,8 @@ pub struct Model {
     pub race: Race,
     pub pca: PcaState,
     pub export: export::ExportState,
+    /// Save picture…: a screenshot to take, the file being written.
+    pub picture: PictureState,
     /// Ask for a frame after this delay (a projection due later).
     pub repaint_after: Option<Duration>,
     /// Loads and PCAs overtaken by newer ones, winding down.
@@ -117,6 +121,7 @@ impl Model {
             race: Race::default(),
             pca: PcaState::default(),
             export: export::ExportState::default(),
+            picture: PictureState::default(),
             repaint_after: None,
             retired: Retired::default(),
         }
@@ -255,6 +260,15 @@ impl Model {
             Action::Export { dir, overwrite } => self.export_to(&dir, overwrite),
             Action::CancelExportConfirm => self.export.confirm = None,
             Action::LoadCover(path) => self.load_cover(&path),
+            Action::SavePicture { request, overwrite } => self.save_picture(request, overwrite),
+            Action::CancelPictureConfirm => self.picture.confirm = None,
+            Action::PictureTaken { id, image, pixels_per_point } => self.picture_taken(id, image, pixels_per_point),
+            Action::PictureNotTaken { id, why } => {
+                if self.picture.shot.as_ref().is_some_and(|s| s.id == id) {
+                    self.picture.shot = None;
+                    self.fail(format_args!("{why}; the picture was not saved"));
+                }
+            }
             Action::ReportError(e) => self.fail(e),
         }
     }
@@ -280,6 +294,9 @@ impl Model {
         self.poll_race();
         self.poll_pca();
         if let Some(e) = self.export.poll() {
+            self.fail(e);
+        }
+        if let Some(e) = self.picture.poll() {
             self.fail(e);
         }
         self.refresh_new_face();
@@ -537,7 +554,7 @@ impl Model {
                 Purpose::OpenFolder => self.load_with(LoadRequest::Folder(path.clone()), None),
                 Purpose::ProjectImage => self.project_new_face(path),
                 Purpose::CoverImage => self.load_cover(path),
-                Purpose::ExportFolder => {}
+                Purpose::ExportFolder | Purpose::SavePicture => {}
             }
         }
         let n = self.dialog_answer.as_ref().map_or(0, |(n, _, _)| n + 1);
@@ -751,6 +768,112 @@ impl Model {
             },
         };
         if let Err(e) = self.export.request(dir, overwrite, work, Arc::clone(&self.wake), &self.lease) {
+            self.report_error(&e);
+        }
+    }
+
+    /// What a picture of the fit shown says about it.
+    pub fn caption(&self) -> Option<crate::export::Caption> {
+        let (faces, fit) = (self.faces.as_ref()?, self.fit()?);
+        let p = &fit.progress;
+        Some(crate::export::Caption {
+            dataset: faces.name.clone(),
+            k: p.params.k,
+            solver: p.params.solver.to_string(),
+            iteration: p.snapshot.iteration,
+            rel_err: p.snapshot.rel_err,
+        })
+    }
+
+    /// Whether the view a picture shows is done drawing: the eigenfaces
+    /// view once its PCA is computed (or failed, which the status line says).
+    pub fn picture_ready(&self, what: PictureWhat) -> bool {
+        match what {
+            PictureWhat::Eigenfaces => {
+                self.pca_key().is_some_and(|key| self.pca.result_for(&key).is_some()) || !self.pca.is_computing()
+            }
+            _ => true,
+        }
+    }
+
+    /// A movie of the snapshots kept for replay: the basis images, or the
+    /// selected face beside its reconstruction. Only the snapshots at the
+    /// last one's k (a change of k changes the parts shown).
+    fn movie_source(&self, request: &PictureRequest) -> Result<picture::PictureSource, String> {
+        let what = request.what;
+        let (Some(faces), Some(last)) = (&self.faces, self.live.replay.last()) else {
+            return Err("no snapshots kept yet: run a fit first".into());
+        };
+        let k = last.progress.params.k;
+        let kept = &self.live.replay;
+        let first = kept.iter().rposition(|s| s.progress.params.k != k).map_or(0, |i| i + 1);
+        let frames = kept[first..]
+            .iter()
+            .map(|s| crate::export::MovieFrame {
+                iteration: s.iteration,
+                rel_err: s.progress.snapshot.rel_err,
+                w: Arc::clone(&s.progress.snapshot.w),
+                h: Arc::clone(&s.progress.snapshot.h),
+            })
+            .collect();
+        let (width, height) = (faces.meta.width, faces.meta.height);
+        let mut spec =
+            crate::export::MovieSpec::basis(width, height, faces.name.clone(), last.progress.params.solver.name());
+        spec.scale = (request.scale > 0).then_some(request.scale);
+        if what == PictureWhat::FaceMovie {
+            let Some(j) = self.selected_face else {
+                return Err("select a face first: the movie shows it beside its reconstruction".into());
+            };
+            let original = Arc::new(faces.face(j).to_owned());
+            spec.content = crate::export::MovieContent::Face { index: j, original };
+        }
+        Ok(picture::PictureSource::Movie { frames, spec })
+    }
+
+    fn save_picture(&mut self, request: PictureRequest, overwrite: bool) {
+        let Some(caption) = self.caption() else {
+            return self.fail("nothing to picture yet: run a fit first");
+        };
+        let source = match (&self.faces, self.fit()) {
+            _ if request.what.is_movie() => match self.movie_source(&request) {
+                Ok(source) => source,
+                Err(e) => return self.fail(e),
+            },
+            (Some(faces), Some(fit)) => picture::PictureSource::Montage {
+                w: Arc::clone(&fit.progress.snapshot.w),
+                h: Arc::clone(&fit.progress.snapshot.h),
+                width: faces.meta.width,
+                height: faces.meta.height,
+            },
+            _ => return self.fail("nothing to picture yet: run a fit first"),
+        };
+        if self.picture.is_busy() {
+            return self.fail("a picture is already being saved");
+        }
+        match self.picture.request(request.clone(), overwrite) {
+            Err(e) => self.report_error(&anyhow::Error::new(e)),
+            // Asked to replace, or a screenshot for the app to take.
+            Ok(_) if self.picture.confirm.is_some() || self.picture.shot.is_some() => self.error = None,
+            Ok(_) => {
+                self.error = None;
+                if let Err(e) =
+                    self.picture.start(request, overwrite, source, caption, Arc::clone(&self.wake), &self.lease)
+                {
+                    self.report_error(&e);
+                }
+            }
+        }
+    }
+
+    fn picture_taken(&mut self, id: u64, image: Arc<image::RgbaImage>, pixels_per_point: f32) {
+        let Some(shot) = self.picture.shot.take_if(|s| s.id == id) else { return };
+        let Some(caption) = self.caption() else {
+            return self.fail("nothing to picture yet: run a fit first");
+        };
+        let source = picture::PictureSource::Shot { image, pixels_per_point };
+        if let Err(e) =
+            self.picture.start(shot.request, shot.overwrite, source, caption, Arc::clone(&self.wake), &self.lease)
+        {
             self.report_error(&e);
         }
     }

@@ -17,6 +17,7 @@ mod field;
 mod inspector;
 mod loss_curve;
 mod new_face;
+mod picture_dialog;
 mod rank_explorer;
 mod solver_race;
 mod status_bar;
@@ -55,6 +56,33 @@ pub struct Views {
     pub ranks: rank_explorer::RankExplorer,
     pub race: solver_race::SolverRace,
     pub export: export_dialog::ExportDialog,
+    pub picture: picture_dialog::PictureDialog,
+    /// Where the views were drawn in the last frame (for pictures of them).
+    pub regions: Regions,
+}
+
+/// Where the views that can be pictured were drawn, in points (None: not
+/// drawn in the last frame).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Regions {
+    pub window: Option<Rect>,
+    pub gallery: Option<Rect>,
+    pub faces: Option<Rect>,
+    pub eigenfaces: Option<Rect>,
+}
+
+impl Regions {
+    /// The rectangle of a screenshot of `what`, if it was drawn.
+    pub fn rect(&self, what: crate::model::PictureWhat) -> Option<Rect> {
+        use crate::model::PictureWhat as P;
+        match what {
+            P::Window => self.window,
+            P::Gallery => self.gallery,
+            P::Faces => self.faces,
+            P::Eigenfaces => self.eigenfaces,
+            P::Montage | P::Movie | P::FaceMovie => None,
+        }
+    }
 }
 
 /// Time spent turning a new snapshot into textures, for FACENMF_PROFILE.
@@ -86,12 +114,19 @@ impl Views {
         }
         self.ranks.sync(model);
         self.export.sync(model);
+        self.picture.sync(model);
         self.toolbar.sync(model);
         times
     }
 
+    /// Opens the Save picture… window (the toolbar's button, Ctrl+Shift+S).
+    pub fn open_picture_window(&mut self, model: &Model) {
+        self.picture.open_window(model);
+    }
+
     /// Draws the whole window; what the user asked for goes to `out`.
     pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        let mut regions = Regions { window: Some(ui.max_rect()), ..Regions::default() };
         let shared = &self.shared;
         egui::Panel::top("toolbar").show(ui, |ui| self.toolbar.toolbar_ui(ui, model, out));
         if std::mem::take(&mut self.toolbar.open_project) {
@@ -99,6 +134,9 @@ impl Views {
         }
         if std::mem::take(&mut self.toolbar.open_export) {
             self.export.open_window();
+        }
+        if std::mem::take(&mut self.toolbar.open_picture) {
+            self.picture.open_window(model);
         }
         egui::Panel::bottom("status").show(ui, |ui| status_bar::status_bar_ui(ui, model, &mut self.toolbar, out));
         if !model.settings.presenting {
@@ -141,10 +179,14 @@ impl Views {
                 let avail_width = ui.available_width();
                 let gallery_height = basis_gallery::gallery_height(model, shared, avail_width - 8.0, total * 0.5);
                 let (gallery, faces) = split_vertical(ui, gallery_height);
+                (regions.gallery, regions.faces) = (Some(gallery), Some(faces));
                 child_ui(ui, gallery, "gallery", |ui| self.gallery.basis_gallery_ui(ui, model, shared, out));
                 child_ui(ui, faces, "faces", |ui| self.explorer.faces_ui(ui, model, out));
             }
-            View::Eigenfaces => self.eigenfaces.eigenfaces_ui(ui, model, shared, out),
+            View::Eigenfaces => {
+                regions.eigenfaces = Some(ui.max_rect());
+                self.eigenfaces.eigenfaces_ui(ui, model, shared, out);
+            }
             View::Ranks => self.ranks.rank_explorer_ui(ui, model, out),
             View::Race => self.race.solver_race_ui(ui, model, out),
         });
@@ -152,6 +194,8 @@ impl Views {
         self.new_face.project_window_ui(ui.ctx(), model, out);
         self.inspector.cover.cover_window_ui(ui.ctx(), model, out);
         self.export.export_window_ui(ui.ctx(), model, out);
+        self.picture.picture_window_ui(ui.ctx(), model, out);
+        self.regions = regions;
     }
 }
 

@@ -42,6 +42,7 @@ pub struct Toolbar {
     /// The project window and the export window are opened from here.
     pub(super) open_project: bool,
     pub(super) open_export: bool,
+    pub(super) open_picture: bool,
 }
 
 impl Toolbar {
@@ -136,6 +137,17 @@ impl Toolbar {
             {
                 self.open_export = true;
             }
+            if ui
+                .add_enabled(has_fit, egui::Button::new("Save picture…"))
+                .on_hover_text(
+                    "Save the window, one view or the labelled basis images as a PNG for slides, with a caption \
+                 (Ctrl+Shift+S).",
+                )
+                .on_disabled_hover_text("Run a fit first.")
+                .clicked()
+            {
+                self.open_picture = true;
+            }
             ui.separator();
             for view in View::ALL {
                 let selected = model.settings.view == view;
@@ -147,18 +159,22 @@ impl Toolbar {
                 if ui.button("Present").on_hover_text(PRESENT_HELP).clicked() {
                     out.push(Action::SetPresenting(true));
                 }
-                ui.menu_button(format!("Theme: {}", model.settings.theme.name()), |ui| {
-                    for theme in ThemeChoice::ALL {
-                        let selected = model.settings.theme == theme;
-                        if ui.selectable_label(selected, theme.name()).clicked() {
-                            out.push(Action::SetTheme(theme));
-                            ui.ctx().set_theme(super::theme_preference(theme));
-                            ui.close();
+                // A narrow combo box: the bar has no room for three buttons
+                // or a label.
+                let current = model.settings.theme;
+                egui::ComboBox::from_id_salt("theme")
+                    .selected_text(current.name())
+                    .width(64.0)
+                    .show_ui(ui, |ui| {
+                        for theme in ThemeChoice::ALL {
+                            if ui.selectable_label(current == theme, theme.name()).clicked() && current != theme {
+                                out.push(Action::SetTheme(theme));
+                                ui.ctx().set_theme(super::theme_preference(theme));
+                            }
                         }
-                    }
-                })
-                .response
-                .on_hover_text("Colour theme: system, light or dark.");
+                    })
+                    .response
+                    .on_hover_text("Colour theme: the system's, light or dark");
             });
         });
     }
