@@ -117,7 +117,13 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
     let load_secs = started.elapsed().as_secs_f64();
     report_skipped(&ds);
     params.check(ds.pixels(), ds.faces()).with_context(|| {
-        format!("{} holds {} faces of {}×{} pixels", dataset::display_name(&args.dir), ds.faces(), ds.width, ds.height)
+        format!(
+            "{} holds {} of {}×{} pixels",
+            dataset::display_name(&args.dir),
+            dataset::count_of(ds.faces(), "face"),
+            ds.width,
+            ds.height
+        )
     })?;
 
     // Load the faces to project now, so a bad one is refused before the fit.
@@ -240,20 +246,20 @@ pub fn report_skipped(ds: &Dataset) {
 
 fn print_summary(r: &FitReport) -> anyhow::Result<()> {
     outln!(
-        "{} faces of {}×{} pixels from {} (loaded in {:.0} ms{})",
-        r.faces,
+        "{} of {}×{} pixels from {} (loaded in {:.0} ms{})",
+        dataset::count_of(r.faces, "face"),
         r.width,
         r.height,
         r.folder,
         r.load_secs * 1e3,
-        if r.skipped > 0 { format!(", {} files skipped", r.skipped) } else { String::new() }
+        if r.skipped > 0 { format!(", {} skipped", dataset::count_of(r.skipped, "file")) } else { String::new() }
     )?;
     outln!(
-        "k = {}, solver {}, init {}: {} iterations in {:.2} s (init {:.0} ms, {:.1} iterations/s, {} threads)",
+        "k = {}, solver {}, init {}: {} in {:.2} s (init {:.0} ms, {:.1} iterations/s, {} threads)",
         r.k,
         r.solver,
         r.init,
-        r.iterations,
+        dataset::count_of(r.iterations, "iteration"),
         r.fit_secs,
         r.init_secs * 1e3,
         r.iters_per_sec,

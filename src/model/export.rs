@@ -115,7 +115,8 @@ impl ExportState {
         self.progress = None;
         match end.map_err(|e| e.to_string()).and_then(|r| r) {
             Ok(files) => {
-                self.notice = Some(format!("Exported {files} files to {}", display_name(&dir)));
+                self.notice =
+                    Some(format!("Exported {} to {}", crate::dataset::count_of(files, "file"), display_name(&dir)));
                 None
             }
             Err(e) => Some(format!("export to {} failed: {e}", display_name(&dir))),

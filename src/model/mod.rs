@@ -553,8 +553,8 @@ impl Model {
             Ok(()) => {
                 self.error = None;
                 self.note = Some(format!(
-                    "Saved the rank table ({} ranks) to {}",
-                    rows.len(),
+                    "Saved the rank table ({}) to {}",
+                    crate::dataset::count_of(rows.len(), "rank"),
                     crate::dataset::display_name(path)
                 ));
             }

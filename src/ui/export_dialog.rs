@@ -50,8 +50,10 @@ impl ExportDialog {
             let p = &f.progress;
             let state = if f.is_running() { "running, exported as it is now" } else { "stopped" };
             format!(
-                "k = {}, {} iterations, rel_err {:.4} ({state})",
-                p.params.k, p.snapshot.iteration, p.snapshot.rel_err
+                "k = {}, {}, rel_err {:.4} ({state})",
+                p.params.k,
+                crate::dataset::count_of(p.snapshot.iteration, "iteration"),
+                p.snapshot.rel_err
             )
         });
         egui::Window::new("Export the fit").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
@@ -96,7 +98,10 @@ impl ExportDialog {
             }
             if let Some((done, total)) = model.export.progress {
                 let fraction = done as f32 / total.max(1) as f32;
-                ui.add(egui::ProgressBar::new(fraction).text(format!("{done} of {total} files")));
+                ui.add(
+                    egui::ProgressBar::new(fraction)
+                        .text(format!("{done} of {}", crate::dataset::count_of(total, "file"))),
+                );
             }
         });
         if browse && model.dialog_open().is_none() {

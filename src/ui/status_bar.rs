@@ -83,7 +83,7 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, ou
         let skipped = model.faces.as_ref().map_or(0, |f| f.meta.skipped.len());
         if skipped > 0 {
             ui.separator();
-            let text = format!("{skipped} file{} skipped", if skipped == 1 { "" } else { "s" });
+            let text = format!("{} skipped", crate::dataset::count_of(skipped, "file"));
             if ui.link(text).on_hover_text("Show which files were not loaded, and why").clicked() {
                 toolbar.show_skipped = true;
             }
