@@ -57,7 +57,8 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, ou
         if let Some(f) = model.fit() {
             let p = &f.progress;
             ui.separator();
-            ui.label(format!("iteration {}", p.snapshot.iteration));
+            let (text, help) = iteration_text(model.live.curve.iterations_before(), p.snapshot.iteration, p.params.k);
+            ui.label(text).on_hover_text(help);
             ui.separator();
             ui.label(format!("rel_err {:.4}", p.snapshot.rel_err)).on_hover_text("||A - WH|| / ||A||");
             let init = model.live.history().first().map_or(0.0, |r| r.secs);
@@ -109,6 +110,24 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, ou
             ui.colored_label(ui.visuals().error_fg_color, err).on_hover_text(err);
         }
     });
+}
+
+/// "iteration 1686 (312 at k = 25)": the iteration counted as the loss
+/// curve counts it (along the whole curve, across warm starts), and, after
+/// a warm start, the current fit's own count; with the tooltip.
+pub(super) fn iteration_text(before: usize, iteration: usize, k: usize) -> (String, String) {
+    if before == 0 {
+        (format!("iteration {iteration}"), "Iterations of this fit (as on the loss curve)".to_string())
+    } else {
+        (
+            format!("iteration {} ({iteration} at k = {k})", before + iteration),
+            format!(
+                "{} along the loss curve; {iteration} since k (or the sparseness) last changed and the fit went on \
+                 from a warm start (the vertical line on the curve)",
+                crate::dataset::count_of(before + iteration, "iteration")
+            ),
+        )
+    }
 }
 
 fn describe(reason: crate::nmf::StopReason) -> &'static str {
