@@ -133,3 +133,46 @@ fn the_k_slider_is_logarithmic_and_a_drag_warm_starts_once_on_release() {
     assert_eq!(marks[0].1, k);
     assert!(h.query_by_label_contains("on release").is_none());
 }
+
+#[test]
+fn the_rank_explorer_says_what_it_sweeps_and_keeps_its_header_in_place() {
+    let _serial = common::serial();
+    let mut h = common::harness(small(), Params::new(4).max_iter(40).tol(0.0).seed(3));
+    h.step();
+    h.get_by_label("Rank explorer").click();
+    h.run_ok();
+    set_text(&mut h, "Ranks:", "2..20");
+    h.get_by_label("step").set_value_accesskit(4.0);
+    h.run_ok();
+    h.get_by_label("5 ranks: 2, 6, 10, …, 18 (20 is not on the step)");
+    set_text(&mut h, "Ranks:", "1..24");
+    h.get_by_label("step").set_value_accesskit(1.0);
+    h.run_ok();
+    h.get_by_label("iterations per k").set_value_accesskit(3.0);
+    h.run_ok();
+    h.get_by_label("Start").click();
+    h.run_ok();
+    common::step_until(&mut h, "the sweep", |a| !a.model.sweep.is_running() && a.model.sweep.points.len() == 24);
+    h.get_by_label_contains("24 ranks in");
+    // "explained" says it is uncentred, and its tooltip says what that is.
+    h.get_by_label("explained (uncentred)");
+    let header = h.get_by_label("svd_rel_err").rect();
+    let first_row = h.get_by_label("Open k = 1").rect();
+    // Scroll the table: the rows move under the header, which stays.
+    for _ in 0..3 {
+        h.event(egui::Event::PointerMoved(first_row.center()));
+        h.event(egui::Event::MouseWheel {
+            unit: egui::MouseWheelUnit::Point,
+            delta: egui::vec2(0.0, -120.0),
+            phase: egui::TouchPhase::Move,
+            source: egui::MouseWheelSource::Wheel,
+            modifiers: egui::Modifiers::default(),
+        });
+        h.step();
+    }
+    h.run_ok();
+    let moved = h.query_by_label("Open k = 1").map(|n| n.rect().top());
+    assert!(moved.is_none_or(|top| top < first_row.top() - 20.0), "the rows did not scroll: {moved:?}");
+    let header_now = h.get_by_label("svd_rel_err").rect();
+    assert_eq!(header_now, header, "the header scrolled away with the rows");
+}
