@@ -32,6 +32,9 @@ pub struct ExportState {
     pub progress: Option<(usize, usize)>,
     /// The last export's outcome, for as long as it describes the fit shown.
     pub notice: Option<String>,
+    /// The fit (id) the last export wrote: the notice goes when another
+    /// fit is shown (a warm start, Reset, other faces).
+    pub(crate) notice_fit: Option<u64>,
     job: Option<(PathBuf, ExportJob)>,
 }
 

@@ -251,6 +251,9 @@ impl Model {
         if let Some(e) = self.export.poll() {
             self.fail(e);
         }
+        if self.export.notice.is_some() && self.fit().map(|f| f.progress.fit_id) != self.export.notice_fit {
+            self.export.notice = None;
+        }
         self.refresh_new_face();
     }
 
@@ -677,6 +680,7 @@ impl Model {
             return self.fail("nothing to export: run a fit first");
         };
         let p = &fit.progress;
+        let fit_id = p.fit_id;
         let load_options = match &self.current_load {
             Some((LoadRequest::Folder(_), resize)) => {
                 Some(LoadOptions { resize: *resize, preprocess: self.settings.preprocess, ..LoadOptions::default() })
@@ -698,8 +702,10 @@ impl Model {
                 _ => crate::nmf::StopReason::Cancelled,
             },
         };
-        if let Err(e) = self.export.request(dir, overwrite, work, Arc::clone(&self.wake), &self.lease) {
-            self.report_error(&e);
+        match self.export.request(dir, overwrite, work, Arc::clone(&self.wake), &self.lease) {
+            Ok(export::Requested::Started) => self.export.notice_fit = Some(fit_id),
+            Ok(export::Requested::Confirm) => {}
+            Err(e) => self.report_error(&e),
         }
     }
 }

@@ -14,12 +14,16 @@ pub struct ExportDialog {
     /// Why the native dialog is not available, when it is not.
     pub note: Option<String>,
     answer_seen: Option<u64>,
+    /// An export was asked for since the window last opened: its outcome
+    /// ("Done. …") is shown, an older one is not.
+    asked: bool,
 }
 
 impl ExportDialog {
     /// Opens the window.
     pub fn open_window(&mut self) {
         self.window_open = true;
+        self.asked = false;
         if !crate::model::dialog::portal_available() {
             self.note = Some("No native folder dialog here (no desktop portal): type the folder's path.".into());
         }
@@ -91,7 +95,8 @@ impl ExportDialog {
                     cancel = ui.button("Cancel").clicked();
                 });
             }
-            if let Some(notice) = model.export.notice.as_deref().filter(|_| !running && model.export.confirm.is_none())
+            if let Some(notice) =
+                model.export.notice.as_deref().filter(|_| self.asked && !running && model.export.confirm.is_none())
             {
                 ui.separator();
                 ui.label(format!("Done. {notice}."));
@@ -106,6 +111,9 @@ impl ExportDialog {
         });
         if browse && model.dialog_open().is_none() {
             out.push(Action::Browse(Purpose::ExportFolder));
+        }
+        if export || overwrite {
+            self.asked = true;
         }
         if export {
             let text = self.path.trim();

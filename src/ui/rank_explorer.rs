@@ -330,12 +330,15 @@ fn progress_ui(ui: &mut egui::Ui, model: &Model) {
         };
         ui.add(egui::ProgressBar::new(s.fraction()).text(text))
             .on_hover_text("The live fit is paused while the sweep runs; it resumes when the sweep ends.");
-    } else if let Some(crate::model::sweep::SweepRun { secs, cancelled }) = s.last_run {
+    } else if let Some(crate::model::sweep::SweepRun { secs, cancelled }) =
+        // A summary of no rank describes nothing shown.
+        s.last_run.filter(|r| r.cancelled || !s.points.is_empty())
+    {
         let done = s.points.len();
         let what = if cancelled {
-            format!("Cancelled after {secs:.1} s: {done} of {} ranks done.", s.progress.total)
+            format!("Cancelled after {secs:.1} s: {done} of {} done.", count_of(s.progress.total, "rank"))
         } else {
-            format!("{done} ranks in {secs:.1} s.")
+            format!("{} in {secs:.1} s.", count_of(done, "rank"))
         };
         let what = match s.progress.reused {
             0 => what,
