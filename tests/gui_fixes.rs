@@ -18,6 +18,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use facenmf::app::FaceNmfApp;
 use facenmf::dataset::builtin;
+use facenmf::model::Action;
 use facenmf::nmf::Params;
 
 fn small() -> facenmf::dataset::Dataset {
@@ -175,4 +176,104 @@ fn the_rank_explorer_says_what_it_sweeps_and_keeps_its_header_in_place() {
     assert!(moved.is_none_or(|top| top < first_row.top() - 20.0), "the rows did not scroll: {moved:?}");
     let header_now = h.get_by_label("svd_rel_err").rect();
     assert_eq!(header_now, header, "the header scrolled away with the rows");
+}
+
+#[test]
+fn messages_go_when_they_no_longer_describe_what_is_shown() {
+    let _serial = common::serial();
+    let mut h = fitted(Params::new(5).max_iter(30).tol(0.0).seed(3));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fit");
+    h.get_by_label("Export…").click();
+    h.run_ok();
+    set_text(&mut h, "Export folder:", &out.display().to_string());
+    h.get_by_label("Export").click();
+    h.run_ok();
+    common::step_until(&mut h, "the export", |a| !a.model.export.is_running() && a.model.export.notice.is_some());
+    h.get_by_label_contains("Done. Exported");
+    // Escape closes the window; opened again, it does not say an old "Done".
+    press_escape(&mut h);
+    assert!(h.query_by_label("Export folder:").is_none(), "Escape did not close the export window");
+    h.get_by_label("Export…").click();
+    h.run_ok();
+    h.get_by_label("Export folder:");
+    assert!(h.query_by_label_contains("Done.").is_none(), "the window repeats an old outcome");
+    press_escape(&mut h);
+    // The status line says the export while its fit is shown...
+    h.get_by_label_contains("Exported");
+    // ... and not once another fit is (a warm start at another k).
+    h.state_mut().set_k(3);
+    common::step_until(&mut h, "the k = 3 fit", |a| a.fit().is_some_and(|f| f.k() == 3));
+    h.run_ok();
+    assert!(h.query_by_label_contains("Exported").is_none(), "the old export's notice stayed");
+
+    // A sweep's summary goes with the faces it was made on.
+    h.get_by_label("Rank explorer").click();
+    h.run_ok();
+    set_text(&mut h, "Ranks:", "2, 3");
+    h.get_by_label("iterations per k").set_value_accesskit(3.0);
+    h.run_ok();
+    h.get_by_label("Start").click();
+    h.run_ok();
+    common::step_until(&mut h, "the sweep", |a| !a.model.sweep.is_running() && a.model.sweep.points.len() == 2);
+    h.get_by_label_contains("2 ranks in");
+    h.get_by_label("Built-in faces").click();
+    h.run_ok();
+    common::step_until(&mut h, "the built-in faces", |a| !a.is_loading() && a.faces().is_some_and(|f| f.count() != 40));
+    assert!(h.query_by_label_contains("ranks in").is_none());
+    assert!(h.query_by_label_contains("Open k =").is_none());
+}
+
+#[test]
+fn a_long_status_message_is_cut_short_and_can_be_read_whole() {
+    let _serial = common::serial();
+    let mut h = common::harness(small(), Params::new(4));
+    h.step();
+    let long = format!("START of a long message: {} END", "a word that goes on and on ".repeat(30));
+    h.state_mut().apply(Action::ReportError(long.clone()));
+    h.run_ok();
+    let node = h.get_by_label_contains("START of a long message");
+    let width = 1280.0;
+    assert!(node.rect().right() <= width + 1.0, "the message runs off the window: {:?}", node.rect());
+    node.click();
+    h.run_ok();
+    // The whole message, in a window that Escape closes.
+    h.get_by_label("Copy");
+    assert!(h.query_all_by_label_contains("END").count() >= 1);
+    press_escape(&mut h);
+    assert!(h.query_by_label("Copy").is_none(), "Escape did not close the message window");
+}
+
+#[test]
+fn escape_closes_every_window() {
+    let _serial = common::serial();
+    let mut h = fitted(Params::new(4).max_iter(10).tol(0.0).seed(3));
+    h.get_by_label("Project a face…").click();
+    h.run_ok();
+    h.get_by_label("Image file:");
+    press_escape(&mut h);
+    assert!(h.query_by_label("Image file:").is_none());
+    h.get_by_label("Type a path…").click();
+    h.run_ok();
+    h.get_by_label("Folder path:");
+    press_escape(&mut h);
+    assert!(h.query_by_label("Folder path:").is_none());
+    h.get_by_label("Cover pixels").click();
+    h.run_ok();
+    h.get_by_label("Load cover image…").click();
+    h.run_ok();
+    h.get_by_label("Cover image file:");
+    press_escape(&mut h);
+    assert!(h.query_by_label("Cover image file:").is_none());
+
+    // The offer to resize faces of several sizes.
+    let dir = tempfile::tempdir().unwrap();
+    builtin::write_folder(&builtin::generate(3, 24, 2), &dir.path().join("a")).unwrap();
+    builtin::write_folder(&builtin::generate(1, 32, 3), &dir.path().join("b")).unwrap();
+    common::type_path(&mut h, dir.path().to_str().unwrap());
+    common::step_until(&mut h, "the offer", |a| a.model.resize_offer.is_some());
+    h.get_by_label("Resize and open");
+    press_escape(&mut h);
+    assert!(h.query_by_label("Resize and open").is_none());
+    assert!(h.state().model.resize_offer.is_none());
 }

@@ -339,7 +339,7 @@ impl Cover {
                 out.push(Action::LoadCover(std::path::PathBuf::from(text)));
             }
         }
-        if !open {
+        if !open || super::escape_pressed(ctx) {
             self.window_open = false;
         }
     }

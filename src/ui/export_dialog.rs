@@ -129,7 +129,7 @@ impl ExportDialog {
         if cancel {
             out.push(Action::CancelExportConfirm);
         }
-        if !open {
+        if !open || super::escape_pressed(ctx) {
             self.window_open = false;
             out.push(Action::CancelExportConfirm);
         }

@@ -212,7 +212,7 @@ impl NewFaceView {
                 out.push(Action::ProjectFace(std::path::PathBuf::from(text)));
             }
         }
-        if !open {
+        if !open || super::escape_pressed(ctx) {
             self.window_open = false;
         }
     }

@@ -89,25 +89,45 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, ou
                 toolbar.show_skipped = true;
             }
         }
-        if let Some(notice) = &model.export.notice {
+        // The messages share what is left of the line; each is cut short
+        // with "…" when it does not fit, whole on hover and, clicked, in a
+        // window.
+        let warn = ui.visuals().warn_fg_color;
+        let messages: Vec<(String, Option<egui::Color32>, String)> = [
+            model.export.notice.as_ref().map(|n| (n.clone(), None, "The last export".to_string())),
+            model.zeroed_warning.as_ref().map(|w| {
+                let help = format!(
+                    "{w}.\nParts that are all zero add nothing to the faces: an L1 penalty (alpha_W or alpha_H \
+                     with l1_ratio above 0) strong enough removes them. The alpha tooltips give the range that suits \
+                     these faces; for sparse parts that stay, use the sparseness of parts."
+                );
+                (w.clone(), Some(warn), help)
+            }),
+            model.note.as_ref().map(|n| (n.clone(), Some(warn), n.clone())),
+            model.error.as_ref().map(|e| (e.clone(), Some(ui.visuals().error_fg_color), e.clone())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let count = messages.len();
+        for (i, (text, color, help)) in messages.into_iter().enumerate() {
             ui.separator();
-            ui.label(notice.as_str()).on_hover_text("The last export");
-        }
-        if let Some(warning) = &model.zeroed_warning {
-            ui.separator();
-            ui.colored_label(ui.visuals().warn_fg_color, warning.as_str()).on_hover_text(format!(
-                "{warning}.\nParts that are all zero add nothing to the faces: an L1 penalty (alpha_W or alpha_H \
-                 with l1_ratio above 0) strong enough removes them. The alpha tooltips give the range that suits \
-                 these faces; for sparse parts that stay, use the sparseness of parts."
-            ));
-        }
-        if let Some(note) = &model.note {
-            ui.separator();
-            ui.colored_label(ui.visuals().warn_fg_color, note.as_str()).on_hover_text(note.as_str());
-        }
-        if let Some(err) = model.error.as_deref() {
-            ui.separator();
-            ui.colored_label(ui.visuals().error_fg_color, err).on_hover_text(err);
+            let share = ui.available_width() / (count - i) as f32;
+            let mut rich = egui::RichText::new(text.as_str());
+            if let Some(c) = color {
+                rich = rich.color(c);
+            }
+            let clicked = ui
+                .scope(|ui| {
+                    ui.set_max_width((share - 12.0).max(40.0));
+                    ui.add(egui::Label::new(rich).truncate().sense(egui::Sense::click()))
+                        .on_hover_text(format!("{help}\n(Click to see the message whole, and copy it.)"))
+                        .clicked()
+                })
+                .inner;
+            if clicked {
+                toolbar.message = Some(text);
+            }
         }
     });
 }
