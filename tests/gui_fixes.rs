@@ -12,14 +12,17 @@
 
 mod common;
 
+use std::process::Command;
+
 use eframe::egui;
 use egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use facenmf::app::FaceNmfApp;
+use facenmf::app::{FaceNmfApp, View};
 use facenmf::dataset::builtin;
 use facenmf::model::Action;
 use facenmf::nmf::Params;
+use facenmf::project::Reshape;
 
 fn small() -> facenmf::dataset::Dataset {
     builtin::generate(40, 24, 7).dataset
@@ -276,4 +279,83 @@ fn escape_closes_every_window() {
     press_escape(&mut h);
     assert!(h.query_by_label("Resize and open").is_none());
     assert!(h.state().model.resize_offer.is_none());
+}
+
+#[test]
+fn a_face_of_another_shape_is_cropped_to_the_sets_shape_or_stretched() {
+    let _serial = common::serial();
+    let mut h = fitted(Params::new(6).max_iter(30).tol(0.0).seed(3));
+    assert_eq!(h.state().settings().reshape, Reshape::Crop);
+    // 24 × 48, twice as tall as the set's faces: black bands of 12 rows at
+    // the top and bottom, white between them.
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("tall.png");
+    image::GrayImage::from_fn(24, 48, |_, y| image::Luma([if (12..36).contains(&y) { 255 } else { 0 }]))
+        .save(&png)
+        .unwrap();
+    h.get_by_label("Project a face…").click();
+    h.run_ok();
+    set_text(&mut h, "Image file:", &png.display().to_string());
+    h.get_by_label("Project").click();
+    h.run_ok();
+    assert!(h.state().error().is_none(), "{:?}", h.state().error());
+    h.get_by_label_contains("24×48 image: its centre cropped to 24×24 (the set's shape)");
+    let mean = |a: &FaceNmfApp| a.model.new_face.as_ref().unwrap().loaded.face.mean().unwrap();
+    // The centre is the white band: the face is white, not squashed.
+    assert!(mean(h.state()) > 0.95, "cropped mean {}", mean(h.state()));
+
+    // Stretch instead: the whole image squeezed, half of it black.
+    h.get_by_label("shape").click();
+    h.run_ok();
+    h.get_by_label("stretch").click();
+    h.run_ok();
+    assert_eq!(h.state().settings().reshape, Reshape::Stretch);
+    h.get_by_label_contains("24×48 image stretched to the set's 24×24");
+    let m = mean(h.state());
+    assert!((m - 0.5).abs() < 0.1, "stretched mean {m}");
+    assert!(h.query_by_label("Inspector: reconstruction of new face").is_some());
+}
+
+#[test]
+fn the_command_line_crops_projected_faces_and_counts_one_face() {
+    let dir = tempfile::tempdir().unwrap();
+    let faces = dir.path().join("faces");
+    builtin::write_folder(&builtin::generate(12, 24, 5), &faces).unwrap();
+    let png = dir.path().join("wide.png");
+    image::GrayImage::from_fn(48, 24, |x, _| image::Luma([if (12..36).contains(&x) { 200 } else { 0 }]))
+        .save(&png)
+        .unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_facenmf")).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let (f, p) = (faces.to_str().unwrap(), png.to_str().unwrap());
+    let text = run(&["fit", f, "--k", "3", "--max-iter", "5", "--project", p]);
+    assert!(text.contains("centre cropped from 48×24 to 24×24, then resized to 24×24"), "{text}");
+    let json = run(&["fit", f, "--k", "3", "--max-iter", "5", "--json", "--project", p, "--project-shape", "stretch"]);
+    let v: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    assert_eq!(v["projected"][0]["cropped_to"], serde_json::Value::Null);
+    assert_eq!(v["projected"][0]["resized_from"], serde_json::json!([48, 24]));
+    let json = run(&["fit", f, "--k", "3", "--max-iter", "5", "--json", "--project", p]);
+    let v: serde_json::Value = serde_json::from_str(json.lines().last().unwrap()).unwrap();
+    assert_eq!(v["projected"][0]["cropped_to"], serde_json::json!([24, 24]));
+
+    // One face: "1 face", not "1 faces".
+    let one = dir.path().join("one");
+    builtin::write_folder(&builtin::generate(1, 24, 5), &one).unwrap();
+    let text = run(&["fit", one.to_str().unwrap(), "--k", "1", "--max-iter", "3"]);
+    assert!(text.contains("1 face of 24×24 pixels"), "{text}");
+    assert!(!text.contains("1 faces"), "{text}");
+}
+
+#[test]
+fn one_face_is_counted_as_one_face_in_the_app() {
+    let _serial = common::serial();
+    let mut h = common::harness(builtin::generate(1, 24, 5).dataset, Params::new(1).max_iter(3));
+    h.step();
+    h.run_ok();
+    h.get_by_label_contains("1 face, 24×24");
+    assert!(h.query_by_label_contains("1 faces").is_none());
+    assert_eq!(h.state().settings().view, View::Explorer);
 }

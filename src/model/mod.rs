@@ -198,6 +198,16 @@ impl Model {
                     }
                 }
             }
+            Action::SetReshape(r) => {
+                if r != self.settings.reshape {
+                    self.settings.reshape = r;
+                    if let Some(path) =
+                        self.new_face.as_ref().filter(|f| f.loaded.resized_from.is_some()).map(|f| f.path.clone())
+                    {
+                        self.project_new_face(&path);
+                    }
+                }
+            }
             Action::Load(request) => self.load_with(request, None),
             Action::LoadResized { request, width, height } => self.load_with(request, Some((width, height))),
             Action::DismissResizeOffer => self.resize_offer = None,
@@ -637,7 +647,7 @@ impl Model {
         let (Some(faces), Some(fit)) = (&self.faces, self.live.fit.as_ref()) else {
             return self.fail("fit the faces first: a new face is projected onto the basis W");
         };
-        match NewFace::open(path, faces, fit, self.settings.preprocess) {
+        match NewFace::open(path, faces, fit, self.settings.preprocess, self.settings.reshape) {
             Ok(face) => {
                 self.new_face = Some(face);
                 self.error = None;

@@ -92,6 +92,8 @@ pub struct Settings {
     pub preprocess: crate::dataset::Preprocess,
     /// The view in the middle of the window.
     pub view: View,
+    /// How a projected face of another size is brought to the faces' size.
+    pub reshape: crate::project::Reshape,
 }
 
 impl Default for Settings {
@@ -105,6 +107,7 @@ impl Default for Settings {
             last_folder: None,
             preprocess: crate::dataset::Preprocess::None,
             view: View::Explorer,
+            reshape: crate::project::Reshape::Crop,
         }
     }
 }
