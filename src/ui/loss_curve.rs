@@ -19,8 +19,13 @@ pub const REL_ERR_FLOOR: f64 = 1e-7;
 /// and rounding noise does not fill the plot.
 const MIN_LOG_SPAN: f64 = 0.01;
 
-/// The x axis shows about this many labelled steps across its width.
-const X_LABELS: f64 = 4.5;
+/// The x axis has at most this many labelled steps across its width (so
+/// that on the 330 px wide plot they are far enough apart to be drawn).
+const X_LABELS: f64 = 5.0;
+
+/// A labelled x step closer than this (in steps) to the plot's edge is not
+/// labelled: half its label would be cut off.
+const EDGE_STEPS: f64 = 0.08;
 
 /// The loss curve and its x axis (iterations or seconds).
 #[derive(Default)]
@@ -182,7 +187,10 @@ fn x_grid_marks(input: GridInput) -> Vec<GridMark> {
             if !labelled && (value / step - (value / step).round()).abs() < 1e-6 {
                 continue;
             }
-            marks.push(GridMark { value, step_size: size });
+            // A label centred on a line at the plot's edge would be cut in
+            // half ("30" for 300): that line is drawn, unlabelled.
+            let at_edge = labelled && (value - lo).min(hi - value) < EDGE_STEPS * step;
+            marks.push(GridMark { value, step_size: if at_edge { step / 5.0 } else { size } });
         }
     }
     marks.sort_by(|a, b| a.value.total_cmp(&b.value));
@@ -256,6 +264,8 @@ mod tests {
     #[test]
     fn x_ticks_are_labelled_whole_iterations_or_seconds() {
         for (lo, hi) in [(0.0, 1686.0), (0.0, 900.0), (0.0, 7.0), (120.0, 130.0), (0.0, 1.0e6)] {
+            // egui_plot's bounds: the data and a margin of 5 % each side.
+            let (lo, hi) = (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo));
             let marks = x_grid_marks(GridInput { bounds: (lo, hi), base_step_size: (hi - lo) / 40.0 });
             let labelled: Vec<String> =
                 marks.iter().map(|&m| x_tick_label(m, false)).filter(|t| !t.is_empty()).collect();
@@ -266,6 +276,11 @@ mod tests {
             assert!(biggest >= (hi - lo) / 6.0, "{lo}..{hi}: labels {biggest} apart are too close to be drawn");
             assert!(labelled.iter().all(|t| t.parse::<i64>().is_ok()), "{labelled:?}");
         }
+        // 300 at the right edge of -14.5..304.5 is not labelled ("30" once
+        // half of it was cut); 0, 100 and 200 are.
+        let marks = x_grid_marks(GridInput { bounds: (-14.5, 304.5), base_step_size: 8.0 });
+        let labelled: Vec<f64> = marks.iter().filter(|m| m.step_size == 100.0).map(|m| m.value).collect();
+        assert_eq!(labelled, vec![0.0, 100.0, 200.0]);
         assert_eq!(x_tick_label(mark(2.5, 0.5), false), "");
         assert_eq!(x_tick_label(mark(1500.0, 500.0), false), "1500");
         assert_eq!(x_tick_label(mark(0.25, 0.05), true), "0.25");
