@@ -195,7 +195,7 @@ fn a_projected_face_shows_in_the_inspector() {
     set_text(&mut h, "Image file:", &big_png.display().to_string());
     h.get_by_label("Project").click();
     h.run_ok();
-    h.get_by_label_contains("50×61 image resized");
+    h.get_by_label_contains("50×61 image: its centre cropped to 50×50 (the set's shape), then resized");
 
     // Not an image: an error naming the file, no panic, the new face kept.
     let text = dir.path().join("notes.txt");

@@ -47,6 +47,10 @@ pub struct FitArgs {
     /// After fitting, project these images (not in the set) onto the basis with W fixed and print each one's rel_err.
     #[arg(long, value_name = "IMG", num_args = 1..)]
     pub project: Vec<PathBuf>,
+    /// How a --project image of another size is brought to the faces' size: crop (its centre cropped to the faces'
+    /// aspect ratio, then resized) or stretch (resized whole, aspect ratio not kept).
+    #[arg(long, value_name = "crop|stretch", default_value = "crop")]
+    pub project_shape: project::Reshape,
 }
 
 /// One `--project` image in the `--json` report.
@@ -58,6 +62,9 @@ pub struct ProjectedReport {
     pub rel_err: f64,
     /// Its own size [width, height] when it was resized to the faces' size.
     pub resized_from: Option<(u32, u32)>,
+    /// The centred crop [width, height] taken before resizing, when it was
+    /// cropped (`--project-shape crop`, another aspect ratio).
+    pub cropped_to: Option<(u32, u32)>,
 }
 
 /// The `--json` report.
@@ -162,7 +169,13 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
     let load_secs = started.elapsed().as_secs_f64();
     report_skipped(&ds);
     params.check(ds.pixels(), ds.faces()).with_context(|| {
-        format!("{} holds {} faces of {}×{} pixels", dataset::display_name(&args.dir), ds.faces(), ds.width, ds.height)
+        format!(
+            "{} holds {} of {}×{} pixels",
+            dataset::display_name(&args.dir),
+            dataset::count_of(ds.faces(), "face"),
+            ds.width,
+            ds.height
+        )
     })?;
 
     // Load the faces to project now, so a bad one is refused before the fit.
@@ -179,7 +192,7 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
     let new_faces = args
         .project
         .iter()
-        .map(|p| project::load_face(p, ds.width, ds.height, args.load.preprocess))
+        .map(|p| project::load_face_as(p, ds.width, ds.height, args.load.preprocess, args.project_shape))
         .collect::<Result<Vec<_>, _>>()?;
     let data = Arc::new(FaceMatrix::new(ds.matrix.clone()).context("the faces cannot be factored")?);
     let bar = super::progress_bar(params.max_iter, "iterations", args.json);
@@ -247,6 +260,7 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
             file: dataset::display_name(file),
             rel_err: p.rel_err,
             resized_from: loaded.resized_from,
+            cropped_to: loaded.cropped_to,
         });
     }
     let report = FitReport {
@@ -378,20 +392,20 @@ pub fn report_skipped(ds: &Dataset) {
 
 fn print_summary(r: &FitReport) -> anyhow::Result<()> {
     outln!(
-        "{} faces of {}×{} pixels from {} (loaded in {:.0} ms{})",
-        r.faces,
+        "{} of {}×{} pixels from {} (loaded in {:.0} ms{})",
+        dataset::count_of(r.faces, "face"),
         r.width,
         r.height,
         r.folder,
         r.load_secs * 1e3,
-        if r.skipped > 0 { format!(", {} files skipped", r.skipped) } else { String::new() }
+        if r.skipped > 0 { format!(", {} skipped", dataset::count_of(r.skipped, "file")) } else { String::new() }
     )?;
     outln!(
-        "k = {}, solver {}, init {}: {} iterations in {:.2} s (init {:.0} ms, {:.1} iterations/s, {} threads)",
+        "k = {}, solver {}, init {}: {} in {:.2} s (init {:.0} ms, {:.1} iterations/s, {} threads)",
         r.k,
         r.solver,
         r.init,
-        r.iterations,
+        dataset::count_of(r.iterations, "iteration"),
         r.fit_secs,
         r.init_secs * 1e3,
         r.iters_per_sec,
@@ -411,11 +425,18 @@ fn print_summary(r: &FitReport) -> anyhow::Result<()> {
         r.median_support90_w * 100.0
     )?;
     for p in &r.projected {
-        match p.resized_from {
-            Some((w, h)) => {
+        match (p.resized_from, p.cropped_to) {
+            (Some((w, h)), Some((cw, ch))) => outln!(
+                "{}: rel_err {:.6} (centre cropped from {w}×{h} to {cw}×{ch}, then resized to {}×{})",
+                p.file,
+                p.rel_err,
+                r.width,
+                r.height
+            )?,
+            (Some((w, h)), None) => {
                 outln!("{}: rel_err {:.6} (resized from {w}×{h} to {}×{})", p.file, p.rel_err, r.width, r.height)?
             }
-            None => outln!("{}: rel_err {:.6}", p.file, p.rel_err)?,
+            (None, _) => outln!("{}: rel_err {:.6}", p.file, p.rel_err)?,
         }
     }
     if let Some(out) = &r.exported_to {

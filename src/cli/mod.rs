@@ -281,8 +281,8 @@ fn make_faces(dir: &std::path::Path) -> anyhow::Result<()> {
     let faces = dataset::builtin::builtin_faces();
     dataset::builtin::write_folder(&faces, dir)?;
     outln!(
-        "wrote {} faces ({}×{}, {} part variants) to {}",
-        faces.dataset.faces(),
+        "wrote {} ({}×{}, {} part variants) to {}",
+        dataset::count_of(faces.dataset.faces(), "face"),
         faces.dataset.width,
         faces.dataset.height,
         faces.part_names.len(),

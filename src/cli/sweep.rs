@@ -158,7 +158,13 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
     report_skipped(&ds);
     let (m, n) = (ds.pixels(), ds.faces());
     let ks = spec.ranks(m.min(n)).with_context(|| {
-        format!("{} holds {n} faces of {}×{} pixels", dataset::display_name(&args.dir), ds.width, ds.height)
+        format!(
+            "{} holds {} of {}×{} pixels",
+            dataset::display_name(&args.dir),
+            dataset::count_of(n, "face"),
+            ds.width,
+            ds.height
+        )
     })?;
     let ks = ks.as_slice();
     let dataset::Dataset { matrix, meta: ds } = ds;
@@ -280,7 +286,8 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
             )?;
         }
         outln!(
-            "{n} faces of {}×{} pixels from {}; svd_rel_err from {} singular values ({:.2} s); explained = 1 − svd_rel_err²",
+            "{} of {}×{} pixels from {}; svd_rel_err from {} singular values ({:.2} s); explained = 1 − svd_rel_err²",
+            dataset::count_of(n, "face"),
             ds.width,
             ds.height,
             dataset::display_name(&args.dir),

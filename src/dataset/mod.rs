@@ -266,8 +266,8 @@ pub enum DatasetError {
     },
     /// The matrix would not fit in the memory limit.
     #[error(
-        "{faces} faces of {width}×{height} pixels from {} need {} for the pixel matrix, more than the memory limit of {}; load them smaller with --scale {suggested_scale} (or --resize WxH)",
-        display_name(.path), fmt_bytes(*.needed_bytes), fmt_bytes(*.limit_bytes)
+        "{} of {width}×{height} pixels from {} need {} for the pixel matrix, more than the memory limit of {}; load them smaller with --scale {suggested_scale} (or --resize WxH)",
+        count_of(*.faces, "face"), display_name(.path), fmt_bytes(*.needed_bytes), fmt_bytes(*.limit_bytes)
     )]
     TooLarge {
         /// The root folder.
@@ -358,6 +358,12 @@ fn needs_escape(c: char) -> bool {
     c.is_control()
         || (c == '\\' && !cfg!(windows))
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}')
+}
+
+/// "1 face", "2 faces", "0 faces": a count and its noun, plural unless the
+/// count is 1 (nouns here take an "s": face, file, rank, pixel, fold).
+pub fn count_of(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
 /// Formats a byte count as "1.5 GiB", "300.0 MiB", ...
@@ -513,6 +519,14 @@ mod tests {
         assert_eq!(fmt_bytes(12), "12 bytes");
         assert_eq!(fmt_bytes(1536), "1.5 KiB");
         assert_eq!(fmt_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+    }
+
+    #[test]
+    fn counts_are_singular_for_one() {
+        assert_eq!(count_of(1, "face"), "1 face");
+        assert_eq!(count_of(0, "face"), "0 faces");
+        assert_eq!(count_of(400, "face"), "400 faces");
+        assert_eq!(count_of(1, "file"), "1 file");
     }
 
     #[test]

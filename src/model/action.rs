@@ -48,6 +48,9 @@ pub enum Action {
     SetShowResidual(bool),
     SetTheme(ThemeChoice),
     SetView(View),
+    /// How a new face of another size is brought to the faces' size (the
+    /// new face shown is loaded again).
+    SetReshape(crate::project::Reshape),
     /// Change the preprocessing: the faces are loaded again.
     SetPreprocess(Preprocess),
     /// Open faces.

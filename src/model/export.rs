@@ -32,6 +32,9 @@ pub struct ExportState {
     pub progress: Option<(usize, usize)>,
     /// The last export's outcome, for as long as it describes the fit shown.
     pub notice: Option<String>,
+    /// The fit (id) the last export wrote: the notice goes when another
+    /// fit is shown (a warm start, Reset, other faces).
+    pub(crate) notice_fit: Option<u64>,
     job: Option<(PathBuf, ExportJob)>,
 }
 
@@ -115,7 +118,8 @@ impl ExportState {
         self.progress = None;
         match end.map_err(|e| e.to_string()).and_then(|r| r) {
             Ok(files) => {
-                self.notice = Some(format!("Exported {files} files to {}", display_name(&dir)));
+                self.notice =
+                    Some(format!("Exported {} to {}", crate::dataset::count_of(files, "file"), display_name(&dir)));
                 None
             }
             Err(e) => Some(format!("export to {} failed: {e}", display_name(&dir))),

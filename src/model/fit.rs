@@ -120,4 +120,11 @@ impl Curve {
         let (i0, s0) = self.base;
         self.points.extend(records.iter().map(|r| [i0 + r.iteration as f64, s0 + r.secs, r.rel_err]));
     }
+
+    /// The iterations on the curve before the current fit began (its warm
+    /// starts continue the count): the curve's iteration of the fit's
+    /// iteration `i` is this plus `i`.
+    pub fn iterations_before(&self) -> usize {
+        self.base.0 as usize
+    }
 }

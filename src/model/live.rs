@@ -115,9 +115,16 @@ impl LiveFit {
         }
     }
 
+    /// Forgets the fit, at once (the worker drops every update from before
+    /// the reset, so none of this fit comes back).
     pub fn reset(&mut self) {
         if let Some(w) = &mut self.worker {
             w.reset();
+            self.fit = None;
+            self.curve = Curve::default();
+            self.replay = Arc::default();
+            self.scrub = None;
+            self.adopted = None;
         }
     }
 

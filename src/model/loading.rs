@@ -28,7 +28,7 @@ impl LoadRequest {
         match self {
             LoadRequest::BuiltIn => "Loading the built-in faces…".to_string(),
             LoadRequest::Folder(p) => format!("Loading {}…", dataset::display_name(p)),
-            LoadRequest::Files(f) => format!("Loading {} files…", f.len()),
+            LoadRequest::Files(f) => format!("Loading {}…", dataset::count_of(f.len(), "file")),
         }
     }
 }
@@ -108,7 +108,7 @@ impl Faces {
             dataset::Source::Folder(p) => format!("folder {}", dataset::display_name(p)),
         };
         let n = self.count();
-        format!("{n} face{}, {}×{}, {source}", if n == 1 { "" } else { "s" }, d.width, d.height)
+        format!("{}, {}×{}, {source}", dataset::count_of(n, "face"), d.width, d.height)
     }
 }
 

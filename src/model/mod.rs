@@ -234,6 +234,16 @@ impl Model {
                     }
                 }
             }
+            Action::SetReshape(r) => {
+                if r != self.settings.reshape {
+                    self.settings.reshape = r;
+                    if let Some(path) =
+                        self.new_face.as_ref().filter(|f| f.loaded.resized_from.is_some()).map(|f| f.path.clone())
+                    {
+                        self.project_new_face(&path);
+                    }
+                }
+            }
             Action::Load(request) => self.load_with(request, None),
             Action::LoadResized { request, width, height } => self.load_with(request, Some((width, height))),
             Action::DismissResizeOffer => self.resize_offer = None,
@@ -298,6 +308,9 @@ impl Model {
         }
         if let Some(e) = self.picture.poll() {
             self.fail(e);
+        }
+        if self.export.notice.is_some() && self.live.fit.as_ref().map(|f| f.progress.fit_id) != self.export.notice_fit {
+            self.export.notice = None;
         }
         self.refresh_new_face();
     }
@@ -622,8 +635,8 @@ impl Model {
             Ok(()) => {
                 self.error = None;
                 self.note = Some(format!(
-                    "Saved the rank table ({} ranks) to {}",
-                    rows.len(),
+                    "Saved the rank table ({}) to {}",
+                    crate::dataset::count_of(rows.len(), "rank"),
                     crate::dataset::display_name(path)
                 ));
             }
@@ -703,7 +716,7 @@ impl Model {
         let (Some(faces), Some(fit)) = (&self.faces, self.live.fit.as_ref()) else {
             return self.fail("fit the faces first: a new face is projected onto the basis W");
         };
-        match NewFace::open(path, faces, fit, self.settings.preprocess) {
+        match NewFace::open(path, faces, fit, self.settings.preprocess, self.settings.reshape) {
             Ok(face) => {
                 self.new_face = Some(face);
                 self.error = None;
@@ -746,6 +759,7 @@ impl Model {
             return self.fail("nothing to export: run a fit first");
         };
         let p = &fit.progress;
+        let fit_id = p.fit_id;
         let load_options = match &self.current_load {
             Some((LoadRequest::Folder(_), resize)) => {
                 Some(LoadOptions { resize: *resize, preprocess: self.settings.preprocess, ..LoadOptions::default() })
@@ -767,8 +781,10 @@ impl Model {
                 _ => crate::nmf::StopReason::Cancelled,
             },
         };
-        if let Err(e) = self.export.request(dir, overwrite, work, Arc::clone(&self.wake), &self.lease) {
-            self.report_error(&e);
+        match self.export.request(dir, overwrite, work, Arc::clone(&self.wake), &self.lease) {
+            Ok(export::Requested::Started) => self.export.notice_fit = Some(fit_id),
+            Ok(export::Requested::Confirm) => {}
+            Err(e) => self.report_error(&e),
         }
     }
 

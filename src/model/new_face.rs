@@ -12,7 +12,7 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 use super::fit::FitView;
 use super::loading::Faces;
 use crate::dataset::Preprocess;
-use crate::project::{LoadedFace, ProjectError, Projection, load_face, project_face};
+use crate::project::{LoadedFace, ProjectError, Projection, Reshape, load_face_as, project_face};
 
 /// How often a new face is projected again while a fit runs.
 pub const REPROJECT_INTERVAL: Duration = Duration::from_millis(250);
@@ -38,9 +38,16 @@ pub struct NewFace {
 }
 
 impl NewFace {
-    /// Loads the image at `path` at the set's size and projects it onto `fit`.
-    pub fn open(path: &Path, faces: &Faces, fit: &FitView, preprocess: Preprocess) -> Result<NewFace, ProjectError> {
-        let loaded = load_face(path, faces.meta.width, faces.meta.height, preprocess)?;
+    /// Loads the image at `path` at the set's size (another size brought
+    /// to it by `reshape`) and projects it onto `fit`.
+    pub fn open(
+        path: &Path,
+        faces: &Faces,
+        fit: &FitView,
+        preprocess: Preprocess,
+        reshape: Reshape,
+    ) -> Result<NewFace, ProjectError> {
+        let loaded = load_face_as(path, faces.meta.width, faces.meta.height, preprocess, reshape)?;
         let projection = project_face(fit.progress.snapshot.w.view(), loaded.face.view(), path)?;
         let name = path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
         Ok(NewFace {

@@ -146,6 +146,8 @@ pub struct Settings {
     /// remembered: the app always opens in its normal layout).
     #[serde(skip)]
     pub presenting: bool,
+    /// How a projected face of another size is brought to the faces' size.
+    pub reshape: crate::project::Reshape,
 }
 
 impl Default for Settings {
@@ -161,6 +163,7 @@ impl Default for Settings {
             view: View::Explorer,
             pace: Pace::Fastest,
             presenting: false,
+            reshape: crate::project::Reshape::Crop,
         }
     }
 }

@@ -189,6 +189,10 @@ impl SweepState {
         self.last_run = None;
         self.spectrum = None;
         self.opened_k = None;
+        self.progress = SweepProgress::default();
+        self.ranks.clear();
+        self.table_confirm = None;
+        self.paused_live_fit = false;
     }
 
     fn take_news(&mut self, news: SweepNews) {

@@ -49,8 +49,9 @@ pub fn check_bicross(pixels: usize, faces: usize, folds: usize) -> Result<(), Nm
     check_bicross_folds(folds)?;
     if folds > faces.min(pixels) {
         return Err(NmfError::Mask(format!(
-            "{folds} bi-cross-validation folds but only {} faces and {pixels} pixels: at most {} folds",
-            faces,
+            "{folds} bi-cross-validation folds but only {} and {}: at most {} folds",
+            crate::dataset::count_of(faces, "face"),
+            crate::dataset::count_of(pixels, "pixel"),
             faces.min(pixels)
         )));
     }

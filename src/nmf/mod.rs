@@ -97,7 +97,9 @@ fn invalid_k(k: usize, max: usize, pixels: usize, faces: usize) -> String {
         "k = 0 is invalid: k must be at least 1".to_string()
     } else {
         format!(
-            "k = {k} is out of range: it must be between 1 and min(pixels, faces) = {max} ({pixels} pixels, {faces} faces)"
+            "k = {k} is out of range: it must be between 1 and min(pixels, faces) = {max} ({}, {})",
+            crate::dataset::count_of(pixels, "pixel"),
+            crate::dataset::count_of(faces, "face")
         )
     }
 }

@@ -635,8 +635,9 @@ pub fn sweep_validated(
         let (pixels, faces) = block.train_dim();
         if let Some(&k) = ks.iter().find(|&&k| k > pixels.min(faces)) {
             return Err(NmfError::Mask(format!(
-                "k = {k} is too large for {} bi-cross-validation folds: each fits {faces} of the {n} faces, so k must be at most {}",
+                "k = {k} is too large for {} bi-cross-validation folds: each fits {faces} of the {}, so k must be at most {}",
                 validation.cv_folds,
+                crate::dataset::count_of(n, "face"),
                 pixels.min(faces)
             )));
         }

@@ -29,10 +29,44 @@ const SPARSENESS_HELP: &str = "Sparseness of parts (Hoyer 2004): every basis ima
      hairline. Applies at once, continuing from the current parts. Needs the HALS solver.";
 const L1_HELP: &str = "l1_ratio: the mix of the penalties: 0 = L2 (shrinks values evenly), 1 = L1 (sets many to zero).";
 
-/// The controls panel and the notes of its number fields.
+/// The controls panel, the notes of its number fields, and the values of
+/// the k and sparseness sliders while they are dragged (applied on release).
 #[derive(Default)]
 pub struct Controls {
     notes: FieldNotes,
+    /// k under the pointer while the k slider is dragged.
+    k_dragged: Option<usize>,
+    /// The sparseness under the pointer while its slider is dragged.
+    sparseness_dragged: Option<f32>,
+}
+
+/// What a slider's response says to do with the value it shows: apply it
+/// now (a release after a drag, a typed value, a key or a screen reader's
+/// set value), hold it (dragging), or nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SliderEdit {
+    Apply,
+    Hold,
+    None,
+}
+
+impl SliderEdit {
+    /// Reads `r` (a slider's response; `pending`: a value is held from an
+    /// earlier frame): a value is applied once, when the pointer lets go,
+    /// not at every value passed.
+    pub(super) fn of(r: &egui::Response, pending: bool) -> Self {
+        Self::from_flags(r.dragged() || r.is_pointer_button_down_on(), r.changed(), pending)
+    }
+
+    pub(super) fn from_flags(held: bool, changed: bool, pending: bool) -> Self {
+        if held {
+            SliderEdit::Hold
+        } else if changed || pending {
+            SliderEdit::Apply
+        } else {
+            SliderEdit::None
+        }
+    }
 }
 
 impl Controls {
@@ -49,22 +83,9 @@ impl Controls {
         fit_buttons_ui(ui, model, fitting, has_data, out);
         ui.add_space(6.0);
 
-        let max_k = model.max_k();
-        let mut k = model.settings.params.k;
-        ui.label("Parts (k)").on_hover_text(K_HELP);
-        let slider = egui::Slider::new(&mut k, 1..=max_k)
-            .logarithmic(max_k > 64)
-            .text("k")
-            .clamping(egui::SliderClamping::Never);
-        if ui.add(slider).on_hover_text(K_HELP).changed() {
-            self.notes.check_range("k", &mut k, &(1..=max_k));
-            if k != model.settings.params.k {
-                out.push(Action::SetK(k));
-            }
-        }
-        self.notes.note_ui(ui, "k");
+        self.k_ui(ui, model, out);
         ui.add_space(4.0);
-        sparseness_ui(ui, model, out);
+        sparseness_ui(ui, model, &mut self.sparseness_dragged, out);
         ui.add_space(4.0);
 
         preprocess_ui(ui, model, out);
@@ -169,6 +190,67 @@ impl Controls {
             "Solver, init, tol and penalties apply on the next Run; k and the sparseness apply at once (warm start). \
              Click a part to see the faces that use it; click a face to inspect it.",
         );
+    }
+
+    /// k: a logarithmic slider (as fine at 2 to 10 as at 100 to 400), its
+    /// number field and −/+ steps of one. A drag applies once, on release
+    /// (each k is a warm start); the field, the steps and the arrow keys
+    /// apply at once.
+    fn k_ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+        let max_k = model.max_k();
+        let current = model.settings.params.k;
+        let mut apply = None;
+        ui.horizontal(|ui| {
+            ui.label("Parts (k)").on_hover_text(K_HELP);
+            let has_data = model.faces.is_some();
+            if ui
+                .add_enabled(has_data && current > 1, egui::Button::new("−1").small())
+                .on_hover_text("k − 1 (one part fewer)")
+                .clicked()
+            {
+                apply = Some(current - 1);
+            }
+            if ui
+                .add_enabled(has_data && current < max_k, egui::Button::new("+1").small())
+                .on_hover_text("k + 1 (one part more)")
+                .clicked()
+            {
+                apply = Some(current + 1);
+            }
+        });
+        let mut k = self.k_dragged.unwrap_or(current);
+        let response = ui
+            .scope(|ui| {
+                ui.spacing_mut().slider_width = 150.0;
+                let slider = egui::Slider::new(&mut k, 1..=max_k)
+                    .logarithmic(true)
+                    .text("k")
+                    .clamping(egui::SliderClamping::Never);
+                ui.add(slider)
+            })
+            .inner
+            .on_hover_text(format!(
+                "{K_HELP}\nDrag and release: the fit goes on at the k you release at. Type a number, use the arrow \
+                 keys or −1/+1 for exact steps."
+            ));
+        match SliderEdit::of(&response, self.k_dragged.is_some()) {
+            SliderEdit::Hold => self.k_dragged = Some(k),
+            SliderEdit::Apply => {
+                self.k_dragged = None;
+                apply = Some(k);
+            }
+            SliderEdit::None => {}
+        }
+        if let Some(mut k) = apply {
+            self.notes.check_range("k", &mut k, &(1..=max_k));
+            if k != current {
+                out.push(Action::SetK(k));
+            }
+        }
+        if let Some(k) = self.k_dragged.filter(|&k| k != current) {
+            super::hint_ui(ui, &format!("k = {k} on release (now {current})"));
+        }
+        self.notes.note_ui(ui, "k");
     }
 
     /// After a number field: text it refused and values out of range are
@@ -295,11 +377,12 @@ fn short(v: f32) -> String {
 
 /// The sparseness of parts slider (0 = plain NMF) and the presets; both
 /// apply at once from a warm start.
-fn sparseness_ui(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+/// A drag applies once, on release (each value is a warm start).
+fn sparseness_ui(ui: &mut egui::Ui, model: &Model, dragged: &mut Option<f32>, out: &mut Vec<Action>) {
     let params = &model.settings.params;
     let hals = params.solver == Solver::Hals;
     let before = params.sparseness_w.unwrap_or(0.0);
-    let mut s = before;
+    let mut s = dragged.unwrap_or(before);
     let label = ui.label("Sparseness of parts").on_hover_text(SPARSENESS_HELP);
     let slider = egui::Slider::new(&mut s, 0.0..=0.9)
         .step_by(0.01)
@@ -310,8 +393,18 @@ fn sparseness_ui(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
         ui.add_enabled(hals, slider).labelled_by(label.id).on_hover_text(SPARSENESS_HELP).on_disabled_hover_text(
             format!("{SPARSENESS_HELP}\nThe solver is {}: choose hals to use it.", params.solver),
         );
-    if response.changed() && s != before {
-        out.push(Action::SetSparseness((s > 0.0).then_some(s)));
+    match SliderEdit::of(&response, dragged.is_some()) {
+        SliderEdit::Hold => *dragged = Some(s),
+        SliderEdit::Apply => {
+            *dragged = None;
+            if s != before {
+                out.push(Action::SetSparseness((s > 0.0).then_some(s)));
+            }
+        }
+        SliderEdit::None => {}
+    }
+    if let Some(s) = dragged.filter(|&s| s != before) {
+        super::hint_ui(ui, &format!("sparseness {s:.2} on release"));
     }
     if let Some(fit) = model.fit().filter(|f| f.k() > 0) {
         let mean = fit.sparseness.iter().sum::<f32>() / fit.k() as f32;
@@ -397,5 +490,22 @@ fn preprocess_ui(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
     });
     if chosen != before {
         out.push(Action::SetPreprocess(chosen));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SliderEdit;
+
+    #[test]
+    fn a_slider_value_applies_once_the_pointer_lets_go() {
+        // Pressed or dragging: held, whatever it passes.
+        assert_eq!(SliderEdit::from_flags(true, true, false), SliderEdit::Hold);
+        assert_eq!(SliderEdit::from_flags(true, false, true), SliderEdit::Hold);
+        // Released (a value held): applied.
+        assert_eq!(SliderEdit::from_flags(false, false, true), SliderEdit::Apply);
+        // Typed, a key, a screen reader: applied at once.
+        assert_eq!(SliderEdit::from_flags(false, true, false), SliderEdit::Apply);
+        assert_eq!(SliderEdit::from_flags(false, false, false), SliderEdit::None);
     }
 }

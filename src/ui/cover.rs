@@ -339,7 +339,7 @@ impl Cover {
                 out.push(Action::LoadCover(std::path::PathBuf::from(text)));
             }
         }
-        if !open {
+        if !open || super::escape_pressed(ctx) {
             self.window_open = false;
         }
     }
@@ -423,8 +423,10 @@ impl Filled {
             (Some(e), _) => {
                 ui.add(
                     egui::Label::new(format!(
-                        "error outside the cover {:.3} · inside the cover (filled from the parts) {:.3} · {} pixels covered",
-                        e.outside, e.inside, e.hole_pixels
+                        "error outside the cover {:.3} · inside the cover (filled from the parts) {:.3} · {} covered",
+                        e.outside,
+                        e.inside,
+                        crate::dataset::count_of(e.hole_pixels, "pixel")
                     ))
                     .wrap(),
                 )

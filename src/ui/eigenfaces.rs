@@ -445,7 +445,10 @@ impl Eigenfaces {
                             "NMF: this face {face_err:.4}, whole set {:.4}",
                             fit.progress.snapshot.rel_err
                         ))
-                        .on_hover_text(format!("After {iteration} iterations of the current fit."));
+                        .on_hover_text(format!(
+                            "After {} of the current fit.",
+                            crate::dataset::count_of(iteration, "iteration")
+                        ));
                     }
                     _ => {
                         super::hint_ui(ui, "NMF: no fit at this k yet.");

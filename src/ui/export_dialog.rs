@@ -14,12 +14,16 @@ pub struct ExportDialog {
     /// Why the native dialog is not available, when it is not.
     pub note: Option<String>,
     answer_seen: Option<u64>,
+    /// An export was asked for since the window last opened: its outcome
+    /// ("Done. …") is shown, an older one is not.
+    asked: bool,
 }
 
 impl ExportDialog {
     /// Opens the window.
     pub fn open_window(&mut self) {
         self.window_open = true;
+        self.asked = false;
         if !crate::model::dialog::portal_available() {
             self.note = Some("No native folder dialog here (no desktop portal): type the folder's path.".into());
         }
@@ -50,8 +54,10 @@ impl ExportDialog {
             let p = &f.progress;
             let state = if f.is_running() { "running, exported as it is now" } else { "stopped" };
             format!(
-                "k = {}, {} iterations, rel_err {:.4} ({state})",
-                p.params.k, p.snapshot.iteration, p.snapshot.rel_err
+                "k = {}, {}, rel_err {:.4} ({state})",
+                p.params.k,
+                crate::dataset::count_of(p.snapshot.iteration, "iteration"),
+                p.snapshot.rel_err
             )
         });
         egui::Window::new("Export the fit").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
@@ -89,18 +95,25 @@ impl ExportDialog {
                     cancel = ui.button("Cancel").clicked();
                 });
             }
-            if let Some(notice) = model.export.notice.as_deref().filter(|_| !running && model.export.confirm.is_none())
+            if let Some(notice) =
+                model.export.notice.as_deref().filter(|_| self.asked && !running && model.export.confirm.is_none())
             {
                 ui.separator();
                 ui.label(format!("Done. {notice}."));
             }
             if let Some((done, total)) = model.export.progress {
                 let fraction = done as f32 / total.max(1) as f32;
-                ui.add(egui::ProgressBar::new(fraction).text(format!("{done} of {total} files")));
+                ui.add(
+                    egui::ProgressBar::new(fraction)
+                        .text(format!("{done} of {}", crate::dataset::count_of(total, "file"))),
+                );
             }
         });
         if browse && model.dialog_open().is_none() {
             out.push(Action::Browse(Purpose::ExportFolder));
+        }
+        if export || overwrite {
+            self.asked = true;
         }
         if export {
             let text = self.path.trim();
@@ -116,7 +129,7 @@ impl ExportDialog {
         if cancel {
             out.push(Action::CancelExportConfirm);
         }
-        if !open {
+        if !open || super::escape_pressed(ctx) {
             self.window_open = false;
             out.push(Action::CancelExportConfirm);
         }

@@ -317,6 +317,13 @@ fn accent(ui: &egui::Ui) -> Color32 {
     ui.visuals().selection.stroke.color
 }
 
+/// True in the frame Escape is pressed: every window the app opens (Export,
+/// Project a face, Open folder, the resize offer, skipped files, a status
+/// message, the cover image) closes on it.
+fn escape_pressed(ctx: &egui::Context) -> bool {
+    ctx.input(|i| i.key_pressed(egui::Key::Escape))
+}
+
 /// A muted hint line.
 fn hint_ui(ui: &mut egui::Ui, text: &str) {
     ui.label(egui::RichText::new(text).weak().small());

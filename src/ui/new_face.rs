@@ -105,6 +105,36 @@ impl NewFaceView {
     }
 }
 
+/// What was done to a new face of another size ("92×150 image: its centre
+/// cropped to 92×112, the set's shape, then resized to the set's 46×56").
+fn reshape_note(resized_from: Option<(u32, u32)>, cropped_to: Option<(u32, u32)>, (w, h): (usize, usize)) -> String {
+    match (resized_from, cropped_to) {
+        (Some((ow, oh)), Some((cw, ch))) => {
+            format!(
+                "{ow}×{oh} image: its centre cropped to {cw}×{ch} (the set's shape), then resized to the set's {w}×{h}."
+            )
+        }
+        (Some((ow, oh)), None) if ow as usize * h != oh as usize * w => {
+            format!("{ow}×{oh} image stretched to the set's {w}×{h} (its shape not kept).")
+        }
+        (Some((ow, oh)), None) => format!("{ow}×{oh} image resized to the set's {w}×{h} (same shape)."),
+        (None, _) => format!("{w}×{h}, not in the set: weights with W fixed (NNLS)."),
+    }
+}
+
+/// The choice of how an image of another size is brought to the set's.
+fn reshape_choice_ui(ui: &mut egui::Ui, name: &str, reshape: &mut crate::project::Reshape) {
+    use crate::project::Reshape;
+    super::controls::labelled_choice_ui(
+        ui,
+        name,
+        reshape,
+        &Reshape::ALL,
+        |r| (r.name(), r.description()),
+        "\n(for images of another size than the set's)",
+    );
+}
+
 /// Height the new face's inspector needs in a column `width` wide.
 pub fn new_face_height(model: &Model, width: f32) -> f32 {
     let Some(faces) = model.faces.as_ref() else {
@@ -112,7 +142,7 @@ pub fn new_face_height(model: &Model, width: f32) -> f32 {
     };
     let image_height = super::inspector::image_size(faces.meta.width, faces.meta.height, width - 8.0).y;
     // heading, note, images + captions, error line, bar chart, strip.
-    24.0 + 18.0 + image_height + 20.0 + 22.0 + CHART_HEIGHT + 60.0
+    24.0 + 18.0 + 24.0 + image_height + 20.0 + 22.0 + CHART_HEIGHT + 60.0
 }
 
 impl NewFaceView {
@@ -131,11 +161,14 @@ impl NewFaceView {
                 .clicked();
         });
         let (w, h) = (faces.meta.width, faces.meta.height);
-        let note = match current.loaded.resized_from {
-            Some((ow, oh)) => format!("{ow}×{oh} image resized to the set's {w}×{h}; not in the set."),
-            None => format!("{w}×{h}, not in the set: weights with W fixed (NNLS)."),
-        };
-        super::hint_ui(ui, &note);
+        super::hint_ui(ui, &reshape_note(current.loaded.resized_from, current.loaded.cropped_to, (w, h)));
+        if current.loaded.resized_from.is_some() {
+            let mut reshape = model.settings.reshape;
+            ui.horizontal(|ui| reshape_choice_ui(ui, "shape", &mut reshape));
+            if reshape != model.settings.reshape {
+                out.push(Action::SetReshape(reshape));
+            }
+        }
         let size = super::inspector::image_size(w, h, ui.available_width());
         ui.horizontal(|ui| {
             let pictures = [
@@ -187,6 +220,7 @@ impl NewFaceView {
         let mut open = true;
         let mut project = false;
         let mut browse = false;
+        let mut reshape = model.settings.reshape;
         egui::Window::new("Project a face").open(&mut open).collapsible(false).resizable(false).show(ctx, |ui| {
             ui.label("An image that is not in the set: its weights are computed with the parts W fixed.");
             if let Some(note) = &self.note {
@@ -196,11 +230,15 @@ impl NewFaceView {
                 ui,
                 "Image file:",
                 &mut self.path,
-                "Path of an image file (PNG, PGM, JPEG, …); other sizes are resized to the set's.",
+                "Path of an image file (PNG, PGM, JPEG, …); other sizes are brought to the set's as chosen below.",
                 Some("Choose the image in the system's file dialog"),
             );
+            ui.horizontal(|ui| reshape_choice_ui(ui, "other sizes", &mut reshape));
             project |= ui.button("Project").clicked();
         });
+        if reshape != model.settings.reshape {
+            out.push(Action::SetReshape(reshape));
+        }
         if browse && model.dialog_open().is_none() {
             out.push(Action::Browse(Purpose::ProjectImage));
         }
@@ -212,7 +250,7 @@ impl NewFaceView {
                 out.push(Action::ProjectFace(std::path::PathBuf::from(text)));
             }
         }
-        if !open {
+        if !open || super::escape_pressed(ctx) {
             self.window_open = false;
         }
     }

@@ -8,6 +8,7 @@ use eframe::egui;
 use egui::{Color32, Vec2};
 use egui_plot::{Corner, Legend, Line, MarkerShape, Plot, PlotPoints, Points};
 
+use crate::dataset::count_of;
 use crate::model::{Action, Model};
 use crate::nmf::sweep::{CvMethod, Phase, RankSpec, Suggestion, SweepPoint, Validation, parse_ranks, suggest_k};
 
@@ -111,10 +112,9 @@ impl RankExplorer {
         parse_ranks(&self.spec, self.step, max_k).map_err(|e| e.to_string())
     }
 
-    /// "2..64 in steps of 4 ends at 62", when the step misses the bound.
-    fn stops_short(&self) -> Option<String> {
-        let (reached, last) = RankSpec::parse(&self.spec, self.step).ok()?.stops_short()?;
-        Some(format!("(step {} ends at {reached}, not {last})", self.step))
+    /// The bound typed that the step misses (64 in 2..64 step 4).
+    fn missed_bound(&self) -> Option<usize> {
+        RankSpec::parse(&self.spec, self.step).ok()?.stops_short().map(|(_, last)| last)
     }
 
     /// The k axis of the plots: the ranks asked for (or found).
@@ -251,11 +251,6 @@ impl RankExplorer {
                     });
                 }
             }
-            if let Ok(ks) = &parsed {
-                let short = self.stops_short().map_or_else(String::new, |s| format!(" {s}"));
-                ui.label(format!("{} rank{}{short}", ks.len(), if ks.len() == 1 { "" } else { "s" }))
-                    .on_hover_text(format!("{}\nThese faces allow k up to {max_k}.", list_text(ks)));
-            }
         });
         ui.horizontal(|ui| {
             ui.add_enabled(!running, egui::Checkbox::new(&mut self.choose_k, "Choose k: held-out error and stability"))
@@ -280,14 +275,31 @@ impl RankExplorer {
                 ui.add_enabled(!running, egui::DragValue::new(&mut self.restarts).range(1..=10))
                     .labelled_by(restarts.id)
                     .on_hover_text("Fits of each k from different starts (the first is the plain fit), for stability");
-                ui.label(format!("{} fits per k", self.validation().fits_per_rank()));
+                ui.label(format!("{} per k", count_of(self.validation().fits_per_rank(), "fit")));
             }
         });
+        // On a line of its own (the row above is full): what will be fitted.
+        if let Ok(ks) = &parsed {
+            ui.label(swept_text(ks, self.missed_bound()))
+                .on_hover_text(format!("{}\nThese faces allow k up to {max_k}.", list_text(ks)));
+        }
         // On a line of its own: the message names the value and the limit.
         if let Err(e) = &parsed {
             ui.colored_label(ui.visuals().error_fg_color, e.as_str());
         }
     }
+}
+
+/// What a sweep of `ks` fits: "16 ranks: 2, 6, …, 62 (64 is not on the
+/// step)" (`missed`: the bound typed that the step does not reach).
+fn swept_text(ks: &[usize], missed: Option<usize>) -> String {
+    let shown = match ks {
+        [] => String::new(),
+        [a, b, c, .., z] if ks.len() > 4 => format!("{a}, {b}, {c}, …, {z}"),
+        few => few.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+    };
+    let missed = missed.map_or_else(String::new, |m| format!(" ({m} is not on the step)"));
+    format!("{}: {shown}{missed}", count_of(ks.len(), "rank"))
 }
 
 /// "2, 6, 10, …, 62".
@@ -304,9 +316,9 @@ fn progress_ui(ui: &mut egui::Ui, model: &Model) {
         let p = s.progress;
         let text = match p.current {
             Some((k, it, err)) => format!(
-                "{} of {} ranks done; fitting k = {k}{}: iteration {it} of {}, rel_err {err:.4}",
+                "{} of {} done; fitting k = {k}{}: iteration {it} of {}, rel_err {err:.4}",
                 p.done,
-                p.total,
+                count_of(p.total, "rank"),
                 match p.phase {
                     Some(phase @ (Phase::Fold { .. } | Phase::Restart { .. })) => format!(", {phase}"),
                     _ => String::new(),
@@ -314,16 +326,19 @@ fn progress_ui(ui: &mut egui::Ui, model: &Model) {
                 s.max_iter()
             ),
             None if s.spectrum.is_none() => "computing the SVD…".to_string(),
-            None => format!("{} of {} ranks done", p.done, p.total),
+            None => format!("{} of {} done", p.done, count_of(p.total, "rank")),
         };
         ui.add(egui::ProgressBar::new(s.fraction()).text(text))
             .on_hover_text("The live fit is paused while the sweep runs; it resumes when the sweep ends.");
-    } else if let Some(crate::model::sweep::SweepRun { secs, cancelled }) = s.last_run {
+    } else if let Some(crate::model::sweep::SweepRun { secs, cancelled }) =
+        // A summary of no rank describes nothing shown.
+        s.last_run.filter(|r| r.cancelled || !s.points.is_empty())
+    {
         let done = s.points.len();
         let what = if cancelled {
-            format!("Cancelled after {secs:.1} s: {done} of {} ranks done.", s.progress.total)
+            format!("Cancelled after {secs:.1} s: {done} of {} done.", count_of(s.progress.total, "rank"))
         } else {
-            format!("{done} ranks in {secs:.1} s.")
+            format!("{} in {secs:.1} s.", count_of(done, "rank"))
         };
         let what = match s.progress.reused {
             0 => what,
@@ -353,11 +368,17 @@ fn series<'a>(plot_ui: &mut egui_plot::PlotUi<'a>, name: &str, pts: Vec<[f64; 2]
 /// Summary of rank `p` for hover labels.
 fn describe(p: &SweepPoint) -> String {
     let mut s = format!(
-        "k = {}\nrel_err {:.4} (SVD {:.4})\nexplained variance {:.3} (uncentred)\nsparseness of W {:.3}\n{:.2} s, {} iterations",
-        p.k, p.rel_err, p.svd_rel_err, p.explained_variance, p.sparseness_w, p.fit_secs, p.iterations
+        "k = {}\nrel_err {:.4} (SVD {:.4})\nexplained variance {:.3} (uncentred)\nsparseness of W {:.3}\n{:.2} s, {}",
+        p.k,
+        p.rel_err,
+        p.svd_rel_err,
+        p.explained_variance,
+        p.sparseness_w,
+        p.fit_secs,
+        count_of(p.iterations, "iteration")
     );
     if let Some(cv) = &p.cv {
-        s.push_str(&format!("\nheld-out error {:.4} ± {:.4} ({} folds)", cv.mean, cv.sd, cv.folds.len()));
+        s.push_str(&format!("\nheld-out error {:.4} ± {:.4} ({})", cv.mean, cv.sd, count_of(cv.folds.len(), "fold")));
     }
     if let Some(st) = p.stability {
         s.push_str(&format!("\nstability {st:.3}"));
@@ -474,55 +495,139 @@ fn unit_plot_ui(ui: &mut egui::Ui, model: &Model, height: f32, x_range: (f64, f6
     })
 }
 
-/// One row per rank, with an Open button; returns the row opened.
+/// The table's columns: title and tooltip.
+const COLUMNS: [(&str, &str); 8] = [
+    ("k", "Number of parts"),
+    ("rel_err", "NMF's ||A - WH|| / ||A||, computed exactly at the end of the fit"),
+    ("svd_rel_err", "The SVD's error at this k: the optimum for any rank-k factorisation"),
+    (
+        EXPLAINED_TITLE,
+        "Uncentred explained variance, 1 − svd_rel_err²: the share of ||A||² (the sum of the squared pixels, the \
+         mean face not subtracted) captured by the best rank-k approximation. PCA's explained variance ratio \
+         (scikit-learn's explained_variance_ratio_) is centred: it counts the spread around the mean face, so it \
+         is lower at the same k.",
+    ),
+    ("sparseness_w", "Mean Hoyer sparseness of the basis images: 0 dense, 1 a single pixel"),
+    ("cv_rel_err", "Held-out error: mean ± sd over the folds of the error on entries the fit never saw"),
+    ("stability", "1 - mean Amari distance between the parts of the restarts (1 = the same parts)"),
+    ("fit_secs", "Seconds of this fit, initialisation included (all fits of this k in the hover)"),
+];
+
+/// The explained-variance column's title.
+const EXPLAINED_TITLE: &str = "explained (uncentred)";
+
+/// The cells of rank `p`'s row, in the order of [`COLUMNS`].
+fn row_cells(p: &SweepPoint) -> [String; 8] {
+    [
+        p.k.to_string(),
+        format!("{:.4}", p.rel_err),
+        format!("{:.4}", p.svd_rel_err),
+        format!("{:.3}", p.explained_variance),
+        format!("{:.3}", p.sparseness_w),
+        p.cv.as_ref().map_or_else(|| "—".into(), |c| format!("{:.4} ± {:.4}", c.mean, c.sd)),
+        p.stability.map_or_else(|| "—".into(), |s| format!("{s:.3}")),
+        format!("{:.2}", p.fit_secs),
+    ]
+}
+
+/// One row per rank, with an Open button; returns the row opened. The
+/// header stays in place while the rows scroll under it (both scroll
+/// sideways together).
 fn table_ui(ui: &mut egui::Ui, model: &Model) -> Option<usize> {
     let mut open = None;
-    if model.sweep.points.is_empty() {
+    let points = &model.sweep.points;
+    if points.is_empty() {
         super::hint_ui(
             ui,
             "Each k finished appears here: its errors, explained variance, sparseness, seconds, and an Open button.",
         );
         return None;
     }
-    egui::ScrollArea::both().id_salt("ranks table").auto_shrink([false, true]).show(ui, |ui| {
-        egui::Grid::new("ranks grid").striped(true).spacing(Vec2::new(14.0, 2.0)).show(ui, |ui| {
-            for (title, tip) in [
-                ("k", "Number of parts"),
-                ("rel_err", "NMF's ||A - WH|| / ||A||, computed exactly at the end of the fit"),
-                ("svd_rel_err", "The SVD's error at this k: the optimum for any rank-k factorisation"),
-                ("explained", "Share of ||A||² captured by the best rank-k approximation (uncentred)"),
-                ("sparseness_w", "Mean Hoyer sparseness of the basis images: 0 dense, 1 a single pixel"),
-                ("cv_rel_err", "Held-out error: mean ± sd over the folds of the error on entries the fit never saw"),
-                ("stability", "1 - mean Amari distance between the parts of the restarts (1 = the same parts)"),
-                ("fit_secs", "Seconds of this fit, initialisation included (all fits of this k in the hover)"),
-            ] {
-                ui.label(egui::RichText::new(title).strong()).on_hover_text(tip);
-            }
-            ui.label("");
-            ui.end_row();
-            for (i, p) in model.sweep.points.iter().enumerate() {
-                ui.label(p.k.to_string());
-                ui.label(format!("{:.4}", p.rel_err));
-                ui.label(format!("{:.4}", p.svd_rel_err));
-                ui.label(format!("{:.3}", p.explained_variance));
-                ui.label(format!("{:.3}", p.sparseness_w));
-                ui.label(p.cv.as_ref().map_or_else(|| "—".into(), |c| format!("{:.4} ± {:.4}", c.mean, c.sd)));
-                ui.label(p.stability.map_or_else(|| "—".into(), |s| format!("{s:.3}")));
-                ui.label(format!("{:.2}", p.fit_secs))
-                    .on_hover_text(format!("{:.2} s for every fit of this k", p.total_secs));
-                if ui
-                    .small_button(format!("Open k = {}", p.k))
-                    .on_hover_text(
-                        "Open this fit in the explorer (its W and H, as fitted); k and max_iter on the left become this \
-                         sweep's",
-                    )
-                    .clicked()
-                {
-                    open = Some(i);
+    // Column widths: the widest of the title and the cells.
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let text_width = |t: &str| ui.painter().layout_no_wrap(t.to_string(), font.clone(), Color32::WHITE).size().x;
+    let cells: Vec<[String; 8]> = points.iter().map(row_cells).collect();
+    let mut widths: [f32; 8] = COLUMNS.map(|(title, _)| text_width(title));
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = w.max(text_width(cell));
+        }
+    }
+    // The Open button comes first, where it is always in sight.
+    let open_width = points.iter().map(|p| text_width(&format!("Open k = {}", p.k))).fold(0.0, f32::max)
+        + 2.0 * ui.spacing().button_padding.x;
+    let gap = 12.0;
+    let row_height = ui.spacing().interact_size.y;
+    let cell_ui = |ui: &mut egui::Ui, width: f32, add: &mut dyn FnMut(&mut egui::Ui)| {
+        ui.allocate_ui_with_layout(
+            Vec2::new(width, row_height),
+            egui::Layout::left_to_right(egui::Align::Center),
+            |ui| {
+                ui.set_min_size(Vec2::new(width, row_height));
+                add(ui);
+            },
+        );
+    };
+    // The header sits above the rows' scroll area and follows its sideways
+    // scrolling (last frame's offset), so it never scrolls out of sight.
+    let offset_id = ui.make_persistent_id("ranks table offset");
+    let offset_x = ui.data(|d| d.get_temp::<f32>(offset_id)).unwrap_or(0.0);
+    egui::ScrollArea::horizontal()
+        .id_salt("ranks table header")
+        .scroll_source(egui::scroll_area::ScrollSource::NONE)
+        .scroll_bar_visibility(egui::scroll_area::ScrollBarVisibility::AlwaysHidden)
+        .horizontal_scroll_offset(offset_x)
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            ui.spacing_mut().item_spacing.x = gap;
+            ui.horizontal(|ui| {
+                cell_ui(ui, open_width, &mut |_| {});
+                for ((title, tip), &w) in COLUMNS.iter().zip(&widths) {
+                    cell_ui(ui, w, &mut |ui| {
+                        ui.label(egui::RichText::new(*title).strong()).on_hover_text(*tip);
+                    });
                 }
-                ui.end_row();
-            }
+            });
         });
-    });
+    ui.separator();
+    // Solid scroll bars: beside the rows, never over the last one's button.
+    ui.spacing_mut().scroll = egui::style::ScrollStyle::solid();
+    let body = egui::ScrollArea::both().id_salt("ranks table").auto_shrink([false, true]).show_rows(
+        ui,
+        row_height,
+        points.len(),
+        |ui, rows| {
+            ui.spacing_mut().item_spacing.x = gap;
+            for i in rows {
+                let (p, row) = (&points[i], &cells[i]);
+                ui.horizontal(|ui| {
+                    cell_ui(ui, open_width, &mut |ui| {
+                        if ui
+                            .small_button(format!("Open k = {}", p.k))
+                            .on_hover_text(
+                                "Open this fit in the explorer (its W and H, as fitted); k and max_iter on the \
+                                 left become this sweep's",
+                            )
+                            .clicked()
+                        {
+                            open = Some(i);
+                        }
+                    });
+                    for (c, (cell, &w)) in row.iter().zip(&widths).enumerate() {
+                        cell_ui(ui, w, &mut |ui| {
+                            let label = ui.label(cell.as_str());
+                            if c == 7 {
+                                label.on_hover_text(format!("{:.2} s for every fit of this k", p.total_secs));
+                            }
+                        });
+                    }
+                });
+            }
+        },
+    );
+    if body.state.clamped_offset().x != offset_x {
+        ui.data_mut(|d| d.insert_temp(offset_id, body.state.clamped_offset().x));
+        ui.ctx().request_repaint();
+    }
     open
 }

@@ -57,7 +57,8 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, ou
         if let Some(f) = model.fit() {
             let p = &f.progress;
             ui.separator();
-            ui.label(format!("iteration {}", p.snapshot.iteration));
+            let (text, help) = iteration_text(model.live.curve.iterations_before(), p.snapshot.iteration, p.params.k);
+            ui.label(text).on_hover_text(help);
             ui.separator();
             ui.label(format!("rel_err {:.4}", p.snapshot.rel_err)).on_hover_text("||A - WH|| / ||A||");
             let init = model.live.history().first().map_or(0.0, |r| r.secs);
@@ -83,32 +84,70 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, ou
         let skipped = model.faces.as_ref().map_or(0, |f| f.meta.skipped.len());
         if skipped > 0 {
             ui.separator();
-            let text = format!("{skipped} file{} skipped", if skipped == 1 { "" } else { "s" });
+            let text = format!("{} skipped", crate::dataset::count_of(skipped, "file"));
             if ui.link(text).on_hover_text("Show which files were not loaded, and why").clicked() {
                 toolbar.show_skipped = true;
             }
         }
-        if let Some(notice) = &model.export.notice {
+        // The messages share what is left of the line; each is cut short
+        // with "…" when it does not fit, whole on hover and, clicked, in a
+        // window.
+        let warn = ui.visuals().warn_fg_color;
+        let messages: Vec<(String, Option<egui::Color32>, String)> = [
+            model.export.notice.as_ref().map(|n| (n.clone(), None, "The last export".to_string())),
+            model.zeroed_warning.as_ref().map(|w| {
+                let help = format!(
+                    "{w}.\nParts that are all zero add nothing to the faces: an L1 penalty (alpha_W or alpha_H \
+                     with l1_ratio above 0) strong enough removes them. The alpha tooltips give the range that suits \
+                     these faces; for sparse parts that stay, use the sparseness of parts."
+                );
+                (w.clone(), Some(warn), help)
+            }),
+            model.note.as_ref().map(|n| (n.clone(), Some(warn), n.clone())),
+            model.error.as_ref().map(|e| (e.clone(), Some(ui.visuals().error_fg_color), e.clone())),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        let count = messages.len();
+        for (i, (text, color, help)) in messages.into_iter().enumerate() {
             ui.separator();
-            ui.label(notice.as_str()).on_hover_text("The last export");
-        }
-        if let Some(warning) = &model.zeroed_warning {
-            ui.separator();
-            ui.colored_label(ui.visuals().warn_fg_color, warning.as_str()).on_hover_text(format!(
-                "{warning}.\nParts that are all zero add nothing to the faces: an L1 penalty (alpha_W or alpha_H \
-                 with l1_ratio above 0) strong enough removes them. The alpha tooltips give the range that suits \
-                 these faces; for sparse parts that stay, use the sparseness of parts."
-            ));
-        }
-        if let Some(note) = &model.note {
-            ui.separator();
-            ui.colored_label(ui.visuals().warn_fg_color, note.as_str()).on_hover_text(note.as_str());
-        }
-        if let Some(err) = model.error.as_deref() {
-            ui.separator();
-            ui.colored_label(ui.visuals().error_fg_color, err).on_hover_text(err);
+            let share = ui.available_width() / (count - i) as f32;
+            let mut rich = egui::RichText::new(text.as_str());
+            if let Some(c) = color {
+                rich = rich.color(c);
+            }
+            let clicked = ui
+                .scope(|ui| {
+                    ui.set_max_width((share - 12.0).max(40.0));
+                    ui.add(egui::Label::new(rich).truncate().sense(egui::Sense::click()))
+                        .on_hover_text(format!("{help}\n(Click to see the message whole, and copy it.)"))
+                        .clicked()
+                })
+                .inner;
+            if clicked {
+                toolbar.message = Some(text);
+            }
         }
     });
+}
+
+/// "iteration 1686 (312 at k = 25)": the iteration counted as the loss
+/// curve counts it (along the whole curve, across warm starts), and, after
+/// a warm start, the current fit's own count; with the tooltip.
+pub(super) fn iteration_text(before: usize, iteration: usize, k: usize) -> (String, String) {
+    if before == 0 {
+        (format!("iteration {iteration}"), "Iterations of this fit (as on the loss curve)".to_string())
+    } else {
+        (
+            format!("iteration {} ({iteration} at k = {k})", before + iteration),
+            format!(
+                "{} along the loss curve; {iteration} since k (or the sparseness) last changed and the fit went on \
+                 from a warm start (the vertical line on the curve)",
+                crate::dataset::count_of(before + iteration, "iteration")
+            ),
+        )
+    }
 }
 
 fn describe(reason: crate::nmf::StopReason) -> &'static str {

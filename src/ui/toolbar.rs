@@ -36,6 +36,8 @@ pub struct Toolbar {
     /// Why the window was opened instead of the native dialog.
     pub note: Option<String>,
     pub show_skipped: bool,
+    /// A status message shown whole in a window (the status line truncates).
+    pub message: Option<String>,
     /// The faces' resize offer as edited: (width, height).
     resize: Option<(u32, u32)>,
     answer_seen: Option<u64>,
@@ -204,7 +206,7 @@ impl Toolbar {
                     }
                 }
             });
-            if !open || (typed && std::path::Path::new(self.path.trim()).is_dir()) {
+            if !open || super::escape_pressed(&ctx) || (typed && std::path::Path::new(self.path.trim()).is_dir()) {
                 self.path_window_open = false;
             }
         }
@@ -219,7 +221,23 @@ impl Toolbar {
                     }
                 });
             });
-            self.show_skipped = open;
+            self.show_skipped = open && !super::escape_pressed(&ctx);
+        }
+        if let Some(text) = &self.message {
+            let mut open = true;
+            let mut copy = false;
+            egui::Window::new("Status message").open(&mut open).default_width(520.0).show(&ctx, |ui| {
+                egui::ScrollArea::vertical().max_height(400.0).show(ui, |ui| {
+                    ui.add(egui::Label::new(text.as_str()).wrap().selectable(true));
+                });
+                copy = ui.button("Copy").on_hover_text("Copy the message to the clipboard").clicked();
+            });
+            if copy {
+                ctx.copy_text(text.clone());
+            }
+            if !open || super::escape_pressed(&ctx) {
+                self.message = None;
+            }
         }
     }
 
@@ -251,7 +269,7 @@ impl Toolbar {
         );
         if accept {
             out.push(Action::LoadResized { request: offer.request.clone(), width: *width, height: *height });
-        } else if !open {
+        } else if !open || super::escape_pressed(ctx) {
             out.push(Action::DismissResizeOffer);
         }
     }
