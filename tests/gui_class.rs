@@ -152,7 +152,10 @@ fn the_timeline_shows_an_earlier_iteration_and_returns_to_live() {
     assert_eq!(shown.progress.snapshot.iteration, 3);
     let w3 = shown.progress.snapshot.w.clone();
     h.get_by_label("Basis 1");
-    h.get_by_label_contains("showing iteration 3");
+    h.get_by_label_contains("showing iteration 3 (k = 5");
+    // The status line says the views show the past, and how the fit is now.
+    h.get_by_label("replay: showing iteration 3");
+    h.get_by_label_contains("solver: running hals");
     // The fit goes on meanwhile, undisturbed, and the view stays put.
     let live_before = h.state().model.live.fit.as_ref().unwrap().progress.snapshot.iteration;
     common::step_until(&mut h, "the live fit to go on", |a| {

@@ -23,8 +23,10 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, ou
             }
         }
         ui.separator();
-        let state = match model.fit() {
-            _ if model.is_fitting() && model.fit().is_none_or(|f| !f.is_running()) => "starting…".to_string(),
+        // The live fit's state, also while the timeline shows an earlier one.
+        let live = model.live.fit.as_ref();
+        let state = match live {
+            _ if model.is_fitting() && live.is_none_or(|f| !f.is_running()) => "starting…".to_string(),
             None => "idle".to_string(),
             Some(f) => {
                 let p = &f.progress;
@@ -54,7 +56,7 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, ou
             }
         };
         ui.label(format!("solver: {state}")).on_hover_text("What the solver is doing");
-        if let Some(f) = model.fit() {
+        if let Some(f) = live {
             let p = &f.progress;
             ui.separator();
             let (text, help) = iteration_text(model.live.curve.iterations_before(), p.snapshot.iteration, p.params.k);
@@ -68,6 +70,11 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, ou
                 ui.label(format!("{:.0} it/s", p.snapshot.iteration as f64 / work))
                     .on_hover_text("Solver iterations per second in this fit");
             }
+        }
+        if let Some((t, _)) = &model.live.scrub {
+            ui.separator();
+            ui.label(egui::RichText::new(format!("replay: showing iteration {t}")).strong())
+                .on_hover_text("The views show the fit as it was then; Live (under the loss curve) returns.");
         }
         if model.sweep.is_running() {
             ui.separator();
