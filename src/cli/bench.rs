@@ -53,6 +53,18 @@ pub struct BenchArgs {
     /// Error whose time the sparse-parts row reports.
     #[arg(long, default_value_t = 0.172)]
     pub sparse_target: f64,
+    /// Rank of the KL row (scikit-learn's beta_loss='kullback-leibler', solver mu, beside facenmf's kl).
+    #[arg(long, default_value_t = 49)]
+    pub kl_k: usize,
+    /// scikit-learn iterations of the KL row (its error is facenmf's target).
+    #[arg(long, default_value_t = 200)]
+    pub kl_iters: usize,
+    /// Generated faces (64×64) of the large-set row of --sklearn (0: no such row).
+    #[arg(long, default_value_t = 13_000)]
+    pub large_faces: usize,
+    /// scikit-learn cd iterations of the large-set row, at k = 49.
+    #[arg(long, default_value_t = 100)]
+    pub large_iters: usize,
     /// Also time the default rank sweep (ORL 2..64 step 4, 200 iterations) plain and with --cv 5 --restarts 3 by each --cv-method,
     /// one after the other, and a masked iteration beside a plain one (takes minutes).
     #[arg(long)]
@@ -115,6 +127,7 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
 
     // 3. scikit-learn, if asked.
     let sk = if args.sklearn { sklearn(args)? } else { Vec::new() };
+    let mut goals: Vec<Goal> = Vec::new();
 
     // 4. Per-iteration cost and the race to scikit-learn's error.
     for &k in &args.k {
@@ -165,29 +178,46 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
                 nmf.iteration()
             )?;
             match sk_cd {
-                Some(r) => outln!(
-                    "; scikit-learn cd: {:.3} s for {} iterations → {:.1}× faster",
-                    r.seconds,
-                    r.n_iter,
-                    r.seconds / nmf.secs()
-                )?,
+                Some(r) => {
+                    outln!(
+                        "; scikit-learn cd: {:.3} s for {} iterations → {:.1}× faster",
+                        r.seconds,
+                        r.n_iter,
+                        r.seconds / nmf.secs()
+                    )?;
+                    goals.push(Goal {
+                        work: format!("ORL k = {k}, to cd's {}-iteration rel_err {target:.4}", r.n_iter),
+                        sklearn_secs: r.seconds,
+                        facenmf_secs: reached.then(|| nmf.secs()),
+                    });
+                }
                 None => outln!("")?,
             }
         }
     }
 
-    // 5. Sparse parts: Hoyer's constraint on W beside a plain fit.
+    // 5. KL: scikit-learn's beta_loss='kullback-leibler' beside facenmf's kl.
+    if args.sklearn {
+        goals.push(kl_row(args, &data)?);
+    }
+
+    // 6. Sparse parts: Hoyer's constraint on W beside a plain fit.
     sparse_row(args, &data)?;
     if args.rank_cv {
         rank_cv_row(&data)?;
     }
 
-    // 6. A large folder.
-    if args.large_load {
-        let dir = tempfile::tempdir().context("could not create a temporary folder")?;
-        let faces = dataset::builtin::generate(13_000, 64, 1);
+    // 7. A large folder: loading it, and (with --sklearn) the race on it.
+    let large = args.large_load || (args.sklearn && args.large_faces > 0);
+    let dir = tempfile::tempdir().context("could not create a temporary folder")?;
+    if large {
+        let faces = dataset::builtin::generate(if args.sklearn { args.large_faces } else { 13_000 }, 64, 1);
         dataset::builtin::write_folder(&faces, dir.path())?;
-        drop(faces);
+    }
+    if args.sklearn && args.large_faces > 0 {
+        goals.push(large_row(args, dir.path())?);
+    }
+    if args.large_load {
         let mut runs: Vec<LoadFigures> = (0..3).map(|_| load_in_child(dir.path())).collect::<Result<_, _>>()?;
         runs.sort_by(|a, b| a.load_secs.total_cmp(&b.load_secs));
         let r = &runs[0];
@@ -200,7 +230,132 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
             r.matrix_bytes as f64 / 1e6
         )?;
     }
+    if !goals.is_empty() {
+        outln!("\ngoals (side by side, same command; init included): ≥ 10× scikit-learn")?;
+        outln!("  {:<58} {:>12} {:>10} {:>7}", "work", "scikit-learn", "facenmf", "ratio")?;
+        for g in &goals {
+            match g.facenmf_secs {
+                Some(f) => outln!(
+                    "  {:<58} {:>10.3} s {:>8.3} s {:>6.1}× {}",
+                    g.work,
+                    g.sklearn_secs,
+                    f,
+                    g.sklearn_secs / f,
+                    if g.sklearn_secs >= 10.0 * f { "met" } else { "NOT met" }
+                )?,
+                None => outln!("  {:<58} {:>10.3} s   not reached", g.work, g.sklearn_secs)?,
+            }
+        }
+    }
     Ok(())
+}
+
+/// One row of the goals table.
+struct Goal {
+    work: String,
+    sklearn_secs: f64,
+    /// None when facenmf did not reach scikit-learn's error in its time limit.
+    facenmf_secs: Option<f64>,
+}
+
+/// The KL row: scikit-learn's KL (mu) for `args.kl_iters` iterations, then
+/// facenmf's kl until its KL divergence is at most scikit-learn's.
+fn kl_row(args: &BenchArgs, data: &Arc<FaceMatrix>) -> anyhow::Result<Goal> {
+    let k = args.kl_k;
+    let script_dir = args.sklearn_script.parent().unwrap_or(Path::new("."));
+    let mut cmd = python(args);
+    cmd.arg("-c").arg(SKLEARN_KL).arg(script_dir).arg(&args.orl).arg(k.to_string()).arg(args.kl_iters.to_string());
+    let runs = run_python(args, cmd)?;
+    let Some(sk) = runs.first() else { bail!("the scikit-learn KL run printed no result") };
+    let Some(target) = sk.kl else { bail!("the scikit-learn KL run printed no KL divergence") };
+    outln!(
+        "\nKL, ORL k = {k}: scikit-learn mu (beta_loss='kullback-leibler') {:.3} s for {} iterations, KL {target:.1}, rel_err {:.4}",
+        sk.seconds,
+        sk.n_iter,
+        sk.rel_err
+    )?;
+    let params = Params::new(k).solver(Solver::Kl).tol(0.0).max_iter(100_000).time_limit_secs(Some(60.0));
+    let mut nmf = Nmf::new(Arc::clone(data), params.clone())?;
+    let warm = nmf.init_secs();
+    let reached = loop {
+        if nmf.objective() <= target {
+            break true;
+        }
+        if nmf.stop_reason().is_some() {
+            break false;
+        }
+        nmf.step();
+    };
+    outln!(
+        "  facenmf kl to KL {target:.1}: {} in {:.3} s (init and {}-iteration HALS warm-up {:.3} s, then {} KL iterations), KL {:.1}, rel_err {:.4} → {:.1}× faster",
+        if reached { "reached" } else { "NOT reached" },
+        nmf.secs(),
+        params.kl_warmup_iter,
+        warm,
+        nmf.iteration(),
+        nmf.objective(),
+        nmf.exact_rel_err(),
+        sk.seconds / nmf.secs()
+    )?;
+    let mut plain = Nmf::new(Arc::clone(data), params.kl_warmup_iter(0).max_iter(30))?;
+    plain.run(None, |_| {});
+    outln!(
+        "  KL iteration {:.2} ms (median of 30; HALS {:.2} ms at this k is in the rows above)",
+        median_step_ms(&plain),
+        {
+            let mut h = Nmf::new(Arc::clone(data), Params::new(k).tol(0.0).max_iter(30))?;
+            h.run(None, |_| {});
+            median_step_ms(&h)
+        }
+    )?;
+    Ok(Goal {
+        work: format!("ORL k = {k}, KL, to mu's {}-iteration KL {target:.0}", sk.n_iter),
+        sklearn_secs: sk.seconds,
+        facenmf_secs: reached.then(|| nmf.secs()),
+    })
+}
+
+/// The large-set row: `args.large_faces` generated 64×64 faces in `dir`,
+/// scikit-learn cd for `args.large_iters` iterations at k = 49, then
+/// facenmf's default solver to its error.
+fn large_row(args: &BenchArgs, dir: &Path) -> anyhow::Result<Goal> {
+    let k = 49;
+    let mut cmd = python(args);
+    cmd.arg(&args.sklearn_script).arg(dir).args(["--k", "49", "--solver", "cd", "--dtype", "float32", "--max-iter"]);
+    cmd.arg(args.large_iters.to_string());
+    let runs = run_python(args, cmd)?;
+    let Some(sk) = runs.first() else { bail!("the scikit-learn run on the generated faces printed no result") };
+    let ds = dataset::load_folder(dir, &LoadOptions::default())?;
+    let data = Arc::new(FaceMatrix::new(ds.matrix)?);
+    outln!(
+        "\n{} generated faces (64×64), k = {k}: scikit-learn cd {:.3} s for {} iterations, rel_err {:.4}",
+        data.faces(),
+        sk.seconds,
+        sk.n_iter,
+        sk.rel_err
+    )?;
+    let params = Params::new(k).tol(0.0).max_iter(100_000).target_rel_err(Some(sk.rel_err)).time_limit_secs(Some(60.0));
+    let mut nmf = Nmf::new(data, params)?;
+    let reached = nmf.run(None, |_| {}) == StopReason::Target;
+    outln!(
+        "  hals to rel_err {:.4}: {} in {:.3} s (init {:.3} s, {} iterations) → {:.1}× faster",
+        sk.rel_err,
+        if reached { "reached" } else { "NOT reached" },
+        nmf.secs(),
+        nmf.init_secs(),
+        nmf.iteration(),
+        sk.seconds / nmf.secs()
+    )?;
+    Ok(Goal {
+        work: format!(
+            "{} faces 64×64, k = {k}, to cd's {}-iteration rel_err {:.4}",
+            nmf.data().faces(),
+            sk.n_iter,
+            sk.rel_err
+        ),
+        sklearn_secs: sk.seconds,
+        facenmf_secs: reached.then(|| nmf.secs()),
+    })
 }
 
 /// The sparse-parts row: a plain HALS fit and one with every basis image
@@ -389,26 +544,20 @@ struct SkRun {
     n_iter: usize,
     rel_err: f64,
     dtype: String,
+    /// The KL divergence of the fit (the KL run only).
+    #[serde(default)]
+    kl: Option<f64>,
 }
 
 fn sklearn(args: &BenchArgs) -> anyhow::Result<Vec<SkRun>> {
     let ks: Vec<String> = args.k.iter().map(|k| k.to_string()).collect();
-    let out = Command::new(&args.python)
-        .arg(&args.sklearn_script)
+    let mut cmd = python(args);
+    cmd.arg(&args.sklearn_script)
         .arg(&args.orl)
         .arg("--k")
         .args(&ks)
-        .args(["--solver", "cd", "mu", "--dtype", "float32"])
-        .output()
-        .with_context(|| format!("could not run {} {}", args.python.display(), args.sklearn_script.display()))?;
-    if !out.status.success() {
-        bail!(
-            "the scikit-learn baseline failed (pip install numpy scikit-learn pillow?): {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    let runs: Vec<SkRun> =
-        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+        .args(["--solver", "cd", "mu", "--dtype", "float32"]);
+    let runs = run_python(args, cmd)?;
     outln!("\nscikit-learn (same machine, same run):")?;
     for r in &runs {
         outln!(
@@ -423,3 +572,54 @@ fn sklearn(args: &BenchArgs) -> anyhow::Result<Vec<SkRun>> {
     }
     Ok(runs)
 }
+
+/// The Python interpreter for scikit-learn, with OpenBLAS choosing its own
+/// kernel for this CPU: OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed
+/// from its environment only (with them set, numpy is 10–20 % slower here).
+fn python(args: &BenchArgs) -> Command {
+    let mut cmd = Command::new(&args.python);
+    cmd.env_remove("OPENBLAS_CORETYPE").env_remove("OPENBLAS_L2_SIZE");
+    cmd
+}
+
+/// Runs `cmd` (a scikit-learn script) and parses its JSON lines.
+fn run_python(args: &BenchArgs, mut cmd: Command) -> anyhow::Result<Vec<SkRun>> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("could not run {} {}", args.python.display(), args.sklearn_script.display()))?;
+    if !out.status.success() {
+        bail!(
+            "the scikit-learn baseline failed (pip install numpy scikit-learn pillow?): {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+}
+
+/// scikit-learn's NMF with beta_loss='kullback-leibler' (solver mu), run by
+/// `python -c`: the faces loaded by the baseline script's own loader, and
+/// the generalised KL divergence of its fit computed in float64.
+const SKLEARN_KL: &str = r#"
+import json, sys, time, warnings
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from sklearn_baseline import load_faces
+from sklearn.decomposition import NMF
+from sklearn.exceptions import ConvergenceWarning
+A, shape = load_faces(sys.argv[2])
+k, iters = int(sys.argv[3]), int(sys.argv[4])
+X = np.ascontiguousarray(A.T.astype("float32"))
+model = NMF(n_components=k, solver="mu", beta_loss="kullback-leibler", init="nndsvda",
+            tol=1e-4, max_iter=iters, random_state=0)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    t0 = time.perf_counter()
+    Ht = model.fit_transform(X)
+    secs = time.perf_counter() - t0
+Y = (Ht @ model.components_).T.astype(np.float64)
+pos = A > 0
+kl = float(np.sum(A[pos] * np.log(A[pos] / Y[pos])) - A.sum() + Y.sum())
+err = np.linalg.norm(A - Y) / np.linalg.norm(A)
+print(json.dumps({"solver": "kl-mu", "k": k, "dtype": "float32", "seconds": round(secs, 4),
+                  "n_iter": int(model.n_iter_), "rel_err": round(float(err), 6), "kl": kl}), flush=True)
+"#;

@@ -212,8 +212,9 @@ pub struct Nmf {
     ht: Array2<f32>,
     /// htᵀ·ht for the current ht.
     gram_ht: Array2<f32>,
-    /// KL only: W·Hᵀᵀ (m × n) for the current factors, and a scratch
-    /// n × m buffer.
+    /// KL only: A / (W·Hᵀᵀ) (m × n) for the current factors (the ratio of
+    /// the next W update, made by the pass that computed the loss), and a
+    /// scratch n × m buffer.
     kl_approx: Option<(Array2<f32>, Array2<f32>)>,
     /// Masked fits only: A with its hidden entries holding the current W·H
     /// ([`mask`]).
@@ -238,6 +239,9 @@ impl Nmf {
         let (mut w, mut ht) = init::initialize(data.a(), data.at(), params.k, params.init, params.seed)?;
         hold_sparseness(&params, &mut w, &mut ht, true);
         hold_sparseness(&params, &mut w, &mut ht, false);
+        if params.solver == Solver::Kl {
+            kl_warmup(&data, params.kl_warmup_iter, &mut w, &mut ht);
+        }
         Self::from_parts(data, params, w, ht, started, None)
     }
 
@@ -391,11 +395,11 @@ impl Nmf {
             run_start: (0, 0.0),
         };
         if fit.params.solver == Solver::Kl {
-            let approx = par_matmul(fit.w.view(), fit.ht.t());
+            let mut ratio = par_matmul(fit.w.view(), fit.ht.t());
             let scratch = Array2::zeros((fit.data.faces(), fit.data.pixels()));
-            let (kl, sq) = update::kl_and_residual(fit.data.a(), approx.view());
+            let (kl, sq) = update::kl_loss_and_ratio(fit.data.a(), &mut ratio);
             fit.set_loss(kl, sq);
-            fit.kl_approx = Some((approx, scratch));
+            fit.kl_approx = Some((ratio, scratch));
         } else if let Some(f) = fit.filled.as_mut() {
             f.refill(fit.w.view(), fit.ht.view());
             // The hidden entries now hold W·H: only observed ones differ.
@@ -534,16 +538,19 @@ impl Nmf {
                 self.set_loss(0.5 * sq, sq);
             }
             Solver::Kl => {
-                let Some((mut approx, mut scratch)) = self.kl_approx.take() else {
+                let Some((mut ratio, mut scratch)) = self.kl_approx.take() else {
                     return;
                 };
-                update::kl(a, self.ht.view(), &mut approx, &mut self.w, self.pen_w);
+                // `ratio` is A / (W·Hᵀᵀ) for the factors as they are.
+                update::kl_update(ratio.view(), self.ht.view(), &mut self.w, self.pen_w);
                 linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.ht.view(), self.w.t(), scratch.view_mut());
-                update::kl(at, self.w.view(), &mut scratch, &mut self.ht, self.pen_h);
-                linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.w.view(), self.ht.t(), approx.view_mut());
-                let (kl, sq) = update::kl_and_residual(a, approx.view());
+                update::kl_ratio(at, &mut scratch);
+                update::kl_update(scratch.view(), self.w.view(), &mut self.ht, self.pen_h);
+                linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.w.view(), self.ht.t(), ratio.view_mut());
+                // The loss of the new factors, and the next W update's ratio.
+                let (kl, sq) = update::kl_loss_and_ratio(a, &mut ratio);
                 self.set_loss(kl, sq);
-                self.kl_approx = Some((approx, scratch));
+                self.kl_approx = Some((ratio, scratch));
                 self.gram_ht = gram(self.ht.view());
                 self.filled = filled;
             }
@@ -742,6 +749,31 @@ pub struct AlphaLimits {
     /// alpha_H × l1_ratio at which every part's weights are zeroed.
     pub alpha_h: f32,
 }
+
+/// The kl solver's warm-up ([`Params::kl_warmup_iter`]): `iters`
+/// unpenalised accelerated HALS iterations on ½‖A − W·Hᵀᵀ‖², part of the
+/// initialisation. Entries HALS set to zero are then lifted to a tiny
+/// positive value, since a multiplicative update can never move a zero.
+fn kl_warmup(data: &FaceMatrix, iters: usize, w: &mut Array2<f32>, ht: &mut Array2<f32>) {
+    if iters == 0 {
+        return;
+    }
+    let (m, n, k) = (data.pixels(), data.faces(), w.ncols());
+    for _ in 0..iters {
+        let q = gram(ht.view());
+        update::hals(data.a(), ht.view(), q.view(), w, Penalty::default(), update::hals_max_inner(m, n, k));
+        let qw = gram(w.view());
+        update::hals(data.at(), w.view(), qw.view(), ht, Penalty::default(), update::hals_max_inner(n, m, k));
+    }
+    let floor = KL_WARMUP_FLOOR * (init::mean_of(data.a()) / k as f32).sqrt();
+    for f in [w, ht] {
+        f.mapv_inplace(|v| v.max(floor));
+    }
+}
+
+/// Zeros left by the kl warm-up become this share of √(mean(A)/k), the
+/// scale of a random start's entries.
+const KL_WARMUP_FLOOR: f32 = 1e-3;
 
 /// Puts the columns of W (`on_w`) or of Hᵀ (the rows of H, `!on_w`) at the
 /// sparseness `params` asks for, if any ([`sparse::project_columns`]).

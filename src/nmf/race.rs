@@ -85,12 +85,14 @@ pub fn common_target(lanes: &[Lane]) -> Option<f64> {
 
 /// The parameters of one lane: `base`'s k, init and seed, `solver`, no
 /// penalties (each solver then minimises its plain loss), no tolerance, and
-/// `budget_secs` as the time limit.
+/// `budget_secs` as the time limit. kl's HALS warm-up is off, so that every
+/// lane starts from the same factors and the race compares the update rules.
 pub fn lane_params(base: &Params, solver: Solver, budget_secs: f64) -> Params {
     Params::new(base.k)
         .solver(solver)
         .init(base.init)
         .seed(base.seed)
+        .kl_warmup_iter(0)
         .tol(0.0)
         .max_iter(RACE_MAX_ITER)
         .time_limit_secs(Some(budget_secs))
@@ -186,6 +188,7 @@ mod tests {
         let p = lane_params(&base, Solver::Kl, 2.0);
         assert_eq!((p.k, p.seed, p.init, p.solver, p.alpha_w), (5, 9, crate::nmf::Init::Random, Solver::Kl, 0.0));
         assert_eq!(p.time_limit_secs, Some(2.0));
+        assert_eq!(p.kl_warmup_iter, 0, "the race compares update rules from one start");
     }
 
     #[test]

@@ -493,10 +493,9 @@ pub fn mu(
 /// Smallest value of W·H used in a KL ratio A / (W·H).
 pub const KL_EPS: f32 = 1e-10;
 
-/// Lee & Seung's multiplicative update for KL(x ‖ f·otherᵀ), given
-/// `approx` = f·otherᵀ (rows × cols), which it overwrites with the ratio
-/// x / approx: f ← f ∘ (ratio·other) / (colsum(other) + l1 + l2·f).
-pub fn kl(x: ArrayView2<f32>, other: ArrayView2<f32>, approx: &mut Array2<f32>, f: &mut Array2<f32>, pen: Penalty) {
+/// The ratio of a KL update: `approx` (rows × cols, = f·otherᵀ) is
+/// overwritten with x / approx (0 where x is 0).
+pub fn kl_ratio(x: ArrayView2<f32>, approx: &mut Array2<f32>) {
     approx
         .axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK)
         .into_par_iter()
@@ -504,7 +503,13 @@ pub fn kl(x: ArrayView2<f32>, other: ArrayView2<f32>, approx: &mut Array2<f32>, 
         .for_each(|(mut vc, xc)| {
             Zip::from(&mut vc).and(&xc).for_each(|v, &a| *v = if a > 0.0 { a / v.max(KL_EPS) } else { 0.0 });
         });
-    let numer = par_matmul(approx.view(), other);
+}
+
+/// Lee & Seung's multiplicative update for KL(x ‖ f·otherᵀ), given
+/// `ratio` = x / (f·otherᵀ) (rows × cols, from [`kl_ratio`] or
+/// [`kl_loss_and_ratio`]): f ← f ∘ (ratio·other) / (colsum(other) + l1 + l2·f).
+pub fn kl_update(ratio: ArrayView2<f32>, other: ArrayView2<f32>, f: &mut Array2<f32>, pen: Penalty) {
+    let numer = par_matmul(ratio, other);
     let colsum = other.sum_axis(Axis(0));
     f.axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK)
         .into_par_iter()
@@ -549,41 +554,49 @@ pub fn ln_f32(x: f32) -> f32 {
     m + y + 0.693_359_4 * ef
 }
 
-/// (KL(x ‖ approx), ‖x − approx‖²), both accumulated in f64.
-pub fn kl_and_residual(x: ArrayView2<f32>, approx: ArrayView2<f32>) -> (f64, f64) {
-    let partials: Vec<(f64, f64)> = x
-        .axis_chunks_iter(Axis(0), ROWS_PER_TASK)
+/// (KL(x ‖ approx), ‖x − approx‖²), both accumulated in f64, in one pass
+/// that also overwrites `approx` with the ratio x / approx of the next KL
+/// update ([`kl_ratio`]).
+pub fn kl_loss_and_ratio(x: ArrayView2<f32>, approx: &mut Array2<f32>) -> (f64, f64) {
+    let partials: Vec<(f64, f64)> = approx
+        .axis_chunks_iter_mut(Axis(0), ROWS_PER_TASK)
         .into_par_iter()
-        .zip(approx.axis_chunks_iter(Axis(0), ROWS_PER_TASK).into_par_iter())
-        .map(|(xc, vc)| {
+        .zip(x.axis_chunks_iter(Axis(0), ROWS_PER_TASK).into_par_iter())
+        .map(|(mut vc, xc)| {
             let (mut kl, mut sq) = (0.0f64, 0.0f64);
-            Zip::from(xc.rows()).and(vc.rows()).for_each(|xr, vr| {
+            Zip::from(xc.rows()).and(vc.rows_mut()).for_each(|xr, mut vr| {
                 // Per row in f32 (ln in f32 is ~4× faster than in f64), then
                 // accumulated in f64.
                 let (mut kl_row, mut sq_row) = (0.0f32, 0.0f32);
-                if let (Some(xs), Some(vs)) = (xr.as_slice(), vr.as_slice()) {
+                if let (Some(xs), Some(vs)) = (xr.as_slice(), vr.as_slice_mut()) {
                     // Sixteen independent partial sums, so the loop vectorises.
                     let (mut kl_lanes, mut sq_lanes) = ([0.0f32; 16], [0.0f32; 16]);
-                    let (xc, vc) = (xs.chunks_exact(16), vs.chunks_exact(16));
-                    let (xrest, vrest) = (xc.remainder(), vc.remainder());
-                    for (x16, v16) in xc.zip(vc) {
+                    let mut xc = xs.chunks_exact(16);
+                    let mut vc = vs.chunks_exact_mut(16);
+                    for (x16, v16) in (&mut xc).zip(&mut vc) {
                         for l in 0..16 {
                             let (a, v) = (x16[l], v16[l]);
-                            let term = a * ln_f32(a / v.max(KL_EPS)) - a + v;
+                            let r = a / v.max(KL_EPS);
+                            let term = a * ln_f32(r) - a + v;
                             kl_lanes[l] += if a > 0.0 { term } else { v };
                             sq_lanes[l] += (a - v) * (a - v);
+                            v16[l] = if a > 0.0 { r } else { 0.0 };
                         }
                     }
-                    for (&a, &v) in xrest.iter().zip(vrest) {
-                        kl_row += if a > 0.0 { a * ln_f32(a / v.max(KL_EPS)) - a + v } else { v };
-                        sq_row += (a - v) * (a - v);
+                    for (&a, v) in xc.remainder().iter().zip(vc.into_remainder()) {
+                        let r = a / v.max(KL_EPS);
+                        kl_row += if a > 0.0 { a * ln_f32(r) - a + *v } else { *v };
+                        sq_row += (a - *v) * (a - *v);
+                        *v = if a > 0.0 { r } else { 0.0 };
                     }
                     kl_row += kl_lanes.iter().sum::<f32>();
                     sq_row += sq_lanes.iter().sum::<f32>();
                 } else {
-                    Zip::from(&xr).and(&vr).for_each(|&a, &v| {
-                        kl_row += if a > 0.0 { a * (a / v.max(KL_EPS)).ln() - a + v } else { v };
-                        sq_row += (a - v) * (a - v);
+                    Zip::from(&xr).and(&mut vr).for_each(|&a, v| {
+                        let r = a / v.max(KL_EPS);
+                        kl_row += if a > 0.0 { a * r.ln() - a + *v } else { *v };
+                        sq_row += (a - *v) * (a - *v);
+                        *v = if a > 0.0 { r } else { 0.0 };
                     });
                 }
                 kl += f64::from(kl_row);
