@@ -665,10 +665,13 @@ impl Thread {
     fn warm_start_from(&mut self, fit: Nmf, params: Params) {
         let done = fit.iteration();
         let (w, h) = fit.into_factors();
-        self.start(Nmf::warm_start(Arc::clone(&self.data), params, w, h), true);
-        if self.fit.is_some() {
+        let warm = Nmf::warm_start(Arc::clone(&self.data), params, w, h);
+        if warm.is_ok() {
+            // Counted on from where the last fit ended (before `start`
+            // keeps the warm start's first snapshot).
             self.iteration_base += done;
         }
+        self.start(warm, true);
     }
 
     /// Installs a new fit (running), or forgets the fit and reports why it
@@ -1254,6 +1257,18 @@ mod tests {
             }
         }
         assert_eq!(replay, vec![0, 1, 2, 3, 4, 5]);
+        // A warm start (another k) goes on counting: the past is kept.
+        w.warm_start(Params { k: 6, max_iter: 3, ..params.clone() });
+        let u = wait_update(&mut w, "the warm start", |u| {
+            u.fit.as_ref().is_some_and(|p| p.params.k == 6 && p.state.is_stopped())
+        });
+        let mut replay: Vec<usize> = u.replay.map(|r| r.iter().map(|k| k.iteration).collect()).unwrap_or(replay);
+        while let Some(u) = w.take_update() {
+            if let Some(r) = u.replay {
+                replay = r.iter().map(|k| k.iteration).collect();
+            }
+        }
+        assert_eq!(replay, vec![0, 1, 2, 3, 4, 5, 6, 7, 8], "the warm start's iterations follow the first fit's");
         // A paced fit still stops when told, and Reset empties the replay.
         w.set_pace(Some(2.0));
         w.run(params.clone());

@@ -14,11 +14,6 @@ use facenmf::app::FaceNmfApp;
 use facenmf::dataset::builtin;
 use facenmf::nmf::Params;
 
-fn set_text(h: &mut Harness<'_, FaceNmfApp>, label: &str, text: &str) {
-    h.get_by_label(label).set_text_value_accesskit(text);
-    h.run_ok();
-}
-
 fn has_label_containing(h: &Harness<'_, FaceNmfApp>, needle: &str) -> bool {
     h.query_all_by(|n| n.label().is_some_and(|l| l.contains(needle)) || n.value().is_some_and(|v| v.contains(needle)))
         .next()
@@ -36,7 +31,7 @@ fn held_out_error_stability_suggestion_reuse_and_saving() {
     h.step();
     h.get_by_label("Rank explorer").click();
     h.run_ok();
-    set_text(&mut h, "Ranks:", "2, 4, 6");
+    common::set_text(&mut h, "Ranks:", "2, 4, 6");
     h.get_by_label("Choose k: held-out error and stability").click();
     h.run_ok();
     h.get_by_label("folds").set_value_accesskit(3.0);
@@ -63,7 +58,7 @@ fn held_out_error_stability_suggestion_reuse_and_saving() {
     assert!(has_label_containing(&h, "one-standard-error rule"));
 
     // A rerun with the same settings reuses every rank: nothing is refitted.
-    set_text(&mut h, "Ranks:", "2, 4, 6, 8");
+    common::set_text(&mut h, "Ranks:", "2, 4, 6, 8");
     h.get_by_label("Start").click();
     h.run_ok();
     sweep_done(&mut h, 4);
@@ -77,7 +72,7 @@ fn held_out_error_stability_suggestion_reuse_and_saving() {
     // Saving: CSV, then JSON; an existing file is kept unless Replace.
     let dir = tempfile::tempdir().unwrap();
     let csv = dir.path().join("ranks.csv");
-    set_text(&mut h, "Save table as", csv.to_str().unwrap());
+    common::set_text(&mut h, "Save table as", csv.to_str().unwrap());
     h.get_by_label("Save table").click();
     h.run_ok();
     let text = std::fs::read_to_string(&csv).expect("csv written");
@@ -98,7 +93,7 @@ fn held_out_error_stability_suggestion_reuse_and_saving() {
     h.run_ok();
     assert!(std::fs::read_to_string(&csv).unwrap().starts_with("k,"));
     let json = dir.path().join("ranks.json");
-    set_text(&mut h, "Save table as", json.to_str().unwrap());
+    common::set_text(&mut h, "Save table as", json.to_str().unwrap());
     h.get_by_label("Save table").click();
     h.run_ok();
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).expect("json");
@@ -106,7 +101,7 @@ fn held_out_error_stability_suggestion_reuse_and_saving() {
     assert_eq!(v["rule"], "one-standard-error");
     assert!(v["suggested_k"].as_u64().is_some());
     // A name that is neither .csv nor .json is refused, naming it.
-    set_text(&mut h, "Save table as", dir.path().join("ranks.txt").to_str().unwrap());
+    common::set_text(&mut h, "Save table as", dir.path().join("ranks.txt").to_str().unwrap());
     h.get_by_label("Save table").click();
     h.run_ok();
     let err = h.state().error().map(ToString::to_string).unwrap_or_default();
@@ -120,7 +115,7 @@ fn the_method_is_chosen_in_the_explorer_and_methods_are_not_mixed() {
     h.step();
     h.get_by_label("Rank explorer").click();
     h.run_ok();
-    set_text(&mut h, "Ranks:", "2, 4");
+    common::set_text(&mut h, "Ranks:", "2, 4");
     h.get_by_label("Choose k: held-out error and stability").click();
     h.run_ok();
     h.get_by_label("folds").set_value_accesskit(2.0);

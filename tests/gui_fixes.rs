@@ -24,24 +24,6 @@ use facenmf::model::Action;
 use facenmf::nmf::Params;
 use facenmf::project::Reshape;
 
-fn small() -> facenmf::dataset::Dataset {
-    builtin::generate(40, 24, 7).dataset
-}
-
-/// Fits to the end with `params` (Run clicked).
-fn fitted(params: Params) -> Harness<'static, FaceNmfApp> {
-    let mut h = common::harness(small(), params);
-    h.step();
-    h.get_by_label("Run").click();
-    common::step_until(&mut h, "the fit to finish", common::finished);
-    h
-}
-
-fn set_text(h: &mut Harness<'_, FaceNmfApp>, label: &str, text: &str) {
-    h.get_by_label(label).set_text_value_accesskit(text);
-    h.run_ok();
-}
-
 fn press_escape(h: &mut Harness<'_, FaceNmfApp>) {
     h.key_press(egui::Key::Escape);
     h.run_ok();
@@ -67,7 +49,7 @@ fn k_slider_rect(h: &Harness<'_, FaceNmfApp>) -> egui::Rect {
 #[test]
 fn the_status_bar_counts_iterations_as_the_loss_curve_does() {
     let _serial = common::serial();
-    let mut h = fitted(Params::new(4).max_iter(20).tol(0.0).seed(3));
+    let mut h = common::fitted(Params::new(4).max_iter(20).tol(0.0).seed(3));
     h.get_by_label("iteration 20");
     // k changes: the fit goes on from a warm start for 20 more iterations.
     h.state_mut().set_k(6);
@@ -115,7 +97,7 @@ fn the_k_slider_is_logarithmic_and_a_drag_warm_starts_once_on_release() {
     assert_eq!(h.state().settings().params.k, k);
 
     // With a fit: dragging across many k warm-starts once, at the k released.
-    let mut h = fitted(Params::new(4).max_iter(30).tol(0.0).seed(3));
+    let mut h = common::fitted(Params::new(4).max_iter(30).tol(0.0).seed(3));
     let first_fit = h.state().fit().unwrap().progress.fit_id;
     let rect = k_slider_rect(&h);
     let (y, left, width) = (rect.center().y, rect.left(), rect.width());
@@ -141,15 +123,15 @@ fn the_k_slider_is_logarithmic_and_a_drag_warm_starts_once_on_release() {
 #[test]
 fn the_rank_explorer_says_what_it_sweeps_and_keeps_its_header_in_place() {
     let _serial = common::serial();
-    let mut h = common::harness(small(), Params::new(4).max_iter(40).tol(0.0).seed(3));
+    let mut h = common::harness(common::small(), Params::new(4).max_iter(40).tol(0.0).seed(3));
     h.step();
     h.get_by_label("Rank explorer").click();
     h.run_ok();
-    set_text(&mut h, "Ranks:", "2..20");
+    common::set_text(&mut h, "Ranks:", "2..20");
     h.get_by_label("step").set_value_accesskit(4.0);
     h.run_ok();
     h.get_by_label("5 ranks: 2, 6, 10, …, 18 (20 is not on the step)");
-    set_text(&mut h, "Ranks:", "1..24");
+    common::set_text(&mut h, "Ranks:", "1..24");
     h.get_by_label("step").set_value_accesskit(1.0);
     h.run_ok();
     h.get_by_label("iterations per k").set_value_accesskit(3.0);
@@ -184,12 +166,12 @@ fn the_rank_explorer_says_what_it_sweeps_and_keeps_its_header_in_place() {
 #[test]
 fn messages_go_when_they_no_longer_describe_what_is_shown() {
     let _serial = common::serial();
-    let mut h = fitted(Params::new(5).max_iter(30).tol(0.0).seed(3));
+    let mut h = common::fitted(Params::new(5).max_iter(30).tol(0.0).seed(3));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("fit");
     h.get_by_label("Export…").click();
     h.run_ok();
-    set_text(&mut h, "Export folder:", &out.display().to_string());
+    common::set_text(&mut h, "Export folder:", &out.display().to_string());
     h.get_by_label("Export").click();
     h.run_ok();
     common::step_until(&mut h, "the export", |a| !a.model.export.is_running() && a.model.export.notice.is_some());
@@ -213,7 +195,7 @@ fn messages_go_when_they_no_longer_describe_what_is_shown() {
     // A sweep's summary goes with the faces it was made on.
     h.get_by_label("Rank explorer").click();
     h.run_ok();
-    set_text(&mut h, "Ranks:", "2, 3");
+    common::set_text(&mut h, "Ranks:", "2, 3");
     h.get_by_label("iterations per k").set_value_accesskit(3.0);
     h.run_ok();
     h.get_by_label("Start").click();
@@ -230,7 +212,7 @@ fn messages_go_when_they_no_longer_describe_what_is_shown() {
 #[test]
 fn a_long_status_message_is_cut_short_and_can_be_read_whole() {
     let _serial = common::serial();
-    let mut h = common::harness(small(), Params::new(4));
+    let mut h = common::harness(common::small(), Params::new(4));
     h.step();
     let long = format!("START of a long message: {} END", "a word that goes on and on ".repeat(30));
     h.state_mut().apply(Action::ReportError(long.clone()));
@@ -250,7 +232,7 @@ fn a_long_status_message_is_cut_short_and_can_be_read_whole() {
 #[test]
 fn escape_closes_every_window() {
     let _serial = common::serial();
-    let mut h = fitted(Params::new(4).max_iter(10).tol(0.0).seed(3));
+    let mut h = common::fitted(Params::new(4).max_iter(10).tol(0.0).seed(3));
     h.get_by_label("Project a face…").click();
     h.run_ok();
     h.get_by_label("Image file:");
@@ -284,7 +266,7 @@ fn escape_closes_every_window() {
 #[test]
 fn a_face_of_another_shape_is_cropped_to_the_sets_shape_or_stretched() {
     let _serial = common::serial();
-    let mut h = fitted(Params::new(6).max_iter(30).tol(0.0).seed(3));
+    let mut h = common::fitted(Params::new(6).max_iter(30).tol(0.0).seed(3));
     assert_eq!(h.state().settings().reshape, Reshape::Crop);
     // 24 × 48, twice as tall as the set's faces: black bands of 12 rows at
     // the top and bottom, white between them.
@@ -295,7 +277,7 @@ fn a_face_of_another_shape_is_cropped_to_the_sets_shape_or_stretched() {
         .unwrap();
     h.get_by_label("Project a face…").click();
     h.run_ok();
-    set_text(&mut h, "Image file:", &png.display().to_string());
+    common::set_text(&mut h, "Image file:", &png.display().to_string());
     h.get_by_label("Project").click();
     h.run_ok();
     assert!(h.state().error().is_none(), "{:?}", h.state().error());

@@ -11,25 +11,10 @@
 mod common;
 
 use eframe::egui::accesskit::Role;
-use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use facenmf::app::{FaceNmfApp, View};
-use facenmf::dataset::builtin;
 use facenmf::model::Action;
 use facenmf::nmf::{Params, Solver};
-
-fn small() -> facenmf::dataset::Dataset {
-    builtin::generate(40, 24, 7).dataset
-}
-
-/// Fits to the end with `params` (Run clicked).
-fn fitted(params: Params) -> Harness<'static, FaceNmfApp> {
-    let mut h = common::harness(small(), params);
-    h.step();
-    h.get_by_label("Run").click();
-    common::step_until(&mut h, "the fit to finish", common::finished);
-    h
-}
 
 fn sparseness_range(app: &FaceNmfApp) -> (f32, f32) {
     let s = &app.fit().unwrap().sparseness;
@@ -38,7 +23,7 @@ fn sparseness_range(app: &FaceNmfApp) -> (f32, f32) {
 
 #[test]
 fn the_slider_holds_every_part_at_the_sparseness_chosen_from_a_warm_start() {
-    let mut h = fitted(Params::new(8).max_iter(60).tol(0.0).seed(1));
+    let mut h = common::fitted(Params::new(8).max_iter(60).tol(0.0).seed(1));
     let (lo, hi) = sparseness_range(h.state());
     let plain_id = h.state().fit().unwrap().progress.fit_id;
     assert!(hi - lo > 0.02, "plain parts differ in sparseness: {lo}..{hi}");
@@ -68,7 +53,7 @@ fn the_slider_holds_every_part_at_the_sparseness_chosen_from_a_warm_start() {
 
 #[test]
 fn the_slider_needs_hals_and_another_solver_turns_the_sparseness_off() {
-    let mut h = common::harness(small(), Params::new(6).solver(Solver::Mu));
+    let mut h = common::harness(common::small(), Params::new(6).solver(Solver::Mu));
     h.step();
     assert!(h.get_by_role_and_label(Role::Slider, "Sparseness of parts").accesskit_node().is_disabled());
     h.state_mut().apply(Action::SetSparseness(Some(0.5)));
@@ -76,7 +61,7 @@ fn the_slider_needs_hals_and_another_solver_turns_the_sparseness_off() {
     assert!(h.state().error().is_some_and(|e| e.contains("needs the HALS solver")), "{:?}", h.state().error());
     assert_eq!(h.state().settings().params.sparseness_w, None);
 
-    let mut h = common::harness(small(), Params::new(6));
+    let mut h = common::harness(common::small(), Params::new(6));
     h.step();
     h.state_mut().apply(Action::SetSparseness(Some(0.5)));
     h.state_mut().apply(Action::SetSparseness(Some(1.0)));
@@ -93,7 +78,7 @@ fn the_slider_needs_hals_and_another_solver_turns_the_sparseness_off() {
 
 #[test]
 fn the_hoyer_preset_sets_k_and_the_sparseness_and_fits() {
-    let mut h = fitted(Params::new(5).max_iter(40).tol(0.0).seed(2));
+    let mut h = common::fitted(Params::new(5).max_iter(40).tol(0.0).seed(2));
     h.get_by_label("Local parts (Hoyer 2004)").click();
     h.run_ok();
     let p = h.state().settings().params.clone();
@@ -109,7 +94,7 @@ fn the_hoyer_preset_sets_k_and_the_sparseness_and_fits() {
 
 #[test]
 fn a_penalty_that_zeroes_parts_says_so_in_the_status_line() {
-    let mut h = fitted(Params::new(8).max_iter(80).tol(0.0).seed(1));
+    let mut h = common::fitted(Params::new(8).max_iter(80).tol(0.0).seed(1));
     assert!(h.query_by_label_contains("parts are zero").is_none());
     // The alpha tooltips give the range from the stopped fit.
     let limits = h.state().fit().unwrap().progress.alpha_limits.expect("limits of a stopped fit");
@@ -131,7 +116,7 @@ fn a_penalty_that_zeroes_parts_says_so_in_the_status_line() {
 
 #[test]
 fn hovering_a_part_gives_its_sparseness_and_support() {
-    let mut h = fitted(Params::new(6).max_iter(40).tol(0.0).seed(3));
+    let mut h = common::fitted(Params::new(6).max_iter(40).tol(0.0).seed(3));
     h.get_by_label("Basis 1").hover();
     h.run_ok();
     let c = h.state().fit().unwrap().order[0];
@@ -143,7 +128,7 @@ fn hovering_a_part_gives_its_sparseness_and_support() {
 
 #[test]
 fn the_eigenfaces_caption_says_what_the_parts_are() {
-    let mut h = fitted(Params::new(20).max_iter(100).tol(0.0).seed(3));
+    let mut h = common::fitted(Params::new(20).max_iter(100).tol(0.0).seed(3));
     h.state_mut().apply(Action::SetView(View::Eigenfaces));
     h.run_ok();
     h.run_ok();

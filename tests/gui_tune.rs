@@ -11,9 +11,8 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use facenmf::app::{FaceNmfApp, View};
+use facenmf::app::View;
 use facenmf::dataset::builtin;
 use facenmf::jobs::live_threads_named;
 
@@ -25,34 +24,16 @@ use facenmf::nmf::Params;
 /// The sweep tests count this process's sweep threads: one at a time.
 static SWEEPS: Mutex<()> = Mutex::new(());
 
-fn small() -> facenmf::dataset::Dataset {
-    builtin::generate(40, 24, 7).dataset
-}
-
-/// Fits to the end with `params` (Run clicked).
-fn fitted(params: Params) -> Harness<'static, FaceNmfApp> {
-    let mut h = common::harness(small(), params);
-    h.step();
-    h.get_by_label("Run").click();
-    common::step_until(&mut h, "the fit to finish", common::finished);
-    h
-}
-
-fn set_text(h: &mut Harness<'_, FaceNmfApp>, label: &str, text: &str) {
-    h.get_by_label(label).set_text_value_accesskit(text);
-    h.run_ok();
-}
-
 #[test]
 fn sweep_fills_the_plot_and_opening_a_k_loads_its_fit() {
     let _serial = common::serial();
     let _one = SWEEPS.lock().unwrap_or_else(|e| e.into_inner());
-    let mut h = common::harness(small(), Params::new(4).max_iter(40).tol(0.0).seed(3));
+    let mut h = common::harness(common::small(), Params::new(4).max_iter(40).tol(0.0).seed(3));
     h.step();
     h.get_by_label("Rank explorer").click();
     h.run_ok();
     assert_eq!(h.state().settings().view, View::Ranks);
-    set_text(&mut h, "Ranks:", "2, 3, 5");
+    common::set_text(&mut h, "Ranks:", "2, 3, 5");
     h.get_by_label("Start").click();
     h.run_ok();
     common::step_until(&mut h, "the sweep to end", |a| !a.model.sweep.is_running() && a.model.sweep.points.len() == 3);
@@ -105,11 +86,11 @@ fn cancel_ends_a_sweep_at_once_and_dropping_the_app_stops_one() {
     assert_eq!(live_sweep_threads(), 0);
     {
         // Each k would run for ages: only Cancel ends this sweep.
-        let mut h = common::harness(small(), Params::new(4).max_iter(10_000_000).tol(0.0).seed(3));
+        let mut h = common::harness(common::small(), Params::new(4).max_iter(10_000_000).tol(0.0).seed(3));
         h.step();
         h.get_by_label("Rank explorer").click();
         h.run_ok();
-        set_text(&mut h, "Ranks:", "2..12");
+        common::set_text(&mut h, "Ranks:", "2..12");
         h.get_by_label("iterations per k").set_value_accesskit(1_000_000.0);
         h.run_ok();
         assert_eq!(h.state().views.ranks.max_iter_per_k, 1_000_000);
@@ -149,7 +130,7 @@ fn cancel_ends_a_sweep_at_once_and_dropping_the_app_stops_one() {
 #[test]
 fn a_projected_face_shows_in_the_inspector() {
     let _serial = common::serial();
-    let mut h = fitted(Params::new(6).max_iter(60).tol(0.0).seed(3));
+    let mut h = common::fitted(Params::new(6).max_iter(60).tol(0.0).seed(3));
     let dir = tempfile::tempdir().unwrap();
     // A face of another draw: not in the set.
     let other = builtin::generate(5, 24, 99).dataset;
@@ -157,7 +138,7 @@ fn a_projected_face_shows_in_the_inspector() {
     other.face_image(2).save(&png).unwrap();
     h.get_by_label("Project a face…").click();
     h.run_ok();
-    set_text(&mut h, "Image file:", &png.display().to_string());
+    common::set_text(&mut h, "Image file:", &png.display().to_string());
     h.get_by_label("Project").click();
     h.run_ok();
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
@@ -192,7 +173,7 @@ fn a_projected_face_shows_in_the_inspector() {
     big.save(&big_png).unwrap();
     h.get_by_label("Project a face…").click();
     h.run_ok();
-    set_text(&mut h, "Image file:", &big_png.display().to_string());
+    common::set_text(&mut h, "Image file:", &big_png.display().to_string());
     h.get_by_label("Project").click();
     h.run_ok();
     h.get_by_label_contains("50×61 image: its centre cropped to 50×50 (the set's shape), then resized");
@@ -202,7 +183,7 @@ fn a_projected_face_shows_in_the_inspector() {
     std::fs::write(&text, "not an image").unwrap();
     h.get_by_label("Project a face…").click();
     h.run_ok();
-    set_text(&mut h, "Image file:", &text.display().to_string());
+    common::set_text(&mut h, "Image file:", &text.display().to_string());
     h.get_by_label("Project").click();
     h.run_ok();
     let err = h.state().error().expect("an error").to_string();
@@ -234,12 +215,12 @@ impl eframe::egui::DroppedFile for Dropped {
 #[test]
 fn export_writes_the_folder_and_asks_before_overwriting() {
     let _serial = common::serial();
-    let mut h = fitted(Params::new(5).max_iter(30).tol(0.0).seed(3));
+    let mut h = common::fitted(Params::new(5).max_iter(30).tol(0.0).seed(3));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("fit");
     h.get_by_label("Export…").click();
     h.run_ok();
-    set_text(&mut h, "Export folder:", &out.display().to_string());
+    common::set_text(&mut h, "Export folder:", &out.display().to_string());
     h.get_by_label("Export").click();
     h.run_ok();
     common::step_until(&mut h, "the export to end", |a| {
@@ -287,7 +268,7 @@ fn export_writes_the_folder_and_asks_before_overwriting() {
 #[test]
 fn number_fields_say_what_they_changed_and_huge_rank_specs_are_refused() {
     let _serial = common::serial();
-    let mut h = common::harness(small(), Params::new(4).max_iter(40).tol(0.0).seed(3));
+    let mut h = common::harness(common::small(), Params::new(4).max_iter(40).tol(0.0).seed(3));
     h.step();
     // max_iter below 1: brought to 1, and the field says so.
     h.get_by_label("max_iter").set_value_accesskit(-5.0);
@@ -308,7 +289,7 @@ fn number_fields_say_what_they_changed_and_huge_rank_specs_are_refused() {
     // value and the limit, without building it.
     h.get_by_label("Rank explorer").click();
     h.run_ok();
-    set_text(&mut h, "Ranks:", "2..99999999999");
+    common::set_text(&mut h, "Ranks:", "2..99999999999");
     h.get_by_label_contains("99999999999");
     assert!(h.query_by_label("Start").is_some_and(|b| b.accesskit_node().is_disabled()));
     assert!(h.state().error().is_none(), "{:?}", h.state().error());

@@ -8,15 +8,20 @@ use crate::model::{Action, Answer, LoadRequest, Model, Purpose, ThemeChoice, Vie
 const PRESENT_HELP: &str = "Presentation mode (F5): full screen, larger text, the controls hidden, for a class. \
      Space runs or stops the fit, the right arrow key steps one iteration; F5 again returns.";
 
+/// A tab for each view.
+fn view_tabs_ui(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
+    for view in View::ALL {
+        let selected = model.settings.view == view;
+        if ui.selectable_label(selected, view.name()).on_hover_text(view.help()).clicked() {
+            out.push(Action::SetView(view));
+        }
+    }
+}
+
 /// The top bar in presentation mode: the views, the keys, and the way out.
 fn presenting_bar_ui(ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
     ui.horizontal(|ui| {
-        for view in View::ALL {
-            let selected = model.settings.view == view;
-            if ui.selectable_label(selected, view.name()).on_hover_text(view.help()).clicked() {
-                out.push(Action::SetView(view));
-            }
-        }
+        view_tabs_ui(ui, model, out);
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.button("Exit presentation (F5)").on_hover_text(PRESENT_HELP).clicked() {
                 out.push(Action::SetPresenting(false));
@@ -151,12 +156,7 @@ impl Toolbar {
                 self.open_picture = true;
             }
             ui.separator();
-            for view in View::ALL {
-                let selected = model.settings.view == view;
-                if ui.selectable_label(selected, view.name()).on_hover_text(view.help()).clicked() {
-                    out.push(Action::SetView(view));
-                }
-            }
+            view_tabs_ui(ui, model, out);
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui.button("Present").on_hover_text(PRESENT_HELP).clicked() {
                     out.push(Action::SetPresenting(true));

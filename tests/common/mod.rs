@@ -44,6 +44,26 @@ pub fn harness(data: Dataset, params: Params) -> Harness<'static, FaceNmfApp> {
     })
 }
 
+/// 40 built-in faces of 24×24 (seed 7): quick to fit.
+pub fn small() -> Dataset {
+    facenmf::dataset::builtin::generate(40, 24, 7).dataset
+}
+
+/// The app on [`small`] faces, fitted to the end with `params` (Run clicked).
+pub fn fitted(params: Params) -> Harness<'static, FaceNmfApp> {
+    let mut h = harness(small(), params);
+    h.step();
+    h.get_by_label("Run").click();
+    step_until(&mut h, "the fit to finish", finished);
+    h
+}
+
+/// Types `text` into the field labelled `label`.
+pub fn set_text(h: &mut Harness<'_, FaceNmfApp>, label: &str, text: &str) {
+    h.get_by_label(label).set_text_value_accesskit(text);
+    h.run_ok();
+}
+
 /// Steps frames (the worker and loads run on their own threads) until
 /// `done` or a timeout; returns the frames stepped.
 pub fn step_until(h: &mut Harness<'_, FaceNmfApp>, what: &str, mut done: impl FnMut(&FaceNmfApp) -> bool) -> usize {
