@@ -1278,4 +1278,26 @@ mod tests {
         let u = wait_update(&mut w, "the reset", |u| u.fit.is_none());
         assert!(u.replay.is_some_and(|r| r.is_empty()));
     }
+
+    #[test]
+    fn a_paced_fit_publishes_every_iteration_and_keeps_the_pace() {
+        let d = data();
+        let wakes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = Arc::clone(&wakes);
+        let wake: Wake = Arc::new(move || {
+            counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+        let mut w = Worker::spawn(Arc::clone(&d), wake, CpuLease::new()).unwrap();
+        w.set_pace(Some(50.0));
+        let params = Params::new(4).solver(Solver::Hals).max_iter(10).tol(0.0).seed(2);
+        let started = Instant::now();
+        w.run(params);
+        let p = wait_final(&mut w);
+        assert_eq!(p.snapshot.iteration, 10);
+        // Each of the 10 iterations waited a fiftieth of a second (the start
+        // is shown for one too): at least 10 × 20 ms.
+        assert!(started.elapsed() >= Duration::from_millis(200), "{:?}", started.elapsed());
+        // One publish per command (two) and per iteration (ten), and the end.
+        assert!(wakes.load(std::sync::atomic::Ordering::Relaxed) >= 12);
+    }
 }

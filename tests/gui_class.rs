@@ -114,10 +114,10 @@ fn step_advances_exactly_one_iteration() {
 
 #[test]
 fn a_slow_pace_shows_every_iteration() {
-    let mut h = app(Params::new(5).max_iter(8).tol(0.0).seed(3));
-    h.get_by_label("20/s").click();
+    let mut h = app(Params::new(5).max_iter(4).tol(0.0).seed(3));
+    h.get_by_label("5/s").click();
     h.run_ok();
-    assert_eq!(h.state().settings().pace, facenmf::model::Pace::Twenty);
+    assert_eq!(h.state().settings().pace, facenmf::model::Pace::Five);
     h.get_by_label("Run").click();
     let mut seen = Vec::new();
     common::step_until(&mut h, "the paced fit", |a| {
@@ -127,10 +127,11 @@ fn a_slow_pace_shows_every_iteration() {
                 seen.push(it);
             }
         }
-        stopped(a) && a.fit().is_some_and(|f| f.progress.snapshot.iteration == 8)
+        stopped(a) && a.fit().is_some_and(|f| f.progress.snapshot.iteration == 4)
     });
-    // Paced, the worker publishes every iteration; the views saw each one.
-    assert_eq!(seen, (0..=8).collect::<Vec<_>>(), "iterations seen: {seen:?}");
+    // Paced, the worker publishes every iteration (the start included) and
+    // holds each for a fifth of a second: the views show each one.
+    assert_eq!(seen, (0..=4).collect::<Vec<_>>(), "iterations seen: {seen:?}");
     h.get_by_label("max").click();
     h.run_ok();
     assert_eq!(h.state().settings().pace, facenmf::model::Pace::Fastest);

@@ -67,8 +67,14 @@ pub fn status_bar_ui(ui: &mut egui::Ui, model: &Model, toolbar: &mut Toolbar, ou
             let work = p.snapshot.secs - init;
             if p.snapshot.iteration > 0 && work > 0.0 {
                 ui.separator();
-                ui.label(format!("{:.0} it/s", p.snapshot.iteration as f64 / work))
-                    .on_hover_text("Solver iterations per second in this fit");
+                let rate = format!("{:.0} it/s", p.snapshot.iteration as f64 / work);
+                match model.settings.pace.per_sec() {
+                    Some(_) => ui.label(format!("{rate}, paced at {}", model.settings.pace.name())).on_hover_text(
+                        "Solver iterations per second of its own work; the pace lets it take at most this many a \
+                         second",
+                    ),
+                    None => ui.label(rate).on_hover_text("Solver iterations per second in this fit"),
+                };
             }
         }
         if let Some((t, _)) = &model.live.scrub {
