@@ -21,6 +21,7 @@ mod rank_explorer;
 mod solver_race;
 mod status_bar;
 mod textures;
+mod tiles;
 mod timeline;
 mod toolbar;
 mod weights_map;
@@ -88,6 +89,12 @@ impl Views {
         self.export.sync(model);
         self.toolbar.sync(model);
         times
+    }
+
+    /// True when the views built off the UI thread (the faces' thumbnails,
+    /// the weights map) show the model's fit (tests wait for this).
+    pub fn is_settled(&self, model: &Model) -> bool {
+        (model.settings.view != View::Explorer || self.explorer.is_settled(model)) && self.weights.is_settled(model)
     }
 
     /// Draws the whole window; what the user asked for goes to `out`.
