@@ -18,7 +18,7 @@ use crate::nmf::Params;
 use crate::ui::Views;
 
 pub use crate::model::{LoadRequest, Settings, ThemeChoice, View};
-pub use profile::Profile;
+pub use profile::{Profile, peak_rss_bytes};
 
 /// How the app starts.
 #[derive(Default)]
