@@ -720,11 +720,11 @@ impl Thread {
             return;
         };
         let iteration = self.iteration_base + fit.iteration();
-        if always || self.replay.is_due(iteration) {
-            if let Some(progress) = self.progress() {
-                self.replay.keep(iteration, progress);
-                self.replay_changed = true;
-            }
+        if (always || self.replay.is_due(iteration))
+            && let Some(progress) = self.progress()
+        {
+            self.replay.keep(iteration, progress);
+            self.replay_changed = true;
         }
     }
 
