@@ -242,7 +242,7 @@ impl FacesView {
             .wake
             .get_or_insert_with(|| {
                 let ctx = ctx.clone();
-                Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(1)))
+                Arc::new(move || ctx.request_repaint_after(super::BUILT_REPAINT_DELAY))
             })
             .clone();
         match work.spawn(wake) {

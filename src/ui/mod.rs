@@ -58,6 +58,12 @@ pub struct Views {
     pub export: export_dialog::ExportDialog,
 }
 
+/// How soon a frame follows an image built off the UI thread: the faces'
+/// thumbnails and the weights map of one snapshot end within a few
+/// milliseconds of each other, and this delay shows both in one frame
+/// (each frame costs the window's whole drawing, CPU the solver shares).
+const BUILT_REPAINT_DELAY: Duration = Duration::from_millis(25);
+
 /// Time spent turning a new snapshot into textures, for FACENMF_PROFILE.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SyncTimes {

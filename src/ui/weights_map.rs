@@ -96,7 +96,7 @@ impl WeightsMap {
             .wake
             .get_or_insert_with(|| {
                 let ctx = ctx.clone();
-                Arc::new(move || ctx.request_repaint_after(std::time::Duration::from_millis(1)))
+                Arc::new(move || ctx.request_repaint_after(super::BUILT_REPAINT_DELAY))
             })
             .clone();
         match Job::spawn("weights map", wake, None, move |_| binned(&h, &order, &by_label, bins)) {
