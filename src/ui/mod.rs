@@ -58,11 +58,13 @@ pub struct Views {
     pub export: export_dialog::ExportDialog,
 }
 
-/// How soon a frame follows an image built off the UI thread: the faces'
-/// thumbnails and the weights map of one snapshot end within a few
-/// milliseconds of each other, and this delay shows both in one frame
-/// (each frame costs the window's whole drawing, CPU the solver shares).
-const BUILT_REPAINT_DELAY: Duration = Duration::from_millis(25);
+/// How soon a frame follows an image built off the UI thread when nothing
+/// else asks for one. While a fit runs, the next snapshot's frame (every
+/// 100 ms, or 200 ms for large sets) comes first and shows the images
+/// built for the one before: one frame per snapshot, as when they were
+/// built on the UI thread (without a GPU each frame costs the solver about
+/// 25 ms of CPU).
+const BUILT_REPAINT_DELAY: Duration = Duration::from_millis(250);
 
 /// Time spent turning a new snapshot into textures, for FACENMF_PROFILE.
 #[derive(Debug, Clone, Copy, Default)]
