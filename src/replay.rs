@@ -16,8 +16,10 @@ use crate::worker::Progress;
 
 /// Snapshots kept at most.
 pub const MAX_KEPT: usize = 64;
-/// Bytes of factors (W and H, f32) kept at most.
-pub const MAX_BYTES: usize = 256 << 20;
+/// Bytes of factors (W and H, f32) kept at most: with 13,000 or 50,000
+/// faces H dominates (2.5 or 9.8 MB a snapshot at k = 49), and the
+/// replay must stay within the app's memory budget beside A and Aᵀ.
+pub const MAX_BYTES: usize = 64 << 20;
 /// The spacing of kept iterations at first: each at least this factor
 /// past the one before (and at least one iteration past it).
 const FIRST_RATIO: f64 = 1.1;

@@ -43,6 +43,13 @@ fn finished_app(theme: ThemeChoice) -> Harness<'static, FaceNmfApp> {
     }
     h.get_by_label("Face 7").click();
     h.run_ok();
+    // The thumbnails and the weights map are built off the UI thread.
+    while !h.state().views.is_settled(&h.state().model) {
+        assert!(Instant::now() < deadline, "the views were not built");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.run_ok();
     h.remove_cursor();
     h.run_ok();
     // Iterations per second depend on the machine's load: hide them.

@@ -18,7 +18,7 @@ use crate::nmf::Params;
 use crate::ui::Views;
 
 pub use crate::model::{LoadRequest, Settings, ThemeChoice, View};
-pub use profile::Profile;
+pub use profile::{Profile, peak_rss_bytes};
 
 /// How the app starts.
 #[derive(Default)]
@@ -42,6 +42,8 @@ pub struct FaceNmfApp {
     pub model: Model,
     pub views: Views,
     profile: Profile,
+    /// How often the background's news (snapshots) may ask for a frame.
+    pace: FramePace,
     /// What the views asked for in the last frame, applied in `logic()`.
     pending: Vec<Action>,
     /// Presentation mode as the window shows it, and the zoom it replaced.
@@ -81,7 +83,11 @@ impl FaceNmfApp {
         let ctx = cc.egui_ctx.clone();
         // A snapshot needs one frame: egui turns a request with no delay into
         // two frames, one with a delay into one.
-        let wake = Arc::new(move || ctx.request_repaint_after(Duration::from_millis(1)));
+        let pace = FramePace::default();
+        let wake = {
+            let pace = pace.clone();
+            Arc::new(move || ctx.request_repaint_after(pace.delay()))
+        };
         let mut model = Model::new(settings, wake);
         match (options.dataset, options.folder) {
             (Some(d), _) => model.install_dataset(d),
@@ -92,6 +98,7 @@ impl FaceNmfApp {
             model,
             views: Views::default(),
             profile: Profile::from_env(),
+            pace,
             pending: Vec::new(),
             presenting: None,
             shot_wait: None,
@@ -322,6 +329,38 @@ pub fn crop_screenshot(image: &egui::ColorImage, rect: egui::Rect, pixels_per_po
     })
 }
 
+/// Matrices of at least this many entries (13,000 faces of 64×64 have
+/// 53 million; ORL 4 million) show a running fit's snapshots at most every
+/// [`LARGE_SET_FRAME_INTERVAL`]: each iteration of such a fit takes tens of
+/// milliseconds anyway, and without a GPU (Mesa's llvmpipe) every frame
+/// costs about 25 ms of CPU that the solver would otherwise have.
+const LARGE_SET_ENTRIES: usize = 20_000_000;
+const LARGE_SET_FRAME_INTERVAL: Duration = Duration::from_millis(200);
+
+/// When the background may next ask for a frame: at once for small sets,
+/// at most every [`LARGE_SET_FRAME_INTERVAL`] for large ones (input still
+/// draws at once; the latest snapshot is shown then).
+#[derive(Clone, Default)]
+struct FramePace(Arc<std::sync::Mutex<(Option<Instant>, bool)>>);
+
+impl FramePace {
+    /// A frame was drawn, for a matrix of `entries` pixels × faces.
+    fn frame_drawn(&self, entries: usize) {
+        if let Ok(mut p) = self.0.lock() {
+            *p = (Some(Instant::now()), entries >= LARGE_SET_ENTRIES);
+        }
+    }
+
+    /// How long a wake-up waits before its frame.
+    fn delay(&self) -> Duration {
+        let min = Duration::from_millis(1);
+        match self.0.lock().map(|p| *p) {
+            Ok((Some(last), true)) => LARGE_SET_FRAME_INTERVAL.saturating_sub(last.elapsed()).max(min),
+            _ => min,
+        }
+    }
+}
+
 /// How much larger everything is drawn in presentation mode.
 const PRESENTING_ZOOM: f32 = 1.5;
 
@@ -338,6 +377,7 @@ impl eframe::App for FaceNmfApp {
         if let Some(times) = self.views.sync(ctx, &self.model) {
             self.profile.snapshot_shown(times.derive, times.textures);
         }
+        self.pace.frame_drawn(self.model.faces.as_ref().map_or(0, |f| f.matrix.pixels() * f.matrix.faces()));
         self.profile.logic_done(started.elapsed());
         if self.model.is_loading() || self.model.dialog_open().is_some() || self.model.winding_down() {
             ctx.request_repaint_after(Duration::from_millis(100));

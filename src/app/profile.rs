@@ -13,6 +13,8 @@ pub struct Profile {
     frame_cpu_start: Option<Duration>,
     cpu_total: Duration,
     cpu_max: Duration,
+    /// Each frame's CPU time this second (for the median).
+    cpu_frames: Vec<Duration>,
     run_at: Option<Instant>,
     /// Milliseconds from the last Run to the first basis images shown.
     pub first_basis_ms: Option<f64>,
@@ -74,6 +76,7 @@ impl Profile {
             let cpu = now.saturating_sub(start);
             self.cpu_total += cpu;
             self.cpu_max = self.cpu_max.max(cpu);
+            self.cpu_frames.push(cpu);
         }
         self.frames += 1;
         self.work_total += work;
@@ -96,15 +99,19 @@ impl Profile {
             };
             self.last_report = Some((mean_ms, max_ms, self.frames, its));
             if self.enabled {
+                self.cpu_frames.sort();
+                let median = self.cpu_frames.get(self.cpu_frames.len() / 2).copied().unwrap_or_default();
                 eprintln!(
-                    "[profile] ui work per frame: mean {mean_ms:.2} ms, max {max_ms:.2} ms wall; cpu mean {:.2} ms, max {:.2} ms; over {} frames (drawing {:.2} ms/frame; {} snapshots: derive {:.2} ms, textures {:.2} ms each); solver {its:.1} it/s",
+                    "[profile] ui work per frame: mean {mean_ms:.2} ms, max {max_ms:.2} ms wall; cpu mean {:.2} ms, max {:.2} ms, median {:.2} ms; over {} frames (drawing {:.2} ms/frame; {} snapshots: derive {:.2} ms, textures {:.2} ms each); solver {its:.1} it/s; peak RSS {:.0} MB",
                     ms(self.cpu_total, self.frames),
                     self.cpu_max.as_secs_f64() * 1e3,
+                    median.as_secs_f64() * 1e3,
                     self.frames,
                     ms(self.ui_total, self.frames),
                     self.snapshots,
                     ms(self.derive_total, self.snapshots),
                     ms(self.textures_total, self.snapshots),
+                    peak_rss_bytes().unwrap_or(0) as f64 / 1e6,
                 );
             }
             self.window_start = Some(now);
@@ -117,6 +124,7 @@ impl Profile {
             self.work_max = Duration::ZERO;
             self.cpu_total = Duration::ZERO;
             self.cpu_max = Duration::ZERO;
+            self.cpu_frames.clear();
             self.iter_start = self.last_iter;
         }
     }
@@ -133,5 +141,32 @@ fn thread_cpu_time() -> Option<Duration> {
 
 #[cfg(not(unix))]
 fn thread_cpu_time() -> Option<Duration> {
+    None
+}
+
+/// The process's peak resident set size (VmHWM), from /proc (Linux);
+/// elsewhere from getrusage.
+pub fn peak_rss_bytes() -> Option<u64> {
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        return Some(kb * 1024);
+    }
+    rusage_max_rss()
+}
+
+#[cfg(unix)]
+fn rusage_max_rss() -> Option<u64> {
+    // SAFETY: an all-zero rusage is a valid value; getrusage only writes it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    // ru_maxrss is in kilobytes on Linux and the BSDs, in bytes on macOS.
+    let scale = if cfg!(target_os = "macos") { 1 } else { 1024 };
+    (rc == 0).then(|| u64::try_from(usage.ru_maxrss).unwrap_or(0) * scale)
+}
+
+#[cfg(not(unix))]
+fn rusage_max_rss() -> Option<u64> {
     None
 }

@@ -69,6 +69,44 @@ pub struct BenchArgs {
     /// one after the other, and a masked iteration beside a plain one (takes minutes).
     #[arg(long)]
     pub rank_cv: bool,
+    /// Only measure a large set: generate this many built-in faces of 64×64
+    /// (e.g. 13000 or 50000) and, in a fresh process, load them, time
+    /// headless HALS iterations at --big-k (after the first 5 s), take the
+    /// peak RSS against the sizes of A and Aᵀ, and time Aᵀ·W from the
+    /// stored Aᵀ against A's transposed view. The ORL figures are skipped.
+    #[arg(long, value_name = "FACES")]
+    pub big: Option<usize>,
+    /// k of the large set's fit.
+    #[arg(long, default_value_t = 49)]
+    pub big_k: usize,
+    /// Seconds of the large set's fit (at least 10).
+    #[arg(long, default_value_t = 20.0)]
+    pub big_secs: f64,
+    /// Write the large set here and keep it (to open it in the app beside
+    /// the bench, `.ci/profile-big`), instead of a temporary folder; an
+    /// existing set of the same size there is reused.
+    #[arg(long, value_name = "DIR")]
+    pub big_dir: Option<PathBuf>,
+}
+
+/// What `bench-big` prints.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BigFigures {
+    pub faces: usize,
+    pub pixels: usize,
+    pub k: usize,
+    pub load_secs: f64,
+    /// Bytes of A (and as many of the stored Aᵀ).
+    pub matrix_bytes: u64,
+    /// Iterations a second after the first 5 s.
+    pub iters_per_sec: f64,
+    pub iterations: usize,
+    pub rel_err: f64,
+    /// Peak RSS of the whole run.
+    pub peak_rss_bytes: u64,
+    /// Aᵀ·W from the stored Aᵀ, and from A's transposed view (best of 5).
+    pub at_w_stored_ms: f64,
+    pub at_w_view_ms: f64,
 }
 
 /// What `bench-load` prints.
@@ -98,6 +136,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 
 fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     outln!("facenmf bench: {} threads", rayon::current_num_threads())?;
+    if let Some(faces) = args.big {
+        return big_row(args, faces);
+    }
     // 1. Matrix-multiply rate.
     let mut rate = 0.0f64;
     for kernel in [Kernel::Faer, Kernel::MatrixMultiply] {
@@ -527,12 +568,113 @@ pub fn load_child(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// VmHWM of this process, from /proc (Linux).
+/// VmHWM of this process (Linux; getrusage elsewhere).
 fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    crate::app::peak_rss_bytes()
+}
+
+/// `bench --big N`: generates (or reuses) N faces of 64×64 and measures
+/// them in a child process.
+fn big_row(args: &BenchArgs, faces: usize) -> anyhow::Result<()> {
+    if faces < 2 {
+        bail!("--big {faces}: at least 2 faces are needed");
+    }
+    if !(args.big_secs.is_finite() && args.big_secs >= 10.0) {
+        bail!("--big-secs {}: at least 10 seconds are needed (the first 5 are not counted)", args.big_secs);
+    }
+    let temp;
+    let dir = match &args.big_dir {
+        Some(d) => d.clone(),
+        None => {
+            temp = tempfile::tempdir().context("could not create a temporary folder")?;
+            temp.path().to_path_buf()
+        }
+    };
+    let written = dataset::scan_folder(&dir, &LoadOptions::default()).map(|s| s.entries.len()).unwrap_or(0);
+    if written == 0 {
+        let t = Instant::now();
+        let set = dataset::builtin::generate(faces, 64, dataset::builtin::DEFAULT_SEED);
+        dataset::builtin::write_folder(&set, &dir)?;
+        outln!(
+            "wrote {faces} faces of 64×64 to {} in {:.1} s",
+            dataset::display_name(&dir),
+            t.elapsed().as_secs_f64()
+        )?;
+    } else if written != faces {
+        bail!("{} holds {written} faces, not {faces}: give another --big-dir", dataset::display_name(&dir));
+    }
+    let exe = std::env::current_exe().context("cannot find the facenmf executable")?;
+    let out = Command::new(exe)
+        .arg("bench-big")
+        .arg(&dir)
+        .args(["--k", &args.big_k.to_string(), "--secs", &args.big_secs.to_string()])
+        .output()
+        .context("could not run bench-big")?;
+    if !out.status.success() {
+        bail!("bench-big {} failed: {}", dir.display(), String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    let r: BigFigures = serde_json::from_str(line.trim()).with_context(|| format!("bench-big printed {line:?}"))?;
+    let mb = |b: u64| b as f64 / 1e6;
+    outln!(
+        "{} faces of 64×64 (A {:.0} MB, Aᵀ {:.0} MB), k = {}: load {:.2} s; headless HALS {:.1} it/s after the first 5 s \
+         ({} iterations, rel_err {:.4}); peak RSS {:.0} MB = size(A) + size(Aᵀ) + {:.0} MB; \
+         Aᵀ·W {:.1} ms from the stored Aᵀ, {:.1} ms from A's transposed view",
+        r.faces,
+        mb(r.matrix_bytes),
+        mb(r.matrix_bytes),
+        r.k,
+        r.load_secs,
+        r.iters_per_sec,
+        r.iterations,
+        r.rel_err,
+        mb(r.peak_rss_bytes),
+        mb(r.peak_rss_bytes) - 2.0 * mb(r.matrix_bytes),
+        r.at_w_stored_ms,
+        r.at_w_view_ms
+    )?;
+    outln!("{}", serde_json::to_string(&r)?)?;
+    Ok(())
+}
+
+/// `facenmf bench-big DIR --k K --secs S`: load, time Aᵀ·W both ways, fit
+/// for S seconds, print [`BigFigures`] as JSON.
+pub fn big_child(dir: &Path, k: usize, secs: f64) -> anyhow::Result<()> {
+    let t = Instant::now();
+    let ds = dataset::load_folder(dir, &LoadOptions::default())?;
+    let load_secs = t.elapsed().as_secs_f64();
+    let data = Arc::new(FaceMatrix::new(ds.matrix)?);
+    let (m, n) = (data.pixels(), data.faces());
+    let w = Array2::<f32>::from_elem((m, k), 0.01);
+    let kernel = crate::nmf::linalg::DEFAULT_KERNEL;
+    let at_w_stored_ms = time_ms(|| drop(par_matmul_with(kernel, data.at(), w.view())));
+    let at_w_view_ms = time_ms(|| drop(par_matmul_with(kernel, data.a().t(), w.view())));
+    drop(w);
+    let params = Params::new(k).tol(0.0).max_iter(10_000_000).time_limit_secs(Some(secs));
+    let mut nmf = Nmf::new(Arc::clone(&data), params)?;
+    nmf.run(None, |_| {});
+    let history = nmf.history();
+    let from = history.iter().find(|r| r.secs >= 5.0).or(history.first());
+    let to = history.last();
+    let iters_per_sec = match (from, to) {
+        (Some(a), Some(b)) if b.secs > a.secs => (b.iteration - a.iteration) as f64 / (b.secs - a.secs),
+        _ => 0.0,
+    };
+    let figures = BigFigures {
+        faces: n,
+        pixels: m,
+        k,
+        load_secs,
+        matrix_bytes: (m * n * std::mem::size_of::<f32>()) as u64,
+        iters_per_sec,
+        iterations: nmf.iteration(),
+        rel_err: nmf.rel_err(),
+        peak_rss_bytes: peak_rss_bytes().unwrap_or(0),
+        at_w_stored_ms,
+        at_w_view_ms,
+    };
+    outln!("{}", serde_json::to_string(&figures)?)?;
+    Ok(())
 }
 
 /// One line of the scikit-learn baseline's output.

@@ -85,12 +85,28 @@ pub enum Command {
     MakeFaces {
         /// Folder to write (created if missing; existing files are never overwritten).
         dir: PathBuf,
+        /// How many faces to generate (the built-in set has 400; e.g. 13000
+        /// or 50000 for a large set).
+        #[arg(long, default_value_t = dataset::builtin::DEFAULT_FACES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=10_000_000))]
+        count: usize,
+        /// Width and height of every face in pixels.
+        #[arg(long, default_value_t = dataset::builtin::DEFAULT_SIZE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(4..=1024))]
+        size: usize,
     },
     /// Measure load and solver speed on ORL (and optionally scikit-learn beside it).
     Bench(bench::BenchArgs),
     /// Load a folder and print load time and peak memory as JSON (used by `bench`).
     #[command(hide = true)]
     BenchLoad { dir: PathBuf },
+    /// Load a large folder, fit it headlessly and print the figures as JSON (used by `bench --big`).
+    #[command(hide = true)]
+    BenchBig {
+        dir: PathBuf,
+        #[arg(long, default_value_t = 49)]
+        k: usize,
+        #[arg(long, default_value_t = 15.0)]
+        secs: f64,
+    },
 }
 
 /// How to read a folder of faces: shared by every command that loads one.
@@ -263,9 +279,10 @@ pub fn main() -> ExitCode {
         Some(Command::Gui { dir, k }) => crate::app::run(dir, k),
         Some(Command::Fit(args)) => fit::run(&args),
         Some(Command::Sweep(args)) => sweep::run(&args),
-        Some(Command::MakeFaces { dir }) => make_faces(&dir),
+        Some(Command::MakeFaces { dir, count, size }) => make_faces(&dir, count, size),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::BenchLoad { dir }) => bench::load_child(&dir),
+        Some(Command::BenchBig { dir, k, secs }) => bench::big_child(&dir, k, secs),
         None => crate::app::run(None, None),
     };
     match result {
@@ -277,8 +294,8 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn make_faces(dir: &std::path::Path) -> anyhow::Result<()> {
-    let faces = dataset::builtin::builtin_faces();
+fn make_faces(dir: &std::path::Path, count: usize, size: usize) -> anyhow::Result<()> {
+    let faces = dataset::builtin::generate(count, size, dataset::builtin::DEFAULT_SEED);
     dataset::builtin::write_folder(&faces, dir)?;
     outln!(
         "wrote {} ({}×{}, {} part variants) to {}",

@@ -56,10 +56,18 @@ impl FitView {
 
     /// The faces that use component `c` most, by decreasing weight.
     pub fn top_faces(&self, c: usize, count: usize) -> Vec<usize> {
-        let row = self.progress.snapshot.h.row(c);
+        let Some(row) = (c < self.progress.snapshot.h.nrows()).then(|| self.progress.snapshot.h.row(c)) else {
+            return Vec::new();
+        };
+        let by_weight = |a: &usize, b: &usize| row[*b].total_cmp(&row[*a]).then(a.cmp(b));
         let mut idx: Vec<usize> = (0..row.len()).collect();
-        idx.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
-        idx.truncate(count);
+        // One pass to find the largest (any number of faces), then a sort
+        // of those few.
+        if count < idx.len() {
+            idx.select_nth_unstable_by(count, by_weight);
+            idx.truncate(count);
+        }
+        idx.sort_by(by_weight);
         idx
     }
 

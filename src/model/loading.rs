@@ -43,7 +43,7 @@ pub struct Faces {
     /// Short description: "built-in faces" or the folder's name.
     pub name: String,
     /// Face indices grouped by label (stable within a label).
-    pub by_label: Vec<usize>,
+    pub by_label: Arc<[usize]>,
     /// (first position in `by_label`, label) of each label group.
     pub groups: Vec<(usize, String)>,
     /// Increases with every set of faces loaded in this process.
@@ -77,7 +77,7 @@ impl Faces {
                 groups.push((pos, label));
             }
         }
-        Ok(Faces { meta: Arc::new(dataset), matrix, name, by_label, groups, generation })
+        Ok(Faces { meta: Arc::new(dataset), matrix, name, by_label: by_label.into(), groups, generation })
     }
 
     /// Number of faces.
@@ -112,10 +112,13 @@ impl Faces {
     }
 }
 
-/// Faces of several sizes were found: the offer to resize them all to one
-/// size (the most common, unless the user changes it) and open them.
+/// Faces of several sizes were found, or too many to hold: the offer to
+/// resize them all to one size (the most common, or the largest that fits
+/// in memory, unless the user changes it) and open them.
 #[derive(Debug, Clone)]
 pub struct ResizeOffer {
+    /// Why: faces of several sizes, or a folder too large for memory.
+    pub too_large: bool,
     pub request: LoadRequest,
     pub width: u32,
     pub height: u32,
@@ -164,10 +167,26 @@ pub(crate) fn spawn_load(
     preprocess: dataset::Preprocess,
     wake: Wake,
 ) -> Result<LoadJob, JobError> {
-    let opts = LoadOptions { resize, preprocess, ..LoadOptions::default() };
+    // The app keeps A and its transpose: both must fit in the share of
+    // memory the loader allows one matrix.
+    let limit = dataset::default_memory_limit() / 2;
+    let opts = LoadOptions { resize, preprocess, memory_limit_bytes: Some(limit), ..LoadOptions::default() };
     Job::spawn("load", wake, None, move |_| {
         let result = load(&request, &opts).and_then(Faces::new);
         Loaded { request, resize, result }
+    })
+}
+
+/// The size that fits when the faces are too many for memory: each side
+/// scaled by the loader's suggested factor.
+pub(crate) fn fitting_size(e: &anyhow::Error) -> Option<(u32, u32)> {
+    e.chain().find_map(|c| match c.downcast_ref::<dataset::DatasetError>() {
+        Some(dataset::DatasetError::TooLarge { width, height, suggested_scale, .. }) => {
+            let side =
+                |v: usize| u32::try_from(((v as f64) * f64::from(*suggested_scale)).floor().max(1.0) as u64).ok();
+            Some((side(*width)?, side(*height)?))
+        }
+        _ => None,
     })
 }
 
@@ -179,4 +198,26 @@ pub(crate) fn mixed_sizes(e: &anyhow::Error) -> Option<(u32, u32)> {
         }
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_too_large_is_offered_the_size_that_fits() {
+        let e = anyhow::Error::new(dataset::DatasetError::TooLarge {
+            path: PathBuf::from("/data/celeba"),
+            faces: 200_000,
+            width: 178,
+            height: 218,
+            needed_bytes: 31_043_200_000,
+            limit_bytes: 6_000_000_000,
+            suggested_scale: 0.41,
+        })
+        .context("cannot open celeba");
+        assert_eq!(fitting_size(&e), Some((72, 89)));
+        assert_eq!(mixed_sizes(&e), None);
+        assert_eq!(fitting_size(&anyhow::anyhow!("something else")), None);
+    }
 }

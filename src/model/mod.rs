@@ -527,8 +527,11 @@ impl Model {
                 self.install_faces(faces, folder);
             }
             Err(e) => {
+                let message = format!("{e:#}");
                 if let Some((width, height)) = loading::mixed_sizes(&e) {
-                    self.resize_offer = Some(ResizeOffer { request, width, height, message: format!("{e:#}") });
+                    self.resize_offer = Some(ResizeOffer { too_large: false, request, width, height, message });
+                } else if let Some((width, height)) = loading::fitting_size(&e) {
+                    self.resize_offer = Some(ResizeOffer { too_large: true, request, width, height, message });
                 }
                 self.report_error(&e);
             }

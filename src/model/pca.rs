@@ -45,7 +45,7 @@ pub struct PcaResult {
 pub fn compute(key: PcaKey, thumb: Thumb) -> Result<PcaResult, crate::nmf::NmfError> {
     let started = Instant::now();
     let a = key.data.a();
-    let p = pca(a, key.k, key.seed)?;
+    let p = pca(a, key.data.at(), key.k, key.seed)?;
     // A − (mean·1ᵀ + C·S) = A − [C | mean]·[S; 1ᵀ], as one residual.
     let w = concatenate(Axis(1), &[p.components.view(), p.mean.view().insert_axis(Axis(1))])
         .map_err(|e| crate::nmf::NmfError::Numerical(e.to_string()))?;

@@ -123,7 +123,9 @@ impl FaceMatrix {
         if let Some(((row, col), &value)) = a.indexed_iter().find(|(_, v)| !(v.is_finite() && **v >= 0.0)) {
             return Err(NmfError::InvalidEntry { row, col, value });
         }
-        let a = a.as_standard_layout().into_owned();
+        // Kept as it is when already row-major (`as_standard_layout` of a
+        // standard array borrows it, and `into_owned` would copy it).
+        let a = if a.is_standard_layout() { a } else { a.as_standard_layout().into_owned() };
         let norm_sq = sum_sq(a.view());
         if norm_sq == 0.0 {
             return Err(NmfError::ZeroData);

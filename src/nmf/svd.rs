@@ -1,13 +1,14 @@
 //! Truncated SVD by randomized range finding (Halko, Martinsson & Tropp
 //! 2011), and PCA (eigenfaces) on top of it.
 
-use ndarray::{Array1, Array2, ArrayView2, Axis, s};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis, s};
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 
 use super::NmfError;
-use super::linalg::{par_matmul, sum_sq, transpose_owned};
+use super::linalg::{par_matmul, transpose_owned};
 
 /// A truncated SVD A ≈ U·diag(s)·Vᵀ.
 #[derive(Debug, Clone)]
@@ -39,10 +40,67 @@ pub fn randomized_svd(
     power_iters: usize,
     seed: u64,
 ) -> Result<Svd, NmfError> {
-    let (m, n) = a.dim();
+    sketch_svd(Op { a, at, mean: None, transposed: false }, k, power_iters, seed)
+}
+
+/// A − μ·1ᵀ (or its transpose) as an operator, through products with A and
+/// Aᵀ only: PCA centres the faces without a centred copy of A.
+#[derive(Clone, Copy)]
+struct Op<'a> {
+    a: ArrayView2<'a, f32>,
+    at: ArrayView2<'a, f32>,
+    /// μ (m), subtracted from every column of A.
+    mean: Option<ArrayView1<'a, f32>>,
+    transposed: bool,
+}
+
+impl Op<'_> {
+    fn dim(&self) -> (usize, usize) {
+        let (m, n) = self.a.dim();
+        if self.transposed { (n, m) } else { (m, n) }
+    }
+
+    fn t(self) -> Self {
+        Op { transposed: !self.transposed, ..self }
+    }
+
+    /// (A − μ1ᵀ)·X = A·X − μ·(1ᵀX).
+    fn a_times(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let mut y = par_matmul(self.a, x);
+        if let Some(mu) = self.mean {
+            let sums = x.sum_axis(Axis(0));
+            y -= &(mu.insert_axis(Axis(1)).to_owned() * &sums.insert_axis(Axis(0)));
+        }
+        y
+    }
+
+    /// (A − μ1ᵀ)ᵀ·Y = Aᵀ·Y − 1·(μᵀY).
+    fn at_times(&self, y: ArrayView2<f32>) -> Array2<f32> {
+        let mut z = par_matmul(self.at, y);
+        if let Some(mu) = self.mean {
+            let row = mu.dot(&y);
+            z -= &row.insert_axis(Axis(0));
+        }
+        z
+    }
+
+    /// This operator times X.
+    fn mul(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        if self.transposed { self.at_times(x) } else { self.a_times(x) }
+    }
+
+    /// Its transpose times Y.
+    fn mul_t(&self, y: ArrayView2<f32>) -> Array2<f32> {
+        if self.transposed { self.a_times(y) } else { self.at_times(y) }
+    }
+}
+
+/// [`randomized_svd`] of an operator.
+fn sketch_svd(op: Op<'_>, k: usize, power_iters: usize, seed: u64) -> Result<Svd, NmfError> {
+    let (m, n) = op.dim();
     if m < n {
         // Work on the transpose and swap the factors back.
-        let t = randomized_svd(at, a, k, power_iters, seed)?;
+        let t = sketch_svd(op.t(), k, power_iters, seed)?;
         return Ok(Svd { u: t.vt.reversed_axes_owned(), s: t.s, vt: t.u.reversed_axes_owned() });
     }
     // Here n ≤ m: the row space (n-dimensional) is the short side.
@@ -52,12 +110,12 @@ pub fn randomized_svd(
     let omega = Array2::from_shape_simple_fn((n, l), || StandardNormal.sample(&mut rng));
     let mut z = orthonormalize(omega.view())?;
     for _ in 0..power_iters {
-        let y = par_matmul(a, z.view()); // m × l
-        let zz = par_matmul(at, y.view()); // n × l
+        let y = op.mul(z.view()); // m × l
+        let zz = op.mul_t(y.view()); // n × l
         z = orthonormalize(zz.view())?;
     }
     // A ≈ (A Z) Zᵀ; the SVD of the tall A·Z gives U, Σ and V = Z·X.
-    let c = par_matmul(a, z.view()); // m × l
+    let c = op.mul(z.view()); // m × l
     let (uc, sc, xc) = thin_svd(c.view())?;
     let u = uc.slice(s![.., ..k]).to_owned();
     let v = par_matmul(z.view(), xc.slice(s![.., ..k])); // n × k
@@ -126,19 +184,28 @@ impl Pca {
     }
 }
 
-/// PCA of the columns of `a` with `k` components. Each eigenface's sign is
-/// fixed so that its largest-magnitude pixel is positive.
-pub fn pca(a: ArrayView2<f32>, k: usize, seed: u64) -> Result<Pca, NmfError> {
+/// PCA of the columns of `a` (with `at` its row-major transpose) with `k`
+/// components. The faces are centred implicitly (products with A and Aᵀ
+/// corrected by the mean), never copied. Each eigenface's sign is fixed so
+/// that its largest-magnitude pixel is positive.
+pub fn pca(a: ArrayView2<f32>, at: ArrayView2<f32>, k: usize, seed: u64) -> Result<Pca, NmfError> {
     let (m, n) = a.dim();
     if k == 0 || k > m.min(n) {
         return Err(NmfError::InvalidK { k, max: m.min(n), pixels: m, faces: n });
     }
+    if at.dim() != (n, m) {
+        return Err(NmfError::Shape { what: "Aᵀ", got: at.dim(), expected: (n, m) });
+    }
     let mean = a.mean_axis(Axis(1)).unwrap_or_else(|| Array1::zeros(m));
-    let mut centred = a.to_owned();
-    centred -= &mean.view().insert_axis(Axis(1));
-    let total = sum_sq(centred.view());
-    let ct = transpose_owned(centred.view());
-    let svd = randomized_svd(centred.view(), ct.view(), k, auto_power_iters(k, m, n), seed)?;
+    // ‖A − μ1ᵀ‖², one row (pixel) at a time.
+    let total: f64 = a
+        .outer_iter()
+        .into_par_iter()
+        .zip(mean.as_slice().unwrap_or(&[]).par_iter())
+        .map(|(row, &mu)| row.iter().map(|&v| (f64::from(v) - f64::from(mu)).powi(2)).sum::<f64>())
+        .sum();
+    let op = Op { a, at, mean: Some(mean.view()), transposed: false };
+    let svd = sketch_svd(op, k, auto_power_iters(k, m, n), seed)?;
     let mut components = svd.u;
     let mut vt = svd.vt;
     for j in 0..components.ncols() {
@@ -188,9 +255,29 @@ mod tests {
     }
 
     #[test]
+    fn pca_centres_without_a_copy_like_an_explicitly_centred_matrix() {
+        let a = low_rank(90, 40, 6).mapv(|v| v.abs() + 0.5);
+        let at = transpose_owned(a.view());
+        let p = pca(a.view(), at.view(), 5, 3).expect("pca");
+        let mean = a.mean_axis(Axis(1)).unwrap();
+        let centred = &a - &mean.view().insert_axis(Axis(1));
+        let ct = transpose_owned(centred.view());
+        let svd = randomized_svd(centred.view(), ct.view(), 5, auto_power_iters(5, 90, 40), 3).expect("svd");
+        let total = centred.mapv(|v| f64::from(v).powi(2)).sum();
+        for (j, &sv) in svd.s.iter().enumerate() {
+            assert_relative_eq!(p.explained_variance_ratio[j], (f64::from(sv).powi(2) / total) as f32, epsilon = 1e-4);
+            // The same eigenface up to the sign convention.
+            let dot: f32 = p.components.column(j).dot(&svd.u.column(j));
+            assert_relative_eq!(dot.abs(), 1.0, epsilon = 1e-3);
+        }
+        assert!(pca(a.view(), a.view(), 5, 3).is_err(), "Aᵀ of the wrong shape is refused");
+    }
+
+    #[test]
     fn pca_reconstructs_with_full_rank() {
         let a = low_rank(120, 30, 4).mapv(|v| v + 10.0);
-        let p = pca(a.view(), 4, 0).expect("pca");
+        let at = transpose_owned(a.view());
+        let p = pca(a.view(), at.view(), 4, 0).expect("pca");
         let ratio: f32 = p.explained_variance_ratio.iter().sum();
         assert_relative_eq!(ratio, 1.0, epsilon = 1e-3);
         let face = p.reconstruct(3);

@@ -49,13 +49,52 @@ impl Atlas {
         ctx: &egui::Context,
         count: usize,
         tile: [usize; 2],
-        mut fill: impl FnMut(usize, &mut [Color32]),
+        fill: impl FnMut(usize, &mut [Color32]),
     ) {
-        if count == 0 || tile[0] == 0 || tile[1] == 0 {
-            self.count = 0;
-            return;
+        let max_side = ctx.input(|i| i.max_texture_side);
+        match TileGrid::compose(count, tile, max_side, fill) {
+            Some(grid) => self.install(ctx, grid),
+            None => self.count = 0,
         }
-        let max_side = ctx.input(|i| i.max_texture_side).max(256);
+    }
+
+    /// Shows `grid` (composed anywhere, e.g. on a background thread): the
+    /// texture is set in place, created only the first time.
+    pub fn install(&mut self, ctx: &egui::Context, grid: TileGrid) {
+        let TileGrid { image, count, cols, tile } = grid;
+        match &mut self.texture {
+            Some(t) => t.set(image, self.options),
+            None => self.texture = Some(ctx.load_texture(self.name, image, self.options)),
+        }
+        self.count = count;
+        self.cols = cols;
+        self.tile = tile;
+    }
+}
+
+/// Tiles composed into one image, ready for [`Atlas::install`]. Pure
+/// pixels: it can be built off the UI thread.
+pub struct TileGrid {
+    pub image: ColorImage,
+    pub count: usize,
+    pub cols: usize,
+    pub tile: [usize; 2],
+}
+
+impl TileGrid {
+    /// `count` tiles of `tile` texels, as square as a texture of at most
+    /// `max_side` texels a side allows; `fill` writes tile `i` (row-major
+    /// RGBA). None when there is nothing to show.
+    pub fn compose(
+        count: usize,
+        tile: [usize; 2],
+        max_side: usize,
+        mut fill: impl FnMut(usize, &mut [Color32]),
+    ) -> Option<TileGrid> {
+        if count == 0 || tile[0] == 0 || tile[1] == 0 {
+            return None;
+        }
+        let max_side = max_side.max(256);
         // As square as the texture limit allows.
         let mut cols = ((count as f64 * tile[1] as f64 / tile[0] as f64).sqrt().ceil() as usize).clamp(1, count);
         cols = cols.max(count.div_ceil((max_side / tile[1]).max(1))).min((max_side / tile[0]).max(1));
@@ -71,14 +110,7 @@ impl Atlas {
                 pixels[dst..dst + tile[0]].copy_from_slice(&buf[y * tile[0]..(y + 1) * tile[0]]);
             }
         }
-        let image = ColorImage::new([width, height], pixels);
-        match &mut self.texture {
-            Some(t) => t.set(image, self.options),
-            None => self.texture = Some(ctx.load_texture(self.name, image, self.options)),
-        }
-        self.count = count;
-        self.cols = cols;
-        self.tile = tile;
+        Some(TileGrid { image: ColorImage::new([width, height], pixels), count, cols, tile })
     }
 }
 

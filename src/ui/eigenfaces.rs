@@ -77,6 +77,40 @@ const PARTS_HELP: &str = "NMF's parts: the columns of W, most important first, e
 const ERROR_NOTE: &str = "PCA's error is the lowest that the mean plus k components can reach (Eckart–Young, for \
      centred data), so it is usually below NMF's: NMF gives up some accuracy for parts that only add.";
 
+/// Width the error column needs beside the pictures (its lines unbroken).
+const ERRORS_WIDTH: f32 = 270.0;
+
+/// How the selected face's row is laid out in `avail`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct FaceRowLayout {
+    /// Size of each of the three pictures.
+    image: Vec2,
+    /// The error column beside the pictures (else under them).
+    errors_beside: bool,
+}
+
+/// The three pictures as large as the row allows (at most 190 high),
+/// with the error column beside them when that leaves each picture at
+/// least 48 wide, else under them; faces of any aspect (19×19 to 320×243).
+fn face_row_layout(avail: Vec2, aspect: f32, spacing: f32) -> FaceRowLayout {
+    let aspect = if aspect.is_finite() && aspect > 0.0 { aspect } else { 1.0 };
+    let size = |max_w: f32, max_h: f32| {
+        let h = max_h.clamp(24.0, 190.0).min(max_w.max(8.0) / aspect);
+        Vec2::new(h * aspect, h)
+    };
+    // Caption line, and the caption's spacing.
+    let caption = 24.0;
+    let beside_w = (avail.x - ERRORS_WIDTH - 6.0 - 4.0 * spacing) / 3.0;
+    if beside_w >= 48.0 {
+        return FaceRowLayout { image: size(beside_w, avail.y - caption - 20.0), errors_beside: true };
+    }
+    // The errors take about five lines under the pictures.
+    FaceRowLayout {
+        image: size((avail.x - 3.0 * spacing) / 3.0, avail.y - caption - 20.0 - 100.0),
+        errors_beside: false,
+    }
+}
+
 /// Least height of the selected-face row at the bottom.
 const FACE_ROW_HEIGHT: f32 = 200.0;
 /// Height of a grid's heading line.
@@ -407,24 +441,34 @@ impl Eigenfaces {
             ui.ctx().request_repaint();
         }
         let n = j + 1;
-        let image_h = (ui.available_height() - 44.0).clamp(40.0, 190.0);
-        let size = Vec2::new(image_h * fw / fh, image_h);
         let Some(key) = model.pca_key() else {
             return;
         };
         let ready = model.pca.result_for(&key).is_some() && self.face_errors.is_some_and(|e| e.face == j);
-        ui.horizontal_top(|ui| {
+        let layout = face_row_layout(ui.available_size(), fw / fh, ui.spacing().item_spacing.x);
+        let pictures = |ui: &mut egui::Ui| {
             let pictures = [
                 (&self.original, format!("Original face {n}"), "original"),
                 (&self.pca_recon, format!("PCA reconstruction of face {n}"), "PCA: mean + k eigenfaces"),
                 (&self.nmf_recon, format!("NMF reconstruction of face {n}"), "NMF: W·h (k parts)"),
             ];
             for (picture, alt, caption) in pictures {
-                super::captioned_ui(ui, picture.texture().filter(|_| ready), size, &alt, caption, 60.0);
+                super::captioned_ui(ui, picture.texture().filter(|_| ready), layout.image, &alt, caption, 0.0);
             }
-            ui.add_space(6.0);
-            ui.vertical(|ui| self.errors_ui(ui, model, j, ready));
-        });
+        };
+        if layout.errors_beside {
+            ui.horizontal_top(|ui| {
+                pictures(ui);
+                ui.add_space(6.0);
+                ui.vertical(|ui| {
+                    ui.set_width(ui.available_width().max(ERRORS_WIDTH));
+                    self.errors_ui(ui, model, j, ready);
+                });
+            });
+        } else {
+            ui.horizontal_top(pictures);
+            self.errors_ui(ui, model, j, ready);
+        }
     }
 
     /// Both methods' relative errors: this face's and the whole set's.
@@ -461,5 +505,27 @@ impl Eigenfaces {
         }
         ui.add_space(2.0);
         ui.label(egui::RichText::new(ERROR_NOTE).small().weak());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_face_row_fits_every_face_size_with_room_for_the_errors() {
+        // The central panel's bottom row at 1280×800, at 800×500, and wide.
+        for avail in [Vec2::new(640.0, 220.0), Vec2::new(330.0, 200.0), Vec2::new(1400.0, 300.0)] {
+            for (w, h) in [(19.0f32, 19.0f32), (64.0, 64.0), (92.0, 112.0), (320.0, 243.0), (24.0, 200.0)] {
+                let l = face_row_layout(avail, w / h, 8.0);
+                assert!((l.image.x / l.image.y - w / h).abs() < 1e-3, "aspect kept");
+                let pictures = 3.0 * l.image.x + 2.0 * 8.0;
+                let errors = if l.errors_beside { ERRORS_WIDTH + 6.0 + 8.0 } else { 0.0 };
+                assert!(pictures + errors <= avail.x + 0.5, "{w}×{h} in {avail:?}: {l:?}");
+                assert!(l.image.y <= 190.0 && l.image.y >= 8.0, "{w}×{h} in {avail:?}: {l:?}");
+            }
+        }
+        // 64×64 at the default window: the errors beside, not squeezed.
+        assert!(face_row_layout(Vec2::new(640.0, 220.0), 1.0, 8.0).errors_beside);
     }
 }

@@ -297,7 +297,7 @@ impl Inspector {
         // face ≈ w₁·part + w₂·part + … for the largest contributions.
         let shown = Array1::from(weights.clone());
         let terms = top_terms(fit, if covered { shown.view() } else { fitted.view() });
-        let thumb = Vec2::new(34.0 * fw / fh, 34.0);
+        let thumb = strip_thumb(fw, fh);
         strip_ui(ui, &shared.basis, fit, &terms, thumb, &format!("face {n}"), |ui, c, r| {
             if covered {
                 ui.label(format!("{:.2}·", weights[c])).on_hover_text(format!(
@@ -393,6 +393,14 @@ impl WeightsChart<'_> {
         }
         None
     }
+}
+
+/// A basis image's size in the strip: within a 34 × 34 box, so that the
+/// strip's terms fit the column whatever the faces' aspect (19×19 to
+/// 320×243).
+pub(super) fn strip_thumb(width: f32, height: f32) -> Vec2 {
+    let (w, h) = (width.max(1.0), height.max(1.0));
+    if w > h { Vec2::new(34.0, 34.0 * h / w) } else { Vec2::new(34.0 * w / h, 34.0) }
 }
 
 /// The components with the largest contributions to a face with these

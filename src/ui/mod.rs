@@ -22,6 +22,7 @@ mod rank_explorer;
 mod solver_race;
 mod status_bar;
 mod textures;
+mod tiles;
 mod timeline;
 mod toolbar;
 mod weights_map;
@@ -85,6 +86,14 @@ impl Regions {
     }
 }
 
+/// How soon a frame follows an image built off the UI thread when nothing
+/// else asks for one. While a fit runs, the next snapshot's frame (every
+/// 100 ms, or 200 ms for large sets) comes first and shows the images
+/// built for the one before: one frame per snapshot, as when they were
+/// built on the UI thread (without a GPU each frame costs the solver about
+/// 25 ms of CPU).
+const BUILT_REPAINT_DELAY: Duration = Duration::from_millis(250);
+
 /// Time spent turning a new snapshot into textures, for FACENMF_PROFILE.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SyncTimes {
@@ -122,6 +131,12 @@ impl Views {
     /// Opens the Save picture… window (the toolbar's button, Ctrl+Shift+S).
     pub fn open_picture_window(&mut self, model: &Model) {
         self.picture.open_window(model);
+    }
+
+    /// True when the views built off the UI thread (the faces' thumbnails,
+    /// the weights map) show the model's fit (tests wait for this).
+    pub fn is_settled(&self, model: &Model) -> bool {
+        (model.settings.view != View::Explorer || self.explorer.is_settled(model)) && self.weights.is_settled(model)
     }
 
     /// Draws the whole window; what the user asked for goes to `out`.

@@ -5,7 +5,7 @@
 
 use eframe::egui;
 
-use egui::{TextureOptions, Vec2};
+use egui::TextureOptions;
 
 use super::SharedTextures;
 use super::atlas::{Picture, gray_image, residual_image};
@@ -206,7 +206,7 @@ impl NewFaceView {
 
         // face ≈ w₁·part + w₂·part + … for the largest contributions.
         let terms = super::inspector::top_terms(fit, weights.view());
-        let thumb = Vec2::new(34.0 * w as f32 / h as f32, 34.0);
+        let thumb = super::inspector::strip_thumb(w as f32, h as f32);
         super::inspector::strip_ui(ui, &shared.basis, fit, &terms, thumb, "new face", |ui, c, r| {
             ui.label(format!("{:.2}·", weights[c])).on_hover_text(format!("Weight of basis {} in the new face", r + 1));
         });

@@ -250,23 +250,30 @@ impl Toolbar {
         let (width, height) = self.resize.get_or_insert((offer.width, offer.height));
         let mut open = true;
         let mut accept = false;
-        egui::Window::new("Faces of different sizes").open(&mut open).collapsible(false).default_width(480.0).show(
-            ctx,
-            |ui| {
-                ui.label(offer.message.as_str());
-                ui.add_space(6.0);
-                ui.horizontal(|ui| {
-                    ui.label("Resize every face to");
-                    ui.add(egui::DragValue::new(width).range(1..=16384)).on_hover_text("Width in pixels");
-                    ui.label("×");
-                    ui.add(egui::DragValue::new(height).range(1..=16384)).on_hover_text("Height in pixels");
-                });
+        let title = if offer.too_large { "Too many faces for memory" } else { "Faces of different sizes" };
+        egui::Window::new(title).open(&mut open).collapsible(false).default_width(480.0).show(ctx, |ui| {
+            ui.label(offer.message.as_str());
+            if offer.too_large {
                 ui.label(
-                    "The most common size is proposed; faces of other sizes are stretched to it with a smooth filter.",
+                    "The app keeps the pixel matrix and its transpose: both must fit in half of the memory \
+                         available. Smaller faces fit; the size proposed is the largest that does.",
                 );
-                accept = ui.button("Resize and open").clicked();
-            },
-        );
+            }
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                ui.label("Resize every face to");
+                ui.add(egui::DragValue::new(width).range(1..=16384)).on_hover_text("Width in pixels");
+                ui.label("×");
+                ui.add(egui::DragValue::new(height).range(1..=16384)).on_hover_text("Height in pixels");
+            });
+            if !offer.too_large {
+                ui.label(
+                    "The most common size is proposed; faces of other sizes are stretched to it with a smooth \
+                         filter.",
+                );
+            }
+            accept = ui.button("Resize and open").clicked();
+        });
         if accept {
             out.push(Action::LoadResized { request: offer.request.clone(), width: *width, height: *height });
         } else if !open || super::escape_pressed(ctx) {
