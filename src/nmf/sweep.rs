@@ -626,8 +626,8 @@ pub enum SweepStrategy {
     /// ([`Sketch`], shared by every k): each k then runs [`SKETCH_ITERS`]
     /// HALS iterations on the sketch, which cost a fraction of an exact one,
     /// then exact ones on A until they stall ([`EXACT_STALL`]); its rel_err is exact on
-    /// A. On ORL (2..64 step 4, 200 iterations) that is about 1.75× the
-    /// time of one k = 49 fit instead of 10–16×, every k within 0.0006 of
+    /// A. On ORL (2..64 step 4, 200 iterations) that is about 1.6× the
+    /// time of one k = 49 fit instead of 10–16×, every k within 0.00053 of
     /// an independent fit's rel_err (`facenmf bench --sweep`). Other solvers
     /// and settings warm-start on A with the stopping rules of an
     /// independent fit ([`Nmf::warm_start`]).
