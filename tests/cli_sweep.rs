@@ -215,3 +215,19 @@ fn bi_cross_validation_gives_figures_and_a_suggested_k() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("k must be at most 20"), "{err}");
 }
+
+#[test]
+fn independent_fits_each_k_from_its_own_start() {
+    let dir = small_faces();
+    let d = dir.path().to_str().expect("utf-8");
+    let sketched = |extra: &[&str]| -> Vec<u64> {
+        let mut args = vec!["sweep", d, "--k", "2,4", "--max-iter", "40", "--json"];
+        args.extend_from_slice(extra);
+        let lines = json_lines(&facenmf(&args));
+        check_lines(&lines, &[2, 4]);
+        lines.iter().map(|v| v["sketch_iterations"].as_u64().expect("sketch_iterations")).collect()
+    };
+    // The default fits on the shared sketch first; --independent never does.
+    assert!(sketched(&[]).iter().all(|&n| n > 0));
+    assert_eq!(sketched(&["--independent"]), [0, 0]);
+}

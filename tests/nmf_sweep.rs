@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use facenmf::dataset::{LoadOptions, load_folder};
 use facenmf::nmf::svd::randomized_svd;
-use facenmf::nmf::sweep::{SweepEvent, spectrum, sweep};
+use facenmf::nmf::sweep::{SKETCH_ITERS, SweepEvent, SweepStrategy, Validation, spectrum, sweep, sweep_with};
 use facenmf::nmf::{FaceMatrix, NmfError, Params};
 
 fn generated() -> Arc<FaceMatrix> {
@@ -121,4 +121,62 @@ fn bad_ranks_are_refused_before_any_work() {
     let err = sweep(&data, &[2], &Params::new(1).max_iter(0), None, |_| events += 1).expect_err("refused");
     assert!(err.to_string().contains("max_iter"), "{err}");
     assert_eq!(events, 0);
+}
+
+/// The generated faces' ranks 2, 6, …, 22 (their true number of parts is
+/// 21), fitted by a sweep of `strategy` with `threads` threads.
+fn sweep_generated(strategy: SweepStrategy, threads: usize) -> facenmf::nmf::sweep::Sweep {
+    let data = generated();
+    let ks: Vec<usize> = (2..=22).step_by(4).collect();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+    pool.install(|| {
+        sweep_with(&data, &ks, &Params::new(1).max_iter(200), &Validation::default(), strategy, None, |_| {})
+    })
+    .expect("sweep")
+}
+
+#[test]
+fn the_default_sweep_is_as_good_as_independent_fits() {
+    let data = generated();
+    let warm = sweep_generated(SweepStrategy::WarmStart, 2);
+    let independent = sweep_generated(SweepStrategy::Independent, 2);
+    check_points(&warm.points, &[2, 6, 10, 14, 18, 22], data.pixels(), data.faces());
+    for (a, b) in warm.points.iter().zip(&independent.points) {
+        assert_eq!(a.k, b.k);
+        eprintln!(
+            "k = {:2}: sweep {:.5}, independent {:.5} ({:+.5})",
+            a.k,
+            a.rel_err,
+            b.rel_err,
+            a.rel_err - b.rel_err
+        );
+        assert!(
+            a.rel_err <= b.rel_err + 1e-3,
+            "k = {}: the sweep's rel_err {} is more than 0.001 above an independent fit's {}",
+            a.k,
+            a.rel_err,
+            b.rel_err
+        );
+        // The default fits on the sketch, then on A; --independent never.
+        assert_eq!((a.sketch_iterations, b.sketch_iterations), (SKETCH_ITERS, 0));
+    }
+}
+
+#[test]
+fn the_default_sweep_reports_exact_errors_whatever_the_thread_count() {
+    let data = generated();
+    let one = sweep_generated(SweepStrategy::WarmStart, 1);
+    for p in &one.points {
+        // The reported error is ‖A − WH‖_F / ‖A‖_F of the returned factors.
+        assert_eq!(p.rel_err, data.rel_err(p.w.view(), p.h.view()), "k = {}", p.k);
+    }
+    for threads in [2, 4] {
+        let other = sweep_generated(SweepStrategy::WarmStart, threads);
+        for (a, b) in one.points.iter().zip(&other.points) {
+            assert_eq!(a.rel_err.to_bits(), b.rel_err.to_bits(), "k = {}, {threads} threads", a.k);
+            assert_eq!(a.w, b.w, "W at k = {}, {threads} threads", a.k);
+            assert_eq!(a.h, b.h, "H at k = {}, {threads} threads", a.k);
+            assert_eq!(a.iterations, b.iterations);
+        }
+    }
 }

@@ -87,6 +87,10 @@ pub struct BenchArgs {
     /// existing set of the same size there is reused.
     #[arg(long, value_name = "DIR")]
     pub big_dir: Option<PathBuf>,
+    /// Only time the default rank sweep (ORL 2..64 step 4, 200 iterations, tol 1e-4) beside one fit at k = 49
+    /// with the same settings, and compare each k's rel_err with an independent fit's (`sweep --independent`).
+    #[arg(long)]
+    pub sweep: bool,
 }
 
 /// What `bench-big` prints.
@@ -165,6 +169,9 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
     let ds = dataset::load_folder(&args.orl, &LoadOptions::default())?;
     let data = Arc::new(FaceMatrix::new(ds.matrix.clone())?);
     let (m, n) = (data.pixels(), data.faces());
+    if args.sweep {
+        return sweep_row(&data);
+    }
 
     // 3. scikit-learn, if asked.
     let sk = if args.sklearn { sklearn(args)? } else { Vec::new() };
@@ -511,6 +518,98 @@ rank sweep, ORL k = 2..64 step 4, 200 iterations (tol {}):",
             iterations[0] as f64 / fits as f64,
             iterations[1] as f64 / (fits * (validation.restarts - 1)).max(1) as f64,
             iterations[2] as f64 / (fits * validation.cv_folds).max(1) as f64
+        )?;
+    }
+    Ok(())
+}
+
+/// The default rank sweep beside one fit at k = 49 with the same settings
+/// (one after the other), then the same sweep by independent fits, and
+/// every k's rel_err in both.
+fn sweep_row(data: &Arc<FaceMatrix>) -> anyhow::Result<()> {
+    use crate::nmf::sweep::{SweepStrategy, Validation, sweep_with};
+    let ks: Vec<usize> = (2..=64).step_by(4).collect();
+    let base = Params::new(1).max_iter(200);
+    outln!("\nrank sweep, ORL k = 2..64 step 4 ({} ranks), max_iter {}, tol {}:", ks.len(), base.max_iter, base.tol)?;
+    // The machine may be shared: one fit and the default sweep alternate,
+    // three times, and the ratio is taken of the medians.
+    let (mut fits, mut sweeps) = (Vec::new(), Vec::new());
+    let mut warm = None;
+    for round in 1..=3 {
+        let mut one = Nmf::new(Arc::clone(data), Params { k: 49, ..base.clone() })?;
+        let reason = one.run(None, |_| {});
+        let started = Instant::now();
+        let s = sweep_with(data, &ks, &base, &Validation::default(), SweepStrategy::WarmStart, None, |_| {})?;
+        let secs = started.elapsed().as_secs_f64();
+        let iterations: usize = s.points.iter().map(|p| p.iterations).sum();
+        let sketched: usize = s.points.iter().map(|p| p.sketch_iterations).sum();
+        outln!(
+            "  round {round}: one fit, k = 49: {:.2} s ({} iterations, stopped by {}, rel_err {:.5}); \
+             default sweep {secs:.2} s = {:.2}× ({iterations} iterations on A and {sketched} on the sketch; its SVD {:.2} s)",
+            one.secs(),
+            one.iteration(),
+            reason.name(),
+            one.exact_rel_err(),
+            secs / one.secs(),
+            s.spectrum.secs
+        )?;
+        fits.push(one.secs());
+        sweeps.push(secs);
+        warm = Some(s);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (one_secs, sweep_secs) = (median(&mut fits), median(&mut sweeps));
+    outln!(
+        "  median: one fit {one_secs:.2} s, default sweep {sweep_secs:.2} s = {:.2}× one fit ({} the goal ≤ 2×)",
+        sweep_secs / one_secs,
+        if sweep_secs <= 2.0 * one_secs { "meets" } else { "MISSES" }
+    )?;
+    let started = Instant::now();
+    let independent = sweep_with(data, &ks, &base, &Validation::default(), SweepStrategy::Independent, None, |_| {})?;
+    let secs = started.elapsed().as_secs_f64();
+    let iterations: usize = independent.points.iter().map(|p| p.iterations).sum();
+    outln!(
+        "  sweep --independent {secs:.2} s = {:.2}× the median fit ({iterations} iterations on A)",
+        secs / one_secs
+    )?;
+    let Some(warm) = warm else { bail!("no sweep ran") };
+    let independent = &independent;
+    outln!(
+        "  {:>3}  {:>10}  {:>11}  {:>10}  {:>10}  {:>11}  {:>8}  {:>11}",
+        "k",
+        "warm-start",
+        "independent",
+        "difference",
+        "iterations",
+        "independent",
+        "fit_secs",
+        "independent"
+    )?;
+    let mut worst: Option<(f64, usize)> = None;
+    for (a, b) in warm.points.iter().zip(&independent.points) {
+        let d = a.rel_err - b.rel_err;
+        if worst.is_none_or(|(w, _)| d > w) {
+            worst = Some((d, a.k));
+        }
+        outln!(
+            "  {:>3}  {:>10.5}  {:>11.5}  {:>+10.5}  {:>10}  {:>11}  {:>8.3}  {:>11.3}",
+            a.k,
+            a.rel_err,
+            b.rel_err,
+            d,
+            a.iterations,
+            b.iterations,
+            a.fit_secs,
+            b.fit_secs
+        )?;
+    }
+    if let Some((d, k)) = worst {
+        outln!(
+            "  largest difference (warm-start − independent): {d:+.5} at k = {k} ({} the goal ≤ +0.001)",
+            if d <= 1e-3 { "meets" } else { "MISSES" }
         )?;
     }
     Ok(())

@@ -15,7 +15,7 @@ use super::Names;
 use super::fit::report_skipped;
 use super::{LoadArgs, SolveOptions};
 use crate::dataset::{self, LoadOptions};
-use crate::nmf::sweep::{CvMethod, RankSpec, SweepEvent, SweepPoint, Validation, suggest_k, sweep_validated};
+use crate::nmf::sweep::{CvMethod, RankSpec, SweepEvent, SweepPoint, SweepStrategy, Validation, suggest_k, sweep_with};
 use crate::nmf::{FaceMatrix, StopReason};
 
 #[derive(Debug, Clone, Args)]
@@ -49,6 +49,11 @@ pub struct SweepArgs {
     /// factors); with 2 or more, the stability of the parts (1 − mean Amari distance between the restarts' W).
     #[arg(long, value_name = "R", default_value_t = 1)]
     pub restarts: usize,
+    /// Fit every k independently from its own initialisation (as `fit --k K`), instead of the default: each k
+    /// from the fit of the k before it, on a sketch of the faces shared by every k, then a few exact iterations
+    /// (every rel_err exact). Sweeps with --cv or --restarts always fit each k independently.
+    #[arg(long)]
+    pub independent: bool,
     /// Print one JSON object per k (one line each, as each k finishes) instead of a table; with --cv, a last
     /// line {"suggested_k": K, "rule": "...", "min_k": K}.
     #[arg(long)]
@@ -69,6 +74,8 @@ pub struct SweepLine {
     pub sparseness_w: f32,
     pub fit_secs: f64,
     pub iterations: usize,
+    /// Iterations on the sweep's sketch of the faces before `iterations` exact ones (0 with --independent).
+    pub sketch_iterations: usize,
     pub stop_reason: StopReason,
     /// Whether the singular values are exact (else from a randomized SVD).
     pub svd_exact: bool,
@@ -92,6 +99,7 @@ impl SweepLine {
             sparseness_w: p.sparseness_w,
             fit_secs: p.fit_secs,
             iterations: p.iterations,
+            sketch_iterations: p.sketch_iterations,
             stop_reason: p.stop_reason,
             svd_exact,
             cv_rel_err: p.cv.as_ref().map(|c| c.mean),
@@ -203,7 +211,8 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
         }
         emit(header, &bar);
     }
-    let result = sweep_validated(&data, ks, &base, &validation, Some(&stdout_gone), |e| match e {
+    let strategy = if args.independent { SweepStrategy::Independent } else { SweepStrategy::WarmStart };
+    let result = sweep_with(&data, ks, &base, &validation, strategy, Some(&stdout_gone), |e| match e {
         SweepEvent::Spectrum(s) => svd_exact = s.exact,
         SweepEvent::Step { index, total, k, iteration, rel_err, phase } => {
             if last_draw.elapsed() >= Duration::from_millis(100) {
@@ -228,7 +237,11 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
                     p.svd_rel_err,
                     p.explained_variance,
                     p.sparseness_w,
-                    p.iterations,
+                    if p.sketch_iterations > 0 {
+                        format!("{}+{}", p.sketch_iterations, p.iterations)
+                    } else {
+                        p.iterations.to_string()
+                    },
                     p.stop_reason.name(),
                     p.fit_secs
                 );
@@ -294,6 +307,11 @@ fn sweep_in_pool(args: &SweepArgs, spec: &RankSpec, load_options: &LoadOptions) 
             if sweep.spectrum.exact { "exact" } else { "randomized" },
             sweep.spectrum.secs
         )?;
+        if sweep.points.iter().any(|p| p.sketch_iterations > 0) {
+            outln!(
+                "each k starts from the fit of the k before it; iterations A+B: A on a sketch of the faces shared by every k, then B exact ones (rel_err is exact; --independent fits each k from its own start)"
+            )?;
+        }
     }
     Ok(())
 }

@@ -76,7 +76,10 @@ pub(crate) fn mean_of(a: ArrayView2<f32>) -> f32 {
 /// NNDSVD's choice for one singular pair: the positive or the negative
 /// parts of (x, y), whichever carries more of the pair's mass, normalised,
 /// with the product of their norms.
-fn dominant_signed_part(x: ArrayView1<f32>, y: ArrayView1<f32>) -> (ndarray::Array1<f32>, ndarray::Array1<f32>, f32) {
+pub(crate) fn dominant_signed_part(
+    x: ArrayView1<f32>,
+    y: ArrayView1<f32>,
+) -> (ndarray::Array1<f32>, ndarray::Array1<f32>, f32) {
     let xp = x.mapv(|v| v.max(0.0));
     let yp = y.mapv(|v| v.max(0.0));
     let xn = x.mapv(|v| (-v).max(0.0));

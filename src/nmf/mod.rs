@@ -19,6 +19,7 @@
 //! ```
 
 pub mod bicross;
+pub mod compress;
 pub mod init;
 pub mod linalg;
 pub mod mask;
