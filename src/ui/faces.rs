@@ -238,13 +238,7 @@ impl FacesView {
             right: if right { want.right } else { self.shown.right },
             pinned: if pinned { want.pinned } else { self.shown.pinned },
         };
-        let wake = self
-            .wake
-            .get_or_insert_with(|| {
-                let ctx = ctx.clone();
-                Arc::new(move || ctx.request_repaint_after(super::BUILT_REPAINT_DELAY))
-            })
-            .clone();
+        let wake = super::built_wake(&mut self.wake, ctx);
         match work.spawn(wake) {
             Ok(job) => self.job = Some((keys, job)),
             Err(e) => {

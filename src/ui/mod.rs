@@ -94,6 +94,17 @@ impl Regions {
 /// 25 ms of CPU).
 const BUILT_REPAINT_DELAY: Duration = Duration::from_millis(250);
 
+/// The wake of a view's background builds, made once: a repaint
+/// [`BUILT_REPAINT_DELAY`] later (the images are shown with the next
+/// snapshot's frame, or then).
+fn built_wake(slot: &mut Option<crate::jobs::Wake>, ctx: &egui::Context) -> crate::jobs::Wake {
+    slot.get_or_insert_with(|| {
+        let ctx = ctx.clone();
+        std::sync::Arc::new(move || ctx.request_repaint_after(BUILT_REPAINT_DELAY))
+    })
+    .clone()
+}
+
 /// Time spent turning a new snapshot into textures, for FACENMF_PROFILE.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SyncTimes {

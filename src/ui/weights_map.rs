@@ -92,13 +92,7 @@ impl WeightsMap {
         let h = Arc::clone(&fit.progress.snapshot.h);
         let order = fit.order.clone();
         let by_label = Arc::clone(&faces.by_label);
-        let wake = self
-            .wake
-            .get_or_insert_with(|| {
-                let ctx = ctx.clone();
-                Arc::new(move || ctx.request_repaint_after(super::BUILT_REPAINT_DELAY))
-            })
-            .clone();
+        let wake = super::built_wake(&mut self.wake, ctx);
         match Job::spawn("weights map", wake, None, move |_| binned(&h, &order, &by_label, bins)) {
             Ok(job) => self.job = Some((key, job)),
             Err(e) => {
