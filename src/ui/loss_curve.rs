@@ -127,16 +127,18 @@ impl LossCurve {
             plot = plot.legend(Legend::default().position(egui_plot::Corner::RightTop).background_alpha(0.6));
         }
         plot.show(ui, |plot_ui| {
+            // The live curve first: it keeps the first colour whatever else
+            // is drawn.
+            if start_only {
+                plot_ui.points(Points::new("rel_err", PlotPoints::from(points)).radius(3.0));
+            } else {
+                plot_ui.line(Line::new("rel_err", PlotPoints::from(points)));
+            }
             if let Some((name, pts)) = pinned {
                 plot_ui.line(Line::new(name, PlotPoints::from(pts)).style(LineStyle::dashed_loose()));
             }
             if let Some(at) = replay_at {
                 plot_ui.vline(VLine::new("replay", at).style(LineStyle::dotted_dense()));
-            }
-            if start_only {
-                plot_ui.points(Points::new("rel_err", PlotPoints::from(points)).radius(3.0));
-            } else {
-                plot_ui.line(Line::new("rel_err", PlotPoints::from(points)));
             }
             for (at, k) in marks {
                 plot_ui.vline(VLine::new(format!("k = {k}"), at));
