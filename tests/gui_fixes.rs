@@ -169,12 +169,7 @@ fn messages_go_when_they_no_longer_describe_what_is_shown() {
     let mut h = common::fitted(Params::new(5).max_iter(30).tol(0.0).seed(3));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("fit");
-    h.get_by_label("Export…").click();
-    h.run_ok();
-    common::set_text(&mut h, "Export folder:", &out.display().to_string());
-    h.get_by_label("Export").click();
-    h.run_ok();
-    common::step_until(&mut h, "the export", |a| !a.model.export.is_running() && a.model.export.notice.is_some());
+    common::export_through_window(&mut h, &out);
     h.get_by_label_contains("Done. Exported");
     // Escape closes the window; opened again, it does not say an old "Done".
     press_escape(&mut h);

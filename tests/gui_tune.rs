@@ -221,14 +221,7 @@ fn export_writes_the_folder_and_asks_before_overwriting() {
     let mut h = common::fitted(Params::new(5).max_iter(30).tol(0.0).seed(3));
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("fit");
-    h.get_by_label("Export…").click();
-    h.run_ok();
-    common::set_text(&mut h, "Export folder:", &out.display().to_string());
-    h.get_by_label("Export").click();
-    h.run_ok();
-    common::step_until(&mut h, "the export to end", |a| {
-        !a.model.export.is_running() && a.model.export.notice.as_deref().is_some()
-    });
+    common::export_through_window(&mut h, &out);
     assert!(h.state().error().is_none(), "{:?}", h.state().error());
     for f in ["W.npy", "H.npy", "W.csv", "report.json", "basis_montage.png", "basis/basis_01.png"] {
         assert!(out.join(f).is_file(), "{f} missing");

@@ -64,6 +64,17 @@ pub fn set_text(h: &mut Harness<'_, FaceNmfApp>, label: &str, text: &str) {
     h.run_ok();
 }
 
+/// Exports the fit through the Export… window to `out` and waits for the
+/// export to end.
+pub fn export_through_window(h: &mut Harness<'_, FaceNmfApp>, out: &Path) {
+    h.get_by_label("Export…").click();
+    h.run_ok();
+    set_text(h, "Export folder:", &out.display().to_string());
+    h.get_by_label("Export").click();
+    h.run_ok();
+    step_until(h, "the export to end", |a| !a.model.export.is_running() && a.model.export.notice.is_some());
+}
+
 /// Steps frames (the worker and loads run on their own threads) until
 /// `done` or a timeout; returns the frames stepped.
 pub fn step_until(h: &mut Harness<'_, FaceNmfApp>, what: &str, mut done: impl FnMut(&FaceNmfApp) -> bool) -> usize {
