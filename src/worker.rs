@@ -570,13 +570,13 @@ impl Thread {
         match command {
             Command::Run(params) => {
                 self.started = Instant::now();
-                self.go_on(params);
+                self.go_on(params, false);
             }
             Command::Step(params) => {
                 if self.fit.is_none() {
                     self.started = Instant::now();
                 }
-                if self.go_on(params)
+                if self.go_on(params, true)
                     && let Some(fit) = self.fit.as_mut()
                 {
                     fit.step();
@@ -631,9 +631,16 @@ impl Thread {
     /// Makes the fit ready to go on with `params` (see [`Command::Run`])
     /// and marks it running; false when no fit could be made (the error is
     /// reported).
-    fn go_on(&mut self, params: Params) -> bool {
+    ///
+    /// A new fit made to be watched iteration by iteration — when paced, or
+    /// for `stepping` — starts without the init's iterations on the sketch
+    /// of A ([`Params::sketch_warmup_iter`]), so that every iteration from
+    /// the initialisation on is seen.
+    fn go_on(&mut self, params: Params, stepping: bool) -> bool {
+        let watched = stepping || self.pace.is_some();
+        let fresh = |p: Params| if watched { p.sketch_warmup_iter(0) } else { p };
         let Some(fit) = self.fit.as_mut() else {
-            self.start(Nmf::new(Arc::clone(&self.data), params), false);
+            self.start(Nmf::new(Arc::clone(&self.data), fresh(params)), false);
             return self.fit.is_some();
         };
         let current = fit.params().clone();
@@ -650,7 +657,7 @@ impl Thread {
             self.last = None;
         } else if current.init != params.init || current.seed != params.seed {
             // Another start asked for: a new fit.
-            self.start(Nmf::new(Arc::clone(&self.data), params), false);
+            self.start(Nmf::new(Arc::clone(&self.data), fresh(params)), false);
             return self.fit.is_some();
         } else if let Some(fit) = self.fit.take() {
             // Another solver, penalties or k: from the current factors.
@@ -1299,5 +1306,41 @@ mod tests {
         assert!(started.elapsed() >= Duration::from_millis(200), "{:?}", started.elapsed());
         // One publish per command (two) and per iteration (ten), and the end.
         assert!(wakes.load(std::sync::atomic::Ordering::Relaxed) >= 12);
+    }
+
+    #[test]
+    fn a_watched_fit_starts_without_the_sketch_warm_up_and_a_full_speed_one_with_it() {
+        // 1,600 faces of 400 pixels at k = 6: the sketch pays.
+        let d = matrix(400, 1_600);
+        let params = Params::new(6).solver(Solver::Hals).max_iter(3).tol(0.0).seed(4).sketch_warmup_iter(10);
+        assert!(Nmf::sketch_warmup_iters(&params, 400, 1_600) > 0);
+        let headless = |p: Params| {
+            let mut fit = Nmf::new(Arc::clone(&d), p).unwrap();
+            fit.run(None, |_| {});
+            fit.snapshot()
+        };
+        let watched = headless(params.clone().sketch_warmup_iter(0).max_iter(1));
+        // A Step from nothing: the init, then one exact iteration.
+        let mut w = spawn(Arc::clone(&d));
+        w.step(params.clone());
+        let p = wait_final(&mut w);
+        assert_eq!(p.snapshot.iteration, 1);
+        assert_eq!(*p.snapshot.w, watched.w, "stepped from the init itself");
+        // The same fit continued at full speed is the same fit, not a new one.
+        w.run(params.clone());
+        let p = wait_final(&mut w);
+        assert_eq!(p.snapshot.iteration, 3);
+        assert_eq!(*p.snapshot.w, headless(params.clone().sketch_warmup_iter(0)).w);
+        // Paced: from the init itself too.
+        let mut w = spawn(Arc::clone(&d));
+        w.set_pace(Some(1000.0));
+        w.run(params.clone());
+        assert_eq!(*wait_final(&mut w).snapshot.w, headless(params.clone().sketch_warmup_iter(0)).w);
+        // At full speed: after the warm-up, as headless.
+        let mut w = spawn(Arc::clone(&d));
+        w.run(params.clone());
+        let full = headless(params.clone());
+        assert_eq!(*wait_final(&mut w).snapshot.w, full.w);
+        assert_ne!(full.w, headless(params.sketch_warmup_iter(0)).w);
     }
 }

@@ -238,7 +238,7 @@ fn bi_cross_validation_suggests_the_true_rank() {
     let suggestion = suggest_k(&s.points).expect("a suggestion");
     assert_eq!(suggestion.rule, SuggestRule::OneStandardError);
     assert!(suggestion.k.abs_diff(r) <= 1, "suggested {suggestion:?}\n{table}");
-    assert!(!suggestion.min_is_largest, "{suggestion:?}");
+    assert!(!suggestion.min_is_largest, "{suggestion:?}\n{table}");
     // Swept only below the true rank, the error is still falling at the
     // largest k: the suggestion says a larger k may do better.
     let below = suggest_k(&s.points[..3]).expect("a suggestion below r");

@@ -88,6 +88,10 @@ pub struct FitReport {
     /// The sparseness every row of H was held at, if any.
     pub sparseness_h: Option<f32>,
     pub iterations: usize,
+    /// HALS iterations the init ran on its sketch of A (part of `init_secs`).
+    pub sketch_warmup_iter: usize,
+    /// Extrapolated iterations undone (each redone as a plain one).
+    pub extrapolation_restarts: usize,
     pub load_secs: f64,
     pub init_secs: f64,
     /// Initialisation plus iterations.
@@ -280,6 +284,8 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
         sparseness_h: params.sparseness_h,
         iterations: nmf.iteration(),
         load_secs,
+        sketch_warmup_iter: nmf.sketch_warmup_done(),
+        extrapolation_restarts: nmf.extrapolation_restarts(),
         init_secs: nmf.init_secs(),
         fit_secs,
         iters_per_sec: nmf.iteration() as f64 / (fit_secs - nmf.init_secs()).max(1e-9),
@@ -400,8 +406,13 @@ fn print_summary(r: &FitReport) -> anyhow::Result<()> {
         r.load_secs * 1e3,
         if r.skipped > 0 { format!(", {} skipped", dataset::count_of(r.skipped, "file")) } else { String::new() }
     )?;
+    let warmup = if r.sketch_warmup_iter > 0 {
+        format!(" and {} on a sketch of A", dataset::count_of(r.sketch_warmup_iter, "iteration"))
+    } else {
+        String::new()
+    };
     outln!(
-        "k = {}, solver {}, init {}: {} in {:.2} s (init {:.0} ms, {:.1} iterations/s, {} threads)",
+        "k = {}, solver {}, init {}: {} in {:.2} s (init{warmup} {:.0} ms, {:.1} iterations/s, {} threads)",
         r.k,
         r.solver,
         r.init,

@@ -201,6 +201,13 @@ pub struct SolveOptions {
     /// Hold every row of H (a part's weights across the faces) at this Hoyer sparseness, 0 ≤ S < 1 (hals only).
     #[arg(long, value_name = "S", allow_negative_numbers = true)]
     pub sparseness_h: Option<f32>,
+    /// hals: iterate from plain points, without extrapolating along the last step (Ang & Gillis 2019).
+    #[arg(long)]
+    pub no_extrapolation: bool,
+    /// hals from an nndsvd init: iterations on the init's sketch of A before the exact ones,
+    /// where the sketch is much smaller than A (0: none).
+    #[arg(long, value_name = "N", default_value_t = Params::default().sketch_warmup_iter)]
+    pub sketch_warmup_iter: usize,
     /// Worker threads, 1 to 1024 (default: one per core). Results are identical for any count.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -222,6 +229,8 @@ impl SolveOptions {
             .l1_ratio(self.l1_ratio)
             .sparseness_w(self.sparseness_w)
             .sparseness_h(self.sparseness_h)
+            .extrapolate(!self.no_extrapolation)
+            .sketch_warmup_iter(self.sketch_warmup_iter)
     }
 
     /// A rayon pool with the requested number of threads (see [`thread_pool`]).

@@ -197,6 +197,56 @@ pub struct Snapshot {
 /// 10⁴ times the products' rounding error.
 const SHORTCUT_MIN_RESIDUAL: f64 = 1e-3;
 
+/// β of the first extrapolated iteration (Ang & Gillis's β₀).
+pub const EXTRAPOLATION_START: f32 = 0.5;
+/// β is divided by this when an extrapolated iteration fails (their η).
+pub const EXTRAPOLATION_SHRINK: f32 = 1.5;
+/// β is multiplied by this after a success (their γ) ...
+pub const EXTRAPOLATION_GROW: f32 = 1.05;
+/// ... up to a bound multiplied by this after a success (their γ̄), at most 1.
+pub const EXTRAPOLATION_GROW_BOUND: f32 = 1.01;
+
+/// The state of [`Nmf::extrapolated_step`].
+#[derive(Debug, Clone)]
+struct Extrapolation {
+    beta: f32,
+    beta_max: f32,
+    /// Iterations undone so far (an extrapolated iteration that raised the
+    /// objective).
+    restarts: usize,
+    /// The last W update's W, before it was extrapolated (m × k).
+    w: Array2<f32>,
+    /// The last H update's Hᵀ (n × k) and its extrapolation, the next W
+    /// update's Hᵀ.
+    ht: Array2<f32>,
+    ht_hat: Array2<f32>,
+}
+
+impl Extrapolation {
+    fn new(w: Array2<f32>, ht: Array2<f32>) -> Self {
+        Extrapolation { beta: EXTRAPOLATION_START, beta_max: 1.0, restarts: 0, w, ht_hat: ht.clone(), ht }
+    }
+
+    fn succeeded(&mut self) {
+        self.beta = (self.beta * EXTRAPOLATION_GROW).min(self.beta_max);
+        self.beta_max = (self.beta_max * EXTRAPOLATION_GROW_BOUND).min(1.0);
+    }
+
+    fn failed(&mut self) {
+        self.beta_max = self.beta;
+        self.beta /= EXTRAPOLATION_SHRINK;
+        self.restarts += 1;
+    }
+}
+
+/// f ← max(0, f + β·(f − previous)), entries below [`update::FLUSH`] set to 0.
+fn extrapolate(f: &mut Array2<f32>, previous: &Array2<f32>, beta: f32) {
+    ndarray::Zip::from(f).and(previous).par_for_each(|v, &p| {
+        let e = *v + beta * (*v - p);
+        *v = if e < update::FLUSH { 0.0 } else { e };
+    });
+}
+
 /// A fit in progress. See the [module docs](self).
 pub struct Nmf {
     data: Arc<FaceMatrix>,
@@ -219,6 +269,11 @@ pub struct Nmf {
     /// the next W update, made by the pass that computed the loss), and a
     /// scratch n × m buffer.
     kl_approx: Option<(Array2<f32>, Array2<f32>)>,
+    /// Extrapolating fits only, after their first iteration
+    /// ([`Nmf::extrapolated_step`]).
+    extrapolation: Option<Extrapolation>,
+    /// HALS iterations the init ran on its sketch of A.
+    sketch_warmup: usize,
     /// Masked fits only: A with its hidden entries holding the current W·H
     /// ([`mask`]).
     filled: Option<mask::Filled>,
@@ -235,17 +290,45 @@ pub struct Nmf {
 }
 
 impl Nmf {
-    /// Checks `params` against the data and runs the initialisation.
+    /// Checks `params` against the data and runs the initialisation: the
+    /// init, then kl's HALS warm-up ([`Params::kl_warmup_iter`]) or hals's
+    /// iterations on the init's sketch of A ([`Nmf::sketch_warmup_iters`]).
+    /// The first record (iteration 0) has the exact error of the result.
     pub fn new(data: Arc<FaceMatrix>, params: Params) -> Result<Self, NmfError> {
         params.check(data.pixels(), data.faces())?;
         let started = Instant::now();
-        let (mut w, mut ht) = init::initialize(data.a(), data.at(), params.k, params.init, params.seed)?;
+        let warmup = Self::sketch_warmup_iters(&params, data.pixels(), data.faces());
+        let (mut w, mut ht, sketch) =
+            init::initialize_sketched(data.a(), data.at(), params.k, params.init, params.seed, warmup > 0)?;
         hold_sparseness(&params, &mut w, &mut ht, true);
         hold_sparseness(&params, &mut w, &mut ht, false);
         if params.solver == Solver::Kl {
             kl_warmup(&data, params.kl_warmup_iter, &mut w, &mut ht);
         }
-        Self::from_parts(data, params, w, ht, started, None)
+        let warmup = match sketch {
+            Some(sketch) => {
+                sketch.iterate(&mut w, &mut ht, warmup);
+                warmup
+            }
+            None => 0,
+        };
+        let mut fit = Self::from_parts(data, params, w, ht, started, None)?;
+        fit.sketch_warmup = warmup;
+        Ok(fit)
+    }
+
+    /// HALS iterations on the init's sketch of A that [`Nmf::new`] runs
+    /// ([`Params::sketch_warmup_iter`]): only for plain HALS from an NNDSVD
+    /// init, and where the sketch is much cheaper than A
+    /// ([`compress::Sketch::pays`]); 0 otherwise.
+    pub fn sketch_warmup_iters(params: &Params, pixels: usize, faces: usize) -> usize {
+        let plain = params.solver == Solver::Hals
+            && params.init != Init::Random
+            && params.alpha_w == 0.0
+            && params.alpha_h == 0.0
+            && !params.is_sparse();
+        let l = (params.k + svd::OVERSAMPLES).min(pixels.min(faces));
+        if plain && compress::Sketch::pays(pixels, faces, l) { params.sketch_warmup_iter } else { 0 }
     }
 
     /// A fit that never sees the entries of A that `mask` hides (see
@@ -387,6 +470,8 @@ impl Nmf {
             ht,
             gram_ht,
             kl_approx: None,
+            extrapolation: None,
+            sketch_warmup: 0,
             filled,
             iteration: 0,
             objective: f64::NAN,
@@ -441,9 +526,88 @@ impl Nmf {
         });
     }
 
-    /// One iteration: update W, then H.
+    /// One iteration: update W, then H. For hals, from the factors
+    /// extrapolated along the last step ([`Params::extrapolate`]); an
+    /// extrapolated iteration that would raise the objective is undone and
+    /// made again from the factors as they were, so that one call can do
+    /// the work of two ([`Nmf::extrapolation_restarts`]).
     pub fn step(&mut self) {
         let started = Instant::now();
+        match self.params.solver {
+            Solver::Hals | Solver::Mu if self.extrapolates() => self.extrapolated_step(),
+            Solver::Hals | Solver::Mu => self.squared_loss_step(),
+            Solver::Kl => self.kl_step(),
+        }
+        self.iteration += 1;
+        self.step_secs += started.elapsed().as_secs_f64();
+        self.push_record();
+    }
+
+    /// Whether this fit's iterations extrapolate ([`Params::extrapolate`]):
+    /// plain HALS only (penalties allowed), not under a sparseness
+    /// constraint or a mask.
+    fn extrapolates(&self) -> bool {
+        self.params.extrapolate
+            && self.params.solver == Solver::Hals
+            && self.ratio_w.is_none()
+            && self.ratio_h.is_none()
+            && self.filled.is_none()
+    }
+
+    /// One HALS iteration from a point extrapolated along the last step
+    /// (Ang & Gillis 2019, "Accelerating nonnegative matrix factorization
+    /// algorithms using extrapolation"): from the current factors X and the
+    /// previous ones X₋, the iteration starts at max(0, X + β·(X − X₋)).
+    /// When that ends with a higher objective than X's, the step is undone,
+    /// β shrinks (÷ [`EXTRAPOLATION_SHRINK`]) and a plain iteration from X is
+    /// made instead, so the objective never rises; after each success β
+    /// grows (× [`EXTRAPOLATION_GROW`]) up to a bound that itself grows
+    /// slowly (× [`EXTRAPOLATION_GROW_BOUND`], at most 1) and falls to β at
+    /// each failure. Everything is elementwise or shape-split: the result
+    /// does not depend on the thread count.
+    fn extrapolated_step(&mut self) {
+        let Some(mut ex) = self.extrapolation.take() else {
+            // The first iteration has no previous step to follow.
+            self.squared_loss_step();
+            self.extrapolation = Some(Extrapolation::new(self.w.clone(), self.ht.clone()));
+            return;
+        };
+        let saved = (self.w.clone(), self.ht.clone(), self.gram_ht.clone(), self.objective, self.rel_err);
+        // W given the extrapolated H, extrapolated in turn; H given that W,
+        // from the extrapolated H.
+        let beta = ex.beta;
+        self.ht.assign(&ex.ht_hat);
+        self.gram_ht = gram(self.ht.view());
+        let mut w_new = None;
+        self.squared_loss_step_with(|w| {
+            w_new = Some(w.clone());
+            extrapolate(w, &ex.w, beta);
+        });
+        if self.objective <= saved.3 {
+            ex.succeeded();
+            ex.w = w_new.unwrap_or_else(|| self.w.clone());
+            ex.ht_hat.assign(&self.ht);
+            extrapolate(&mut ex.ht_hat, &ex.ht, beta);
+            ex.ht.assign(&self.ht);
+        } else {
+            ex.failed();
+            (self.w, self.ht, self.gram_ht, self.objective, self.rel_err) = saved;
+            self.squared_loss_step();
+            ex.w.assign(&self.w);
+            ex.ht.assign(&self.ht);
+            ex.ht_hat.assign(&self.ht);
+        }
+        self.extrapolation = Some(ex);
+    }
+
+    /// One iteration of hals or mu (squared error): W given H, then H given W.
+    fn squared_loss_step(&mut self) {
+        self.squared_loss_step_with(|_| {});
+    }
+
+    /// [`Nmf::squared_loss_step`], with `between` applied to W after its
+    /// update and before H's.
+    fn squared_loss_step_with(&mut self, between: impl FnOnce(&mut Array2<f32>)) {
         let data = Arc::clone(&self.data);
         // A masked fit steps on its filled copy of A.
         let filled = self.filled.take();
@@ -451,116 +615,99 @@ impl Nmf {
             Some(f) => (f.a.view(), f.at.view()),
             None => (data.a(), data.at()),
         };
-        match self.params.solver {
-            Solver::Hals | Solver::Mu => {
-                let (m, n, k) = (data.pixels(), data.faces(), self.params.k);
-                let hals = self.params.solver == Solver::Hals;
-                // W given H.
-                let q = std::mem::replace(&mut self.gram_ht, Array2::zeros((0, 0)));
-                if let Some(ratio) = self.ratio_w {
-                    let r = sparse::hals(
-                        a,
-                        self.ht.view(),
-                        q.view(),
-                        &mut self.w,
-                        self.pen_w,
-                        ratio,
-                        sparse::max_inner(m, n, k),
-                        sparse::EPSILON,
-                        &mut self.alphas.0,
-                    );
-                    self.inner_sweeps.0 += r.sweeps;
-                } else if hals {
-                    let r = update::hals(
-                        a,
-                        self.ht.view(),
-                        q.view(),
-                        &mut self.w,
-                        self.pen_w,
-                        update::hals_max_inner(m, n, k),
-                    );
-                    self.inner_sweeps.0 += r.sweeps;
-                } else {
-                    update::mu(a, self.ht.view(), q.view(), &mut self.w, self.pen_w);
-                }
-                // H given W.
-                let qw = gram(self.w.view());
-                let products = if let Some(ratio) = self.ratio_h {
-                    let r = sparse::hals(
-                        at,
-                        self.w.view(),
-                        qw.view(),
-                        &mut self.ht,
-                        self.pen_h,
-                        ratio,
-                        sparse::max_inner(n, m, k),
-                        sparse::EPSILON,
-                        &mut self.alphas.1,
-                    );
-                    self.inner_sweeps.1 += r.sweeps;
-                    r
-                } else if hals {
-                    let r = update::hals(
-                        at,
-                        self.w.view(),
-                        qw.view(),
-                        &mut self.ht,
-                        self.pen_h,
-                        update::hals_max_inner(n, m, k),
-                    );
-                    self.inner_sweeps.1 += r.sweeps;
-                    r
-                } else {
-                    update::mu(at, self.w.view(), qw.view(), &mut self.ht, self.pen_h)
-                };
-                // ‖A − W Hᵀᵀ‖² = ‖A‖² − 2⟨Aᵀ W, Hᵀ⟩ + ⟨WᵀW, HᵀᵀHᵀ⟩, from what
-                // the H update already computed.
-                self.gram_ht = gram(self.ht.view());
-                let norm_sq = filled.as_ref().map_or(data.norm_sq(), mask::Filled::norm_sq);
-                let mut sq =
-                    norm_sq - 2.0 * dot2(products.p.view(), self.ht.view()) + dot2(qw.view(), self.gram_ht.view());
-                let mut filled = filled;
-                if let Some(f) = filled.as_mut() {
-                    // That was ‖Ã − WH‖² with the hidden entries as they were;
-                    // refilled with the new W·H, they drop out.
-                    sq -= f.refill(self.w.view(), self.ht.view()).moved_sq;
-                }
-                // The terms are summed in f64, but the products come from f32
-                // GEMMs, so each carries a rounding error of about 1e-7 of
-                // ‖A‖². Their difference is only as good when it is far above
-                // that; for a near-perfect fit (identical faces, k close to
-                // the rank of A) it is noise, even negative, and a `tol` test
-                // on it never fires. Then the residual is computed directly
-                // from A (one more product, only for such fits).
-                let observed_sq = filled.as_ref().map_or(data.norm_sq(), |f| f.observed_sq);
-                if sq < SHORTCUT_MIN_RESIDUAL * observed_sq {
-                    let a = filled.as_ref().map_or(data.a(), |f| f.a.view());
-                    sq = residual_sq(a, self.w.view(), self.ht.view());
-                }
-                self.filled = filled;
-                self.set_loss(0.5 * sq, sq);
-            }
-            Solver::Kl => {
-                let Some((mut ratio, mut scratch)) = self.kl_approx.take() else {
-                    return;
-                };
-                // `ratio` is A / (W·Hᵀᵀ) for the factors as they are.
-                update::kl_update(ratio.view(), self.ht.view(), &mut self.w, self.pen_w);
-                linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.ht.view(), self.w.t(), scratch.view_mut());
-                update::kl_ratio(at, &mut scratch);
-                update::kl_update(scratch.view(), self.w.view(), &mut self.ht, self.pen_h);
-                linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.w.view(), self.ht.t(), ratio.view_mut());
-                // The loss of the new factors, and the next W update's ratio.
-                let (kl, sq) = update::kl_loss_and_ratio(a, &mut ratio);
-                self.set_loss(kl, sq);
-                self.kl_approx = Some((ratio, scratch));
-                self.gram_ht = gram(self.ht.view());
-                self.filled = filled;
-            }
+        let (m, n, k) = (data.pixels(), data.faces(), self.params.k);
+        let hals = self.params.solver == Solver::Hals;
+        // W given H.
+        let q = std::mem::replace(&mut self.gram_ht, Array2::zeros((0, 0)));
+        if let Some(ratio) = self.ratio_w {
+            let r = sparse::hals(
+                a,
+                self.ht.view(),
+                q.view(),
+                &mut self.w,
+                self.pen_w,
+                ratio,
+                sparse::max_inner(m, n, k),
+                sparse::EPSILON,
+                &mut self.alphas.0,
+            );
+            self.inner_sweeps.0 += r.sweeps;
+        } else if hals {
+            let r = update::hals(a, self.ht.view(), q.view(), &mut self.w, self.pen_w, update::hals_max_inner(m, n, k));
+            self.inner_sweeps.0 += r.sweeps;
+        } else {
+            update::mu(a, self.ht.view(), q.view(), &mut self.w, self.pen_w);
         }
-        self.iteration += 1;
-        self.step_secs += started.elapsed().as_secs_f64();
-        self.push_record();
+        between(&mut self.w);
+        // H given W.
+        let qw = gram(self.w.view());
+        let products = if let Some(ratio) = self.ratio_h {
+            let r = sparse::hals(
+                at,
+                self.w.view(),
+                qw.view(),
+                &mut self.ht,
+                self.pen_h,
+                ratio,
+                sparse::max_inner(n, m, k),
+                sparse::EPSILON,
+                &mut self.alphas.1,
+            );
+            self.inner_sweeps.1 += r.sweeps;
+            r
+        } else if hals {
+            let r =
+                update::hals(at, self.w.view(), qw.view(), &mut self.ht, self.pen_h, update::hals_max_inner(n, m, k));
+            self.inner_sweeps.1 += r.sweeps;
+            r
+        } else {
+            update::mu(at, self.w.view(), qw.view(), &mut self.ht, self.pen_h)
+        };
+        // ‖A − W Hᵀᵀ‖² = ‖A‖² − 2⟨Aᵀ W, Hᵀ⟩ + ⟨WᵀW, HᵀᵀHᵀ⟩, from what
+        // the H update already computed.
+        self.gram_ht = gram(self.ht.view());
+        let norm_sq = filled.as_ref().map_or(data.norm_sq(), mask::Filled::norm_sq);
+        let mut sq = norm_sq - 2.0 * dot2(products.p.view(), self.ht.view()) + dot2(qw.view(), self.gram_ht.view());
+        let mut filled = filled;
+        if let Some(f) = filled.as_mut() {
+            // That was ‖Ã − WH‖² with the hidden entries as they were;
+            // refilled with the new W·H, they drop out.
+            sq -= f.refill(self.w.view(), self.ht.view()).moved_sq;
+        }
+        // The terms are summed in f64, but the products come from f32
+        // GEMMs, so each carries a rounding error of about 1e-7 of
+        // ‖A‖². Their difference is only as good when it is far above
+        // that; for a near-perfect fit (identical faces, k close to
+        // the rank of A) it is noise, even negative, and a `tol` test
+        // on it never fires. Then the residual is computed directly
+        // from A (one more product, only for such fits).
+        let observed_sq = filled.as_ref().map_or(data.norm_sq(), |f| f.observed_sq);
+        if sq < SHORTCUT_MIN_RESIDUAL * observed_sq {
+            let a = filled.as_ref().map_or(data.a(), |f| f.a.view());
+            sq = residual_sq(a, self.w.view(), self.ht.view());
+        }
+        self.filled = filled;
+        self.set_loss(0.5 * sq, sq);
+    }
+
+    /// One KL iteration (Lee & Seung's multiplicative updates).
+    fn kl_step(&mut self) {
+        let data = Arc::clone(&self.data);
+        let (a, at) = (data.a(), data.at());
+        let Some((mut ratio, mut scratch)) = self.kl_approx.take() else {
+            return;
+        };
+        // `ratio` is A / (W·Hᵀᵀ) for the factors as they are.
+        update::kl_update(ratio.view(), self.ht.view(), &mut self.w, self.pen_w);
+        linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.ht.view(), self.w.t(), scratch.view_mut());
+        update::kl_ratio(at, &mut scratch);
+        update::kl_update(scratch.view(), self.w.view(), &mut self.ht, self.pen_h);
+        linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.w.view(), self.ht.t(), ratio.view_mut());
+        // The loss of the new factors, and the next W update's ratio.
+        let (kl, sq) = update::kl_loss_and_ratio(a, &mut ratio);
+        self.set_loss(kl, sq);
+        self.kl_approx = Some((ratio, scratch));
+        self.gram_ht = gram(self.ht.view());
     }
 
     /// Why the fit should stop now, if it should (cancellation aside).
@@ -682,6 +829,19 @@ impl Nmf {
     /// Seconds of work so far: initialisation plus iterations.
     pub fn secs(&self) -> f64 {
         self.init_secs + self.step_secs
+    }
+
+    /// Extrapolated iterations undone so far, each followed by a plain one
+    /// from where it started (0 when the fit does not extrapolate, see
+    /// [`Params::extrapolate`]): the extra iterations' worth of work.
+    pub fn extrapolation_restarts(&self) -> usize {
+        self.extrapolation.as_ref().map_or(0, |e| e.restarts)
+    }
+
+    /// HALS iterations run on the init's sketch of A before the first
+    /// exact one ([`Params::sketch_warmup_iter`]; part of the init).
+    pub fn sketch_warmup_done(&self) -> usize {
+        self.sketch_warmup
     }
 
     /// Seconds the initialisation took.

@@ -85,14 +85,16 @@ pub fn common_target(lanes: &[Lane]) -> Option<f64> {
 
 /// The parameters of one lane: `base`'s k, init and seed, `solver`, no
 /// penalties (each solver then minimises its plain loss), no tolerance, and
-/// `budget_secs` as the time limit. kl's HALS warm-up is off, so that every
-/// lane starts from the same factors and the race compares the update rules.
+/// `budget_secs` as the time limit. kl's HALS warm-up and hals's iterations
+/// on a sketch are off, so that every lane starts from the same factors and
+/// the race compares the update rules (hals's extrapolation is one of them).
 pub fn lane_params(base: &Params, solver: Solver, budget_secs: f64) -> Params {
     Params::new(base.k)
         .solver(solver)
         .init(base.init)
         .seed(base.seed)
         .kl_warmup_iter(0)
+        .sketch_warmup_iter(0)
         .tol(0.0)
         .max_iter(RACE_MAX_ITER)
         .time_limit_secs(Some(budget_secs))
@@ -189,6 +191,7 @@ mod tests {
         assert_eq!((p.k, p.seed, p.init, p.solver, p.alpha_w), (5, 9, crate::nmf::Init::Random, Solver::Kl, 0.0));
         assert_eq!(p.time_limit_secs, Some(2.0));
         assert_eq!(p.kl_warmup_iter, 0, "the race compares update rules from one start");
+        assert_eq!(p.sketch_warmup_iter, 0, "the race compares update rules from one start");
     }
 
     #[test]

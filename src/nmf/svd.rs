@@ -40,7 +40,21 @@ pub fn randomized_svd(
     power_iters: usize,
     seed: u64,
 ) -> Result<Svd, NmfError> {
-    sketch_svd(Op { a, at, mean: None, transposed: false }, k, power_iters, seed)
+    sketch_svd(Op { a, at, mean: None, transposed: false }, k, power_iters, seed, false)
+}
+
+/// [`randomized_svd`] with every triplet it computed: the top k + p, where
+/// p = [`OVERSAMPLES`] (fewer when a side of A is shorter). Its first k
+/// triplets are [`randomized_svd`]'s, bit for bit; all of them make a
+/// sketch A ≈ U·diag(s)·Vᵀ ([`super::compress::Sketch::from_svd`]).
+pub fn randomized_svd_oversampled(
+    a: ArrayView2<f32>,
+    at: ArrayView2<f32>,
+    k: usize,
+    power_iters: usize,
+    seed: u64,
+) -> Result<Svd, NmfError> {
+    sketch_svd(Op { a, at, mean: None, transposed: false }, k, power_iters, seed, true)
 }
 
 /// A − μ·1ᵀ (or its transpose) as an operator, through products with A and
@@ -96,11 +110,12 @@ impl Op<'_> {
 }
 
 /// [`randomized_svd`] of an operator.
-fn sketch_svd(op: Op<'_>, k: usize, power_iters: usize, seed: u64) -> Result<Svd, NmfError> {
+/// With `oversampled`, every triplet computed is kept, not only the top k.
+fn sketch_svd(op: Op<'_>, k: usize, power_iters: usize, seed: u64, oversampled: bool) -> Result<Svd, NmfError> {
     let (m, n) = op.dim();
     if m < n {
         // Work on the transpose and swap the factors back.
-        let t = sketch_svd(op.t(), k, power_iters, seed)?;
+        let t = sketch_svd(op.t(), k, power_iters, seed, oversampled)?;
         return Ok(Svd { u: t.vt.reversed_axes_owned(), s: t.s, vt: t.u.reversed_axes_owned() });
     }
     // Here n ≤ m: the row space (n-dimensional) is the short side.
@@ -117,6 +132,7 @@ fn sketch_svd(op: Op<'_>, k: usize, power_iters: usize, seed: u64) -> Result<Svd
     // A ≈ (A Z) Zᵀ; the SVD of the tall A·Z gives U, Σ and V = Z·X.
     let c = op.mul(z.view()); // m × l
     let (uc, sc, xc) = thin_svd(c.view())?;
+    let k = if oversampled { sc.len().min(l) } else { k };
     let u = uc.slice(s![.., ..k]).to_owned();
     let v = par_matmul(z.view(), xc.slice(s![.., ..k])); // n × k
     let vt = transpose_owned(v.view());
@@ -205,7 +221,7 @@ pub fn pca(a: ArrayView2<f32>, at: ArrayView2<f32>, k: usize, seed: u64) -> Resu
         .map(|(row, &mu)| row.iter().map(|&v| (f64::from(v) - f64::from(mu)).powi(2)).sum::<f64>())
         .sum();
     let op = Op { a, at, mean: Some(mean.view()), transposed: false };
-    let svd = sketch_svd(op, k, auto_power_iters(k, m, n), seed)?;
+    let svd = sketch_svd(op, k, auto_power_iters(k, m, n), seed, false)?;
     let mut components = svd.u;
     let mut vt = svd.vt;
     for j in 0..components.ncols() {

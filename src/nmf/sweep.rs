@@ -495,7 +495,11 @@ pub struct Suggestion {
     pub rule: SuggestRule,
     /// The rank of the smallest held-out error.
     pub min_k: usize,
-    /// Whether `min_k` is the largest k swept (more parts may do better).
+    /// Whether the held-out error still falls at the largest k swept, so
+    /// that more parts may do better: `min_k` is the largest k and, with
+    /// folds, every smaller k's error is more than a standard error above
+    /// it (a minimum at the end of a plateau, within the folds' noise of
+    /// smaller ranks, is not flagged).
     pub min_is_largest: bool,
 }
 
@@ -529,12 +533,14 @@ impl Suggestion {
 pub fn suggest_k(points: &[SweepPoint]) -> Option<Suggestion> {
     let scored: Vec<(usize, &CvScore)> = points.iter().filter_map(|p| p.cv.as_ref().map(|c| (p.k, c))).collect();
     let &(min_k, best) = scored.iter().min_by(|a, b| a.1.mean.total_cmp(&b.1.mean).then(a.0.cmp(&b.0)))?;
-    let min_is_largest = scored.len() > 1 && scored.iter().all(|(k, _)| *k <= min_k);
+    let at_largest = scored.len() > 1 && scored.iter().all(|(k, _)| *k <= min_k);
     if best.folds.len() < 2 {
-        return Some(Suggestion { k: min_k, rule: SuggestRule::Minimum, min_k, min_is_largest });
+        return Some(Suggestion { k: min_k, rule: SuggestRule::Minimum, min_k, min_is_largest: at_largest });
     }
     let bound = best.mean + best.se();
     let k = scored.iter().filter(|(_, c)| c.mean <= bound).map(|(k, _)| *k).min().unwrap_or(min_k);
+    // Still falling: no smaller k within a standard error of the minimum.
+    let min_is_largest = at_largest && k == min_k;
     Some(Suggestion { k, rule: SuggestRule::OneStandardError, min_k, min_is_largest })
 }
 
@@ -749,7 +755,9 @@ pub fn sweep_with(
                         sk.grow(&prev.w, &linalg::transpose_owned(prev.h.view()), k, &order)?
                     }
                     None => {
-                        let (w, h) = Nmf::new(Arc::clone(data), params.clone())?.into_factors();
+                        // (The sweep's own sketch iterations follow.)
+                        let p = params.clone().sketch_warmup_iter(0);
+                        let (w, h) = Nmf::new(Arc::clone(data), p)?.into_factors();
                         (w, linalg::transpose_owned(h.view()))
                     }
                 };
