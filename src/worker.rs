@@ -49,6 +49,10 @@ use crate::replay::{Kept, Replay};
 /// How often progress snapshots are published while a fit runs.
 pub const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(100);
 
+/// How often an idle worker looks whether the owner has released the
+/// factors of old snapshots, to free them on this thread.
+const RELEASE_POLL: Duration = Duration::from_millis(200);
+
 /// How often a paused fit looks whether the lease is free (commands are
 /// taken at once regardless).
 const LEASE_POLL: Duration = Duration::from_millis(10);
@@ -302,6 +306,7 @@ impl Worker {
             replay: Replay::default(),
             replay_changed: false,
             iteration_base: 0,
+            made: Vec::new(),
         };
         let job = Job::spawn(name, wake, None, move |_| state.main_loop())?;
         Ok(Worker {
@@ -487,6 +492,19 @@ struct Thread {
     /// Iterations of the fits before this one that it continues (warm
     /// starts): the replay's and the loss curve's count goes on from there.
     iteration_base: usize,
+    /// The factors of every snapshot made, held until this thread is their
+    /// last owner, then freed here ([`Thread::free_released`]), not on the
+    /// UI thread: a block this big is given back to the system when freed
+    /// (the app sets glibc so), and unmapping H of 50,000 faces (9.8 MB)
+    /// costs the thread that frees it milliseconds.
+    made: Vec<Arc<Array2<f32>>>,
+}
+
+/// `a` shared, with a handle kept in `made` (see [`Thread::made`]).
+fn held(made: &mut Vec<Arc<Array2<f32>>>, a: Array2<f32>) -> Arc<Array2<f32>> {
+    let a = Arc::new(a);
+    made.push(Arc::clone(&a));
+    a
 }
 
 /// Whether the thread goes on.
@@ -499,9 +517,20 @@ impl Thread {
     fn main_loop(mut self) {
         loop {
             let command = if !self.is_running() {
-                match self.commands.recv() {
-                    Ok(c) => Some(c),
-                    Err(_) => return,
+                self.free_released();
+                if self.holds_others() {
+                    // Idle, with factors another thread still holds: look
+                    // again shortly, to free them here once released.
+                    match self.commands.recv_timeout(RELEASE_POLL) {
+                        Ok(c) => Some(c),
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                } else {
+                    match self.commands.recv() {
+                        Ok(c) => Some(c),
+                        Err(_) => return,
+                    }
                 }
             } else {
                 if self.lease.is_held() != self.paused {
@@ -790,8 +819,8 @@ impl Thread {
                 warm_started: self.warm_started,
                 params: fit.params().clone(),
                 snapshot: FitSnapshot {
-                    w: Arc::new(fit.w().to_owned()),
-                    h: Arc::new(fit.h().as_standard_layout().into_owned()),
+                    w: held(&mut self.made, fit.w().to_owned()),
+                    h: held(&mut self.made, fit.h().as_standard_layout().into_owned()),
                     iteration: fit.iteration(),
                     objective: fit.objective(),
                     rel_err: fit.rel_err(),
@@ -809,8 +838,26 @@ impl Thread {
         Some(progress)
     }
 
+    /// Frees the factors of the snapshots no one else holds any more.
+    fn free_released(&mut self) {
+        self.made.retain(|a| Arc::strong_count(a) > 1);
+    }
+
+    /// True when some factors made are held by others than this thread's
+    /// last snapshot and replay (the owner, a job): they will be released.
+    fn holds_others(&self) -> bool {
+        let own: Vec<*const Array2<f32>> = self
+            .last
+            .iter()
+            .chain(self.replay.kept().iter().map(|k| &k.progress))
+            .flat_map(|p| [Arc::as_ptr(&p.snapshot.w), Arc::as_ptr(&p.snapshot.h)])
+            .collect();
+        self.made.iter().any(|a| !own.contains(&Arc::as_ptr(a)))
+    }
+
     /// Merges the current state into the slot and wakes the owner.
     fn publish(&mut self) {
+        self.free_released();
         self.paused = self.lease.is_held();
         let fit = self.progress();
         let records = match &self.fit {
