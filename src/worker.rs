@@ -282,6 +282,7 @@ impl Worker {
     ) -> Result<Worker, JobError> {
         let (commands, command_rx) = mpsc::channel();
         let updates = Latest::new();
+        let replay = Replay::for_set(data.pixels(), data.faces());
         let state = Thread {
             data,
             commands: command_rx,
@@ -303,7 +304,7 @@ impl Worker {
             last_publish: Instant::now(),
             pace: None,
             next_step_at: Instant::now(),
-            replay: Replay::default(),
+            replay,
             replay_changed: false,
             iteration_base: 0,
             made: Vec::new(),
@@ -632,6 +633,7 @@ impl Thread {
                 }
             }
             Command::SetData(data) => {
+                self.replay = Replay::for_set(data.pixels(), data.faces());
                 self.data = data;
                 self.forget();
             }
