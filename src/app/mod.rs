@@ -35,6 +35,10 @@ pub struct AppOptions {
     pub auto_run: Option<bool>,
     /// Read the remembered settings (off in tests).
     pub restore_settings: bool,
+    /// The memory a folder's pixel matrix and its transpose may take
+    /// together (tests set a small one); `None`: half of the memory
+    /// available.
+    pub memory_limit_bytes: Option<u64>,
 }
 
 /// The app. See the [module docs](self).
@@ -89,6 +93,7 @@ impl FaceNmfApp {
             Arc::new(move || ctx.request_repaint_after(pace.delay()))
         };
         let mut model = Model::new(settings, wake);
+        model.memory_limit = options.memory_limit_bytes;
         match (options.dataset, options.folder) {
             (Some(d), _) => model.install_dataset(d),
             (None, Some(folder)) => model.load_with(LoadRequest::Folder(folder), None),
