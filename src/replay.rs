@@ -9,6 +9,13 @@
 //!
 //! Iterations are counted across warm starts (a change of k continues the
 //! count), as the loss curve counts them.
+//!
+//! A large set (from [`LARGE_SET_ENTRIES`] pixels × faces) keeps fewer:
+//! at most [`LARGE_SET_MAX_BYTES`] ([`Replay::for_set`]). Its snapshots are
+//! big (H of 13,000 faces is 2.5 MB at k = 49, of 50,000 9.8 MB) and the
+//! app's memory beside A and Aᵀ is short (README, Large sets), so it keeps
+//! 4 or 5 snapshots at 13,000 faces of 64×64, and only the first and the
+//! newest at 50,000. The snapshots kept are exact, as for a small set.
 
 use std::sync::Arc;
 
@@ -20,6 +27,12 @@ pub const MAX_KEPT: usize = 64;
 /// faces H dominates (2.5 or 9.8 MB a snapshot at k = 49), and the
 /// replay must stay within the app's memory budget beside A and Aᵀ.
 pub const MAX_BYTES: usize = 64 << 20;
+/// Pixels × faces from which a set is large (13,000 faces of 64×64 are
+/// 53 million): its replay keeps at most [`LARGE_SET_MAX_BYTES`].
+pub const LARGE_SET_ENTRIES: usize = 20_000_000;
+/// Bytes of factors a large set's replay keeps at most (at least two
+/// snapshots are kept whatever their size: the first and the newest).
+pub const LARGE_SET_MAX_BYTES: usize = 16 << 20;
 /// The spacing of kept iterations at first: each at least this factor
 /// past the one before (and at least one iteration past it).
 const FIRST_RATIO: f64 = 1.1;
@@ -63,6 +76,18 @@ impl Replay {
     /// `max_bytes` of factors.
     pub fn with_limits(max_kept: usize, max_bytes: usize) -> Self {
         Replay { kept: Vec::new(), bytes: 0, ratio: FIRST_RATIO, next_due: 0, max_kept: max_kept.max(2), max_bytes }
+    }
+
+    /// The replay of a fit of `pixels` × `faces`: [`MAX_BYTES`] of
+    /// factors, or [`LARGE_SET_MAX_BYTES`] for a large set.
+    pub fn for_set(pixels: usize, faces: usize) -> Self {
+        let large = pixels.saturating_mul(faces) >= LARGE_SET_ENTRIES;
+        Replay::with_limits(MAX_KEPT, if large { LARGE_SET_MAX_BYTES } else { MAX_BYTES })
+    }
+
+    /// The bytes of factors it keeps at most.
+    pub fn max_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     /// Forgets every snapshot (a new fit).
@@ -195,6 +220,25 @@ mod tests {
         assert!(r.bytes() <= 81_000, "{}", r.bytes());
         assert!(r.kept().len() >= 5);
         assert_eq!(r.bytes(), r.kept().iter().map(Kept::bytes).sum::<usize>());
+    }
+
+    #[test]
+    fn a_large_set_keeps_fewer_bytes_and_still_two_snapshots() {
+        assert_eq!(Replay::for_set(10_304, 400).max_bytes(), MAX_BYTES);
+        let mut r = Replay::for_set(4_096, 13_000);
+        assert_eq!(r.max_bytes(), LARGE_SET_MAX_BYTES);
+        // 50,000 faces of 64×64 at k = 49: 10.6 MB a snapshot, over the
+        // bound alone; the first and the newest are kept.
+        let mut kept = 0;
+        for t in 0..=30 {
+            if r.is_due(t) {
+                r.keep(t, progress(t, 4_096, 50_000, 49));
+                kept += 1;
+                let its: Vec<usize> = r.kept().iter().map(|k| k.iteration).collect();
+                assert_eq!(its, if t == 0 { vec![0] } else { vec![0, t] });
+            }
+        }
+        assert!(kept > 3, "{kept}");
     }
 
     #[test]

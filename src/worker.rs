@@ -49,6 +49,10 @@ use crate::replay::{Kept, Replay};
 /// How often progress snapshots are published while a fit runs.
 pub const SNAPSHOT_INTERVAL: Duration = Duration::from_millis(100);
 
+/// How often an idle worker looks whether the owner has released the
+/// factors of old snapshots, to free them on this thread.
+const RELEASE_POLL: Duration = Duration::from_millis(200);
+
 /// How often a paused fit looks whether the lease is free (commands are
 /// taken at once regardless).
 const LEASE_POLL: Duration = Duration::from_millis(10);
@@ -278,6 +282,7 @@ impl Worker {
     ) -> Result<Worker, JobError> {
         let (commands, command_rx) = mpsc::channel();
         let updates = Latest::new();
+        let replay = Replay::for_set(data.pixels(), data.faces());
         let state = Thread {
             data,
             commands: command_rx,
@@ -299,9 +304,10 @@ impl Worker {
             last_publish: Instant::now(),
             pace: None,
             next_step_at: Instant::now(),
-            replay: Replay::default(),
+            replay,
             replay_changed: false,
             iteration_base: 0,
+            made: Vec::new(),
         };
         let job = Job::spawn(name, wake, None, move |_| state.main_loop())?;
         Ok(Worker {
@@ -487,6 +493,19 @@ struct Thread {
     /// Iterations of the fits before this one that it continues (warm
     /// starts): the replay's and the loss curve's count goes on from there.
     iteration_base: usize,
+    /// The factors of every snapshot made, held until this thread is their
+    /// last owner, then freed here ([`Thread::free_released`]), not on the
+    /// UI thread: a block this big is given back to the system when freed
+    /// (the app sets glibc so), and unmapping H of 50,000 faces (9.8 MB)
+    /// costs the thread that frees it milliseconds.
+    made: Vec<Arc<Array2<f32>>>,
+}
+
+/// `a` shared, with a handle kept in `made` (see [`Thread::made`]).
+fn held(made: &mut Vec<Arc<Array2<f32>>>, a: Array2<f32>) -> Arc<Array2<f32>> {
+    let a = Arc::new(a);
+    made.push(Arc::clone(&a));
+    a
 }
 
 /// Whether the thread goes on.
@@ -499,9 +518,20 @@ impl Thread {
     fn main_loop(mut self) {
         loop {
             let command = if !self.is_running() {
-                match self.commands.recv() {
-                    Ok(c) => Some(c),
-                    Err(_) => return,
+                self.free_released();
+                if self.holds_others() {
+                    // Idle, with factors another thread still holds: look
+                    // again shortly, to free them here once released.
+                    match self.commands.recv_timeout(RELEASE_POLL) {
+                        Ok(c) => Some(c),
+                        Err(RecvTimeoutError::Timeout) => continue,
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                } else {
+                    match self.commands.recv() {
+                        Ok(c) => Some(c),
+                        Err(_) => return,
+                    }
                 }
             } else {
                 if self.lease.is_held() != self.paused {
@@ -603,6 +633,7 @@ impl Thread {
                 }
             }
             Command::SetData(data) => {
+                self.replay = Replay::for_set(data.pixels(), data.faces());
                 self.data = data;
                 self.forget();
             }
@@ -797,8 +828,8 @@ impl Thread {
                 warm_started: self.warm_started,
                 params: fit.params().clone(),
                 snapshot: FitSnapshot {
-                    w: Arc::new(fit.w().to_owned()),
-                    h: Arc::new(fit.h().as_standard_layout().into_owned()),
+                    w: held(&mut self.made, fit.w().to_owned()),
+                    h: held(&mut self.made, fit.h().as_standard_layout().into_owned()),
                     iteration: fit.iteration(),
                     objective: fit.objective(),
                     rel_err: fit.rel_err(),
@@ -816,8 +847,26 @@ impl Thread {
         Some(progress)
     }
 
+    /// Frees the factors of the snapshots no one else holds any more.
+    fn free_released(&mut self) {
+        self.made.retain(|a| Arc::strong_count(a) > 1);
+    }
+
+    /// True when some factors made are held by others than this thread's
+    /// last snapshot and replay (the owner, a job): they will be released.
+    fn holds_others(&self) -> bool {
+        let own: Vec<*const Array2<f32>> = self
+            .last
+            .iter()
+            .chain(self.replay.kept().iter().map(|k| &k.progress))
+            .flat_map(|p| [Arc::as_ptr(&p.snapshot.w), Arc::as_ptr(&p.snapshot.h)])
+            .collect();
+        self.made.iter().any(|a| !own.contains(&Arc::as_ptr(a)))
+    }
+
     /// Merges the current state into the slot and wakes the owner.
     fn publish(&mut self) {
+        self.free_released();
         self.paused = self.lease.is_held();
         let fit = self.progress();
         let records = match &self.fit {

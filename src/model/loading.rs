@@ -119,6 +119,8 @@ impl Faces {
 pub struct ResizeOffer {
     /// Why: faces of several sizes, or a folder too large for memory.
     pub too_large: bool,
+    /// Too large: the loader's scale that fits (each side multiplied by it).
+    pub scale: Option<f32>,
     pub request: LoadRequest,
     pub width: u32,
     pub height: u32,
@@ -165,11 +167,13 @@ pub(crate) fn spawn_load(
     request: LoadRequest,
     resize: Option<(u32, u32)>,
     preprocess: dataset::Preprocess,
+    memory_limit: Option<u64>,
     wake: Wake,
 ) -> Result<LoadJob, JobError> {
     // The app keeps A and its transpose: both must fit in the share of
-    // memory the loader allows one matrix.
-    let limit = dataset::default_memory_limit() / 2;
+    // memory the loader allows one matrix (`memory_limit`, or half of the
+    // memory available).
+    let limit = (memory_limit.unwrap_or_else(dataset::default_memory_limit) / 2).max(1);
     let opts = LoadOptions { resize, preprocess, memory_limit_bytes: Some(limit), ..LoadOptions::default() };
     Job::spawn("load", wake, None, move |_| {
         let result = load(&request, &opts).and_then(Faces::new);
@@ -186,6 +190,14 @@ pub(crate) fn fitting_size(e: &anyhow::Error) -> Option<(u32, u32)> {
                 |v: usize| u32::try_from(((v as f64) * f64::from(*suggested_scale)).floor().max(1.0) as u64).ok();
             Some((side(*width)?, side(*height)?))
         }
+        _ => None,
+    })
+}
+
+/// The scale the loader proposes when the faces are too many for memory.
+pub(crate) fn suggested_scale(e: &anyhow::Error) -> Option<f32> {
+    e.chain().find_map(|c| match c.downcast_ref::<dataset::DatasetError>() {
+        Some(dataset::DatasetError::TooLarge { suggested_scale, .. }) => Some(*suggested_scale),
         _ => None,
     })
 }
@@ -217,6 +229,7 @@ mod tests {
         })
         .context("cannot open celeba");
         assert_eq!(fitting_size(&e), Some((72, 89)));
+        assert_eq!(suggested_scale(&e), Some(0.41));
         assert_eq!(mixed_sizes(&e), None);
         assert_eq!(fitting_size(&anyhow::anyhow!("something else")), None);
     }

@@ -72,8 +72,13 @@ pub struct Model {
     /// The fit (id) whose zeroed parts were last logged.
     zeroed_logged: Option<u64>,
     loading: Option<(String, LoadJob)>,
-    /// Faces of several sizes were found: offer to resize them.
+    /// Faces of several sizes were found, or too many for memory: offer to
+    /// resize them.
     pub resize_offer: Option<ResizeOffer>,
+    /// The memory a folder's pixel matrix and its transpose may take
+    /// together; `None`: half of the memory available (tests set a small
+    /// one).
+    pub memory_limit: Option<u64>,
     /// What the current faces were loaded from, and their resize (to load
     /// them again when the preprocessing changes).
     current_load: Option<(LoadRequest, Option<(u32, u32)>)>,
@@ -114,6 +119,7 @@ impl Model {
             zeroed_logged: None,
             loading: None,
             resize_offer: None,
+            memory_limit: None,
             current_load: None,
             dialog: None,
             dialog_answer: None,
@@ -494,7 +500,8 @@ impl Model {
     pub fn load_with(&mut self, request: LoadRequest, resize: Option<(u32, u32)>) {
         self.resize_offer = None;
         let what = request.describe();
-        match loading::spawn_load(request, resize, self.settings.preprocess, Arc::clone(&self.wake)) {
+        match loading::spawn_load(request, resize, self.settings.preprocess, self.memory_limit, Arc::clone(&self.wake))
+        {
             Ok(job) => {
                 // A load still running is overtaken: it ends on its own.
                 if let Some((_, old)) = self.loading.replace((what, job)) {
@@ -529,9 +536,11 @@ impl Model {
             Err(e) => {
                 let message = format!("{e:#}");
                 if let Some((width, height)) = loading::mixed_sizes(&e) {
-                    self.resize_offer = Some(ResizeOffer { too_large: false, request, width, height, message });
+                    self.resize_offer =
+                        Some(ResizeOffer { too_large: false, scale: None, request, width, height, message });
                 } else if let Some((width, height)) = loading::fitting_size(&e) {
-                    self.resize_offer = Some(ResizeOffer { too_large: true, request, width, height, message });
+                    let scale = loading::suggested_scale(&e);
+                    self.resize_offer = Some(ResizeOffer { too_large: true, scale, request, width, height, message });
                 }
                 self.report_error(&e);
             }

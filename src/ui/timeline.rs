@@ -7,7 +7,7 @@ use eframe::egui;
 use crate::model::{Action, Model};
 
 const HELP: &str = "Replay: the fit's parts and weights are kept at log-spaced iterations (every early one, then \
-     sparser; at most 64 snapshots or 64 MB). Drag to see every view as it was at that iteration; the fit goes on \
+     sparser; at most 64 snapshots or 64 MB, 16 MB for a large set, which keeps fewer). Drag to see every view as it was at that iteration; the fit goes on \
      meanwhile. Live returns to the fit as it is now.";
 
 /// Height the timeline takes.

@@ -241,8 +241,9 @@ impl Toolbar {
         }
     }
 
-    /// Faces of several sizes: offer to resize them all to one size (the most
-    /// common by default) instead of leaving the user with an error.
+    /// Faces of several sizes, or too many for memory: offer to resize them
+    /// all to one size (the most common, or the scale that fits, by
+    /// default) instead of leaving the user with an error.
     fn resize_offer_ui(&mut self, ctx: &egui::Context, model: &Model, out: &mut Vec<Action>) {
         let Some(offer) = model.resize_offer.as_ref() else {
             return;
@@ -260,6 +261,9 @@ impl Toolbar {
                 );
             }
             ui.add_space(6.0);
+            if let Some(scale) = offer.scale {
+                ui.label(format!("At scale {scale} they fit: {}×{} pixels a face.", offer.width, offer.height));
+            }
             ui.horizontal(|ui| {
                 ui.label("Resize every face to");
                 ui.add(egui::DragValue::new(width).range(1..=16384)).on_hover_text("Width in pixels");
