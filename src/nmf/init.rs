@@ -34,6 +34,9 @@ pub fn initialize(
     initialize_sketched(a, at, k, init, seed, false).map(|(w, ht, _)| (w, ht))
 }
 
+/// W (m × k), Hᵀ (n × k) and, if asked for and made, a sketch of A.
+pub type Sketched = (Array2<f32>, Array2<f32>, Option<Sketch>);
+
 /// [`initialize`], and with `sketch` (for an NNDSVD init), the sketch
 /// A ≈ Q·B of rank k + [`super::svd::OVERSAMPLES`] made of every triplet its
 /// randomized SVD computed (at no extra cost).
@@ -44,7 +47,7 @@ pub fn initialize_sketched(
     init: Init,
     seed: u64,
     sketch: bool,
-) -> Result<(Array2<f32>, Array2<f32>, Option<Sketch>), NmfError> {
+) -> Result<Sketched, NmfError> {
     let (m, n) = a.dim();
     let mean = mean_of(a);
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ 0x5eed_1417);

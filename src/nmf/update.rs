@@ -410,10 +410,11 @@ unsafe fn cols_avx2<const B: usize>(
             let f0 = _mm256_loadu_ps(fp.add(l * LANES));
             let f1 = _mm256_loadu_ps(fp.add(l * LANES + 8));
             let ql = qp.add(l * k + j0);
-            for u in 0..B {
+            let [acc0, acc1] = &mut acc;
+            for (u, (a0, a1)) in acc0.iter_mut().zip(acc1.iter_mut()).enumerate() {
                 let c = _mm256_set1_ps(*ql.add(u));
-                acc[0][u] = _mm256_fmadd_ps(f0, c, acc[0][u]);
-                acc[1][u] = _mm256_fmadd_ps(f1, c, acc[1][u]);
+                *a0 = _mm256_fmadd_ps(f0, c, *a0);
+                *a1 = _mm256_fmadd_ps(f1, c, *a1);
             }
         }
         let mut moved_by = [[zero; B]; 2];
@@ -427,8 +428,8 @@ unsafe fn cols_avx2<const B: usize>(
             for half in 0..2 {
                 // Add what the block's earlier columns changed.
                 let mut fq = acc[half][u];
-                for v in 0..u {
-                    fq = _mm256_fmadd_ps(moved_by[half][v], _mm256_set1_ps(*qp.add((j0 + v) * k + j)), fq);
+                for (v, d) in moved_by[half].iter().enumerate().take(u) {
+                    fq = _mm256_fmadd_ps(*d, _mm256_set1_ps(*qp.add((j0 + v) * k + j)), fq);
                 }
                 let at = fp.add(j * LANES + 8 * half);
                 let old = _mm256_loadu_ps(at);
