@@ -547,9 +547,11 @@ rank sweep, ORL k = 2..64 step 4, 200 iterations (tol {}):",
     Ok(())
 }
 
-/// The default rank sweep beside one fit at k = 49 with the same settings
-/// (one after the other), then the same sweep by independent fits, and
-/// every k's rel_err in both.
+/// The default rank sweep beside one 200-iteration fit at k = 49 (one after
+/// the other; the fit with tol 0, so that it makes its 200 iterations: with
+/// the sweep's tol, extrapolated HALS stops sooner, and the line says
+/// when), then the same sweep by independent fits, and every k's rel_err
+/// in both.
 fn sweep_row(data: &Arc<FaceMatrix>) -> anyhow::Result<()> {
     use crate::nmf::sweep::{SweepStrategy, Validation, sweep_with};
     let ks: Vec<usize> = (2..=64).step_by(4).collect();
@@ -560,15 +562,22 @@ fn sweep_row(data: &Arc<FaceMatrix>) -> anyhow::Result<()> {
     let (mut fits, mut sweeps) = (Vec::new(), Vec::new());
     let mut warm = None;
     for round in 1..=3 {
-        let mut one = Nmf::new(Arc::clone(data), Params { k: 49, ..base.clone() })?;
+        let mut one = Nmf::new(Arc::clone(data), Params { k: 49, tol: 0.0, ..base.clone() })?;
         let reason = one.run(None, |_| {});
+        // Where the sweep's tol would have stopped it (the rule of
+        // `Nmf::stop_reason`, on its history).
+        let h = one.history();
+        let by_tol = (10..h.len())
+            .step_by(10)
+            .find(|&i| (h[i - 10].objective - h[i].objective) / h[i - 10].objective < base.tol)
+            .map_or(String::new(), |i| format!(", tol {} would stop it at {i} in {:.2} s", base.tol, h[i].secs));
         let started = Instant::now();
         let s = sweep_with(data, &ks, &base, &Validation::default(), SweepStrategy::WarmStart, None, |_| {})?;
         let secs = started.elapsed().as_secs_f64();
         let iterations: usize = s.points.iter().map(|p| p.iterations).sum();
         let sketched: usize = s.points.iter().map(|p| p.sketch_iterations).sum();
         outln!(
-            "  round {round}: one fit, k = 49: {:.2} s ({} iterations, stopped by {}, rel_err {:.5}); \
+            "  round {round}: one fit, k = 49: {:.2} s ({} iterations, stopped by {}, rel_err {:.5}{by_tol}); \
              default sweep {secs:.2} s = {:.2}× ({iterations} iterations on A and {sketched} on the sketch; its SVD {:.2} s)",
             one.secs(),
             one.iteration(),
