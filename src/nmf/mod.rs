@@ -572,7 +572,8 @@ impl Nmf {
             self.extrapolation = Some(Extrapolation::new(self.w.clone(), self.ht.clone()));
             return;
         };
-        let saved = (self.w.clone(), self.ht.clone(), self.gram_ht.clone(), self.objective, self.rel_err);
+        // The factors as they are, to go back to (Hᵀ is `ex.ht` already).
+        let saved = (self.w.clone(), self.gram_ht.clone(), self.objective, self.rel_err);
         // W given the extrapolated H, extrapolated in turn; H given that W,
         // from the extrapolated H.
         let beta = ex.beta;
@@ -583,7 +584,7 @@ impl Nmf {
             w_new = Some(w.clone());
             extrapolate(w, &ex.w, beta);
         });
-        if self.objective <= saved.3 {
+        if self.objective <= saved.2 {
             ex.succeeded();
             ex.w = w_new.unwrap_or_else(|| self.w.clone());
             ex.ht_hat.assign(&self.ht);
@@ -591,7 +592,8 @@ impl Nmf {
             ex.ht.assign(&self.ht);
         } else {
             ex.failed();
-            (self.w, self.ht, self.gram_ht, self.objective, self.rel_err) = saved;
+            (self.w, self.gram_ht, self.objective, self.rel_err) = saved;
+            self.ht.assign(&ex.ht);
             self.squared_loss_step();
             ex.w.assign(&self.w);
             ex.ht.assign(&self.ht);
