@@ -216,27 +216,20 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         if let Some(target) = target {
             let params =
                 Params::new(k).tol(0.0).max_iter(100_000).target_rel_err(Some(target)).time_limit_secs(Some(60.0));
-            let mut nmf = Nmf::new(Arc::clone(&data), params)?;
-            let reason = nmf.run(None, |_| {});
-            let reached = reason == StopReason::Target;
-            out!(
-                "  hals to rel_err {target:.4}: {} in {:.3} s ({})",
-                if reached { "reached" } else { "NOT reached" },
-                nmf.secs(),
-                hals_work(&nmf)
-            )?;
+            let race = Race::run(&data, &params)?;
+            out!("  hals to rel_err {target:.4}: {}", race.describe())?;
             match sk_cd {
                 Some(r) => {
                     outln!(
-                        "; scikit-learn cd: {:.3} s for {} iterations → {:.1}× faster",
+                        "; scikit-learn cd: {:.3} s for {} iterations → {}",
                         r.seconds,
                         r.n_iter,
-                        r.seconds / nmf.secs()
+                        race.ratio_text(r.seconds)
                     )?;
                     goals.push(Goal {
                         work: format!("ORL k = {k}, to cd's {}-iteration rel_err {target:.4}", r.n_iter),
                         sklearn_secs: r.seconds,
-                        facenmf_secs: reached.then(|| nmf.secs()),
+                        facenmf_secs: race.median_secs(),
                     });
                 }
                 None => outln!("")?,
@@ -279,7 +272,10 @@ fn bench(args: &BenchArgs) -> anyhow::Result<()> {
         )?;
     }
     if !goals.is_empty() {
-        outln!("\ngoals (side by side, same command; init included): ≥ 10× scikit-learn")?;
+        outln!(
+            "\ngoals (side by side, same command; init included; hals rows: facenmf's median over seeds 0–{}): ≥ 10× scikit-learn",
+            RACE_SEEDS - 1
+        )?;
         outln!("  {:<58} {:>12} {:>10} {:>7}", "work", "scikit-learn", "facenmf", "ratio")?;
         for g in &goals {
             match g.facenmf_secs {
@@ -386,18 +382,10 @@ fn large_row(args: &BenchArgs, dir: &Path) -> anyhow::Result<Goal> {
     // With the iterations on the sketch asked for, beside (not in the goal).
     let mut sketched = Nmf::new(Arc::clone(&data), params.clone().sketch_warmup_iter(10))?;
     let sketched_reached = sketched.run(None, |_| {}) == StopReason::Target;
-    let mut nmf = Nmf::new(data, params)?;
-    let reached = nmf.run(None, |_| {}) == StopReason::Target;
+    let race = Race::run(&data, &params)?;
+    outln!("  hals to rel_err {:.4}: {} → {}", sk.rel_err, race.describe(), race.ratio_text(sk.seconds))?;
     outln!(
-        "  hals to rel_err {:.4}: {} in {:.3} s ({}) → {:.1}× faster",
-        sk.rel_err,
-        if reached { "reached" } else { "NOT reached" },
-        nmf.secs(),
-        hals_work(&nmf),
-        sk.seconds / nmf.secs()
-    )?;
-    outln!(
-        "  hals --sketch-warmup-iter 10 to rel_err {:.4}: {} in {:.3} s ({}) → {:.1}× faster",
+        "  hals --sketch-warmup-iter 10 (seed 0) to rel_err {:.4}: {} in {:.3} s ({}) → {:.1}× faster",
         sk.rel_err,
         if sketched_reached { "reached" } else { "NOT reached" },
         sketched.secs(),
@@ -407,13 +395,72 @@ fn large_row(args: &BenchArgs, dir: &Path) -> anyhow::Result<Goal> {
     Ok(Goal {
         work: format!(
             "{} faces 64×64, k = {k}, to cd's {}-iteration rel_err {:.4}",
-            nmf.data().faces(),
+            data.faces(),
             sk.n_iter,
             sk.rel_err
         ),
         sklearn_secs: sk.seconds,
-        facenmf_secs: reached.then(|| nmf.secs()),
+        facenmf_secs: race.median_secs(),
     })
+}
+
+/// Seeds a race to scikit-learn's error is run with. The seed draws the
+/// init's random sketch, and the iterations to a given error vary with it
+/// (ORL k = 49: 31 to 38), so a goal takes the median time of these.
+const RACE_SEEDS: u64 = 5;
+
+/// One HALS fit to a target per seed 0..[`RACE_SEEDS`], one after the other.
+struct Race {
+    /// (fit, whether it reached the target), by seed.
+    fits: Vec<(Nmf, bool)>,
+}
+
+impl Race {
+    fn run(data: &Arc<FaceMatrix>, params: &Params) -> anyhow::Result<Self> {
+        let mut fits = Vec::new();
+        for seed in 0..RACE_SEEDS {
+            let mut nmf = Nmf::new(Arc::clone(data), params.clone().seed(seed))?;
+            let reached = nmf.run(None, |_| {}) == StopReason::Target;
+            fits.push((nmf, reached));
+        }
+        Ok(Self { fits })
+    }
+
+    /// The median time over the seeds, if every seed reached the target.
+    fn median_secs(&self) -> Option<f64> {
+        if !self.fits.iter().all(|(_, reached)| *reached) {
+            return None;
+        }
+        let mut secs: Vec<f64> = self.fits.iter().map(|(nmf, _)| nmf.secs()).collect();
+        secs.sort_by(f64::total_cmp);
+        secs.get(secs.len() / 2).copied()
+    }
+
+    fn describe(&self) -> String {
+        let reached = self.fits.iter().filter(|(_, r)| *r).count();
+        let secs = self.fits.iter().map(|(nmf, _)| nmf.secs());
+        let (lo, hi) = secs.fold((f64::MAX, 0.0f64), |(lo, hi), s| (lo.min(s), hi.max(s)));
+        let iters = self.fits.iter().map(|(nmf, _)| nmf.iteration());
+        let (ilo, ihi) = iters.fold((usize::MAX, 0), |(lo, hi), i| (lo.min(i), hi.max(i)));
+        let median = match self.median_secs() {
+            Some(m) => format!("median {m:.3} s"),
+            None => format!("NOT reached by {} of {RACE_SEEDS} seeds", self.fits.len() - reached),
+        };
+        let first = &self.fits[0].0;
+        format!(
+            "{median} over seeds 0–{} ({lo:.3}–{hi:.3} s, {ilo}–{ihi} iterations); seed 0 {:.3} s ({})",
+            RACE_SEEDS - 1,
+            first.secs(),
+            hals_work(first)
+        )
+    }
+
+    fn ratio_text(&self, sklearn_secs: f64) -> String {
+        match self.median_secs() {
+            Some(m) => format!("{:.1}× faster (median)", sklearn_secs / m),
+            None => "not reached".into(),
+        }
+    }
 }
 
 /// What a HALS fit to a target did: its init (with the iterations on the
