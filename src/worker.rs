@@ -501,12 +501,26 @@ struct Thread {
     made: Vec<Arc<Array2<f32>>>,
 }
 
-/// `a` shared, with a handle kept in `made` (see [`Thread::made`]).
-fn held(made: &mut Vec<Arc<Array2<f32>>>, a: Array2<f32>) -> Arc<Array2<f32>> {
-    let a = Arc::new(a);
+/// A copy of `src` shared, with a handle kept in `made` (see
+/// [`Thread::made`]): in the buffer of an earlier snapshot of its shape
+/// that no one else holds any more, if there is one (a running fit's
+/// snapshots then allocate nothing), else in a new one.
+fn held_copy(made: &mut Vec<Arc<Array2<f32>>>, src: ndarray::ArrayView2<f32>) -> Arc<Array2<f32>> {
+    let spare = made.iter().position(|a| a.dim() == src.dim() && Arc::strong_count(a) == 1 && Arc::weak_count(a) == 0);
+    if let Some(i) = spare
+        && let Some(buf) = Arc::get_mut(&mut made[i])
+    {
+        buf.assign(&src);
+        return Arc::clone(&made[i]);
+    }
+    let a = Arc::new(src.as_standard_layout().into_owned());
     made.push(Arc::clone(&a));
     a
 }
+
+/// Released snapshot buffers of one shape kept for the next snapshots
+/// while a fit runs ([`held_copy`]); the others are freed.
+const SPARE_SNAPSHOT_BUFFERS: usize = 2;
 
 /// Whether the thread goes on.
 enum Flow {
@@ -828,8 +842,8 @@ impl Thread {
                 warm_started: self.warm_started,
                 params: fit.params().clone(),
                 snapshot: FitSnapshot {
-                    w: held(&mut self.made, fit.w().to_owned()),
-                    h: held(&mut self.made, fit.h().as_standard_layout().into_owned()),
+                    w: held_copy(&mut self.made, fit.w()),
+                    h: held_copy(&mut self.made, fit.h()),
                     iteration: fit.iteration(),
                     objective: fit.objective(),
                     rel_err: fit.rel_err(),
@@ -847,9 +861,22 @@ impl Thread {
         Some(progress)
     }
 
-    /// Frees the factors of the snapshots no one else holds any more.
+    /// Frees the factors of the snapshots no one else holds any more;
+    /// while a fit runs, keeps [`SPARE_SNAPSHOT_BUFFERS`] of each shape for
+    /// its next snapshots.
     fn free_released(&mut self) {
-        self.made.retain(|a| Arc::strong_count(a) > 1);
+        let keep = if self.is_running() { SPARE_SNAPSHOT_BUFFERS } else { 0 };
+        let mut kept: Vec<(usize, usize)> = Vec::new();
+        self.made.retain(|a| {
+            if Arc::strong_count(a) > 1 {
+                return true;
+            }
+            let spare = kept.iter().filter(|&&d| d == a.dim()).count() < keep;
+            if spare {
+                kept.push(a.dim());
+            }
+            spare
+        });
     }
 
     /// True when some factors made are held by others than this thread's
@@ -896,6 +923,28 @@ mod tests {
     use super::*;
     use crate::jobs::{live_threads, live_threads_named, no_wake};
     use crate::nmf::Solver;
+
+    #[test]
+    fn a_snapshot_reuses_a_released_buffer_of_its_shape_and_never_one_still_held() {
+        let mut made = Vec::new();
+        let x = Array2::from_shape_fn((4, 3), |(i, j)| (i * 3 + j) as f32);
+        let first = held_copy(&mut made, x.view());
+        let ptr = first.as_ptr();
+        // Still held (by `first`): a second copy gets a buffer of its own.
+        let second = held_copy(&mut made, x.t());
+        assert_ne!(second.as_ptr(), ptr);
+        assert_eq!(*second, x.t());
+        let held = held_copy(&mut made, x.view());
+        assert_ne!(held.as_ptr(), ptr);
+        drop(first);
+        // Released: the next copy of that shape is written into it.
+        let y = x.mapv(|v| v + 1.0);
+        let third = held_copy(&mut made, y.view());
+        assert_eq!(third.as_ptr(), ptr);
+        assert_eq!(*third, y);
+        assert_eq!(*held, x, "a held snapshot is never overwritten");
+        assert_eq!(made.len(), 3);
+    }
 
     fn matrix(m: usize, n: usize) -> Arc<FaceMatrix> {
         let a = Array2::from_shape_fn((m, n), |(i, j)| (((i * 7 + j * 13) % 17) as f32 / 17.0) + 0.01);

@@ -55,7 +55,8 @@ impl Faces {
     pub fn new(dataset: Dataset) -> anyhow::Result<Self> {
         static GENERATION: AtomicU64 = AtomicU64::new(0);
         let Dataset { matrix: a, meta: dataset } = dataset;
-        let matrix = Arc::new(FaceMatrix::new(a).context("these faces cannot be factored")?);
+        // A large set is kept once: products with Aᵀ read A in place.
+        let matrix = Arc::new(FaceMatrix::new_lean(a).context("these faces cannot be factored")?);
         let generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
         let name = match &dataset.source {
             dataset::Source::BuiltIn => "built-in faces".to_string(),

@@ -110,13 +110,36 @@ fn invalid_k(k: usize, max: usize, pixels: usize, faces: usize) -> String {
 #[derive(Debug, Clone)]
 pub struct FaceMatrix {
     a: Array2<f32>,
-    at: Array2<f32>,
+    /// A row-major copy of Aᵀ, when kept ([`FaceMatrix::new_lean`]).
+    at: Option<Array2<f32>>,
     norm_sq: f64,
 }
 
+/// The largest A whose transpose [`FaceMatrix::new_lean`] keeps: 64 MiB.
+/// A stored Aᵀ makes the products with it (half of a HALS iteration's)
+/// read contiguous rows: on 13,000 faces of 64×64 at k = 49, Aᵀ·W takes
+/// 41 ms from a stored Aᵀ against 47–48 ms from A's transposed view, about
+/// 5 % of an iteration, for 213 MB more memory (`facenmf bench --big`). ORL
+/// (16.5 MB) keeps it; a large set in the app does not.
+pub const LEAN_TRANSPOSE_MAX_BYTES: usize = 64 << 20;
+
 impl FaceMatrix {
-    /// Checks that `a` is non-empty, finite, non-negative and not all zero.
+    /// Checks that `a` is non-empty, finite, non-negative and not all zero;
+    /// keeps a copy of Aᵀ beside A (the fastest products, twice the memory).
     pub fn new(a: Array2<f32>) -> Result<Self, NmfError> {
+        Self::with_transpose(a, true)
+    }
+
+    /// [`FaceMatrix::new`], keeping Aᵀ only when A is at most
+    /// [`LEAN_TRANSPOSE_MAX_BYTES`]; above, products with Aᵀ read A in
+    /// place. What the app uses: a large face set costs its size once.
+    pub fn new_lean(a: Array2<f32>) -> Result<Self, NmfError> {
+        let keep = a.len().saturating_mul(std::mem::size_of::<f32>()) <= LEAN_TRANSPOSE_MAX_BYTES;
+        Self::with_transpose(a, keep)
+    }
+
+    /// The checks of [`FaceMatrix::new`], with Aᵀ kept or not.
+    pub fn with_transpose(a: Array2<f32>, keep_transpose: bool) -> Result<Self, NmfError> {
         let (rows, cols) = a.dim();
         if rows == 0 || cols == 0 {
             return Err(NmfError::EmptyData { rows, cols });
@@ -131,7 +154,7 @@ impl FaceMatrix {
         if norm_sq == 0.0 {
             return Err(NmfError::ZeroData);
         }
-        let at = transpose_owned(a.view());
+        let at = keep_transpose.then(|| transpose_owned(a.view()));
         Ok(FaceMatrix { a, at, norm_sq })
     }
 
@@ -140,9 +163,33 @@ impl FaceMatrix {
         self.a.view()
     }
 
-    /// Aᵀ (faces × pixels), stored contiguously.
+    /// Aᵀ (faces × pixels): the stored copy, or A's transposed view.
     pub fn at(&self) -> ArrayView2<'_, f32> {
-        self.at.view()
+        match &self.at {
+            Some(at) => at.view(),
+            None => self.a.t(),
+        }
+    }
+
+    /// Whether Aᵀ is stored (rows of [`FaceMatrix::at`] contiguous).
+    pub fn stores_transpose(&self) -> bool {
+        self.at.is_some()
+    }
+
+    /// Face `j` (column j of A) into `out` (length m).
+    pub fn face_into(&self, j: usize, out: &mut [f32]) {
+        match self.at().row(j).to_slice() {
+            Some(src) => {
+                for (o, &v) in out.iter_mut().zip(src) {
+                    *o = v;
+                }
+            }
+            None => {
+                for (o, &v) in out.iter_mut().zip(self.a.column(j)) {
+                    *o = v;
+                }
+            }
+        }
     }
 
     /// ‖A‖²_F.
@@ -196,15 +243,6 @@ pub struct Snapshot {
 /// [`Nmf::step`]): 1e-3 of ‖A‖² is a relative error below 3.2 %, and about
 /// 10⁴ times the products' rounding error.
 const SHORTCUT_MIN_RESIDUAL: f64 = 1e-3;
-
-/// An extrapolated iteration is kept only if it lowers the objective by
-/// more than this share of ‖A‖²: about the rounding error of the objective
-/// computed from the products (above). A smaller gain may be no gain at
-/// all, so such an iteration is made again plainly, and plain HALS never
-/// raises the objective. (Far from the end of a fit the gains are 10⁴ and
-/// more times this; near it, where they are not, extrapolation has nothing
-/// left to speed up.)
-const EXTRAPOLATION_MIN_GAIN: f64 = 1e-7;
 
 /// β of the first extrapolated iteration (Ang & Gillis's β₀).
 pub const EXTRAPOLATION_START: f32 = 0.5;
@@ -527,7 +565,11 @@ impl Nmf {
         };
         if fit.params.solver == Solver::Kl {
             let mut ratio = par_matmul(fit.w.view(), fit.ht.t());
-            let scratch = Array2::zeros((fit.data.faces(), fit.data.pixels()));
+            // The H update's ratio, in Aᵀ's layout when Aᵀ is stored.
+            let scratch = match fit.data.stores_transpose() {
+                true => Array2::zeros((fit.data.faces(), fit.data.pixels())),
+                false => Array2::zeros((0, 0)),
+            };
             let (kl, sq) = update::kl_loss_and_ratio(fit.data.a(), &mut ratio);
             fit.set_loss(kl, sq);
             fit.kl_approx = Some((ratio, scratch));
@@ -644,7 +686,7 @@ impl Nmf {
             w_new.assign(w);
             extrapolate(w, w_last, beta);
         });
-        if self.objective <= saved.1 - EXTRAPOLATION_MIN_GAIN * self.data.norm_sq() {
+        if self.objective <= saved.1 {
             ex.succeeded();
             std::mem::swap(&mut ex.w, &mut ex.w_new);
             ex.ht_hat.assign(&self.ht);
@@ -783,9 +825,17 @@ impl Nmf {
         };
         // `ratio` is A / (W·Hᵀᵀ) for the factors as they are.
         update::kl_update(ratio.view(), self.ht.view(), &mut self.w, self.pen_w);
-        linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.ht.view(), self.w.t(), scratch.view_mut());
-        update::kl_ratio(at, &mut scratch);
-        update::kl_update(scratch.view(), self.w.view(), &mut self.ht, self.pen_h);
+        if data.stores_transpose() {
+            linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.ht.view(), self.w.t(), scratch.view_mut());
+            update::kl_ratio(at, &mut scratch);
+            update::kl_update(scratch.view(), self.w.view(), &mut self.ht, self.pen_h);
+        } else {
+            // Without Aᵀ, the ratio is made in A's layout (in `ratio`,
+            // remade below anyway) and read transposed: no n × m buffer.
+            linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.w.view(), self.ht.t(), ratio.view_mut());
+            update::kl_ratio(a, &mut ratio);
+            update::kl_update(ratio.t(), self.w.view(), &mut self.ht, self.pen_h);
+        }
         linalg::par_matmul_into(linalg::DEFAULT_KERNEL, self.w.view(), self.ht.t(), ratio.view_mut());
         // The loss of the new factors, and the next W update's ratio.
         let (kl, sq) = update::kl_loss_and_ratio(a, &mut ratio);

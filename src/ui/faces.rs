@@ -277,13 +277,13 @@ impl FacesView {
             return;
         }
         self.strip_faces = fit.top_faces(c, STRIP_FACES);
-        let at = faces.matrix.at();
+        let matrix = &faces.matrix;
+        let mut face = vec![0.0f32; matrix.pixels()];
         let mut small = vec![0.0f32; t.pixels()];
         let list = &self.strip_faces;
         self.strip.update(ctx, list.len(), [t.width, t.height], |i, out| {
-            if let Some(src) = at.row(list[i]).to_slice() {
-                t.downsample_one(src, &mut small);
-            }
+            matrix.face_into(list[i], &mut face);
+            t.downsample_one(&face, &mut small);
             gray_into(ndarray::ArrayView1::from(&small[..]), 0.0, 1.0, out);
         });
         self.strip_shown = Some(key);

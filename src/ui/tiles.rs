@@ -65,13 +65,22 @@ impl TileWork {
             return built;
         }
         let residual = self.right.as_ref().is_some_and(|(_, r)| *r);
-        // The faces' thumbnails (thumb pixels × window), from Aᵀ's rows:
-        // each face is contiguous there.
+        // The faces' thumbnails (thumb pixels × window), from Aᵀ's rows
+        // when it is stored (each face contiguous there), else gathered
+        // from A's column.
         let small = (self.originals || residual).then(|| {
             let at = self.data.at();
+            let mut face = vec![0.0f32; self.data.pixels()];
             let mut small = Array2::<f32>::zeros((n, tp));
             for (mut out, &j) in small.outer_iter_mut().zip(self.faces.iter()) {
-                if let (Some(src), Some(dst)) = (at.row(j).to_slice(), out.as_slice_mut()) {
+                let src = match at.row(j).to_slice() {
+                    Some(src) => src,
+                    None => {
+                        self.data.face_into(j, &mut face);
+                        &face
+                    }
+                };
+                if let Some(dst) = out.as_slice_mut() {
                     t.downsample_one(src, dst);
                 }
             }
@@ -167,5 +176,32 @@ mod tests {
             .map(|(x, y)| right.image[(x, y)])
             .collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn thumbnails_are_the_same_whether_or_not_a_transpose_is_stored() {
+        let (w, h, n) = (8usize, 6usize, 12usize);
+        let a = Array2::from_shape_fn((w * h, n), |(p, j)| ((p * 7 + j * 3) % 13) as f32 / 13.0 + 0.02);
+        let thumb = Thumb::new(w, h, 4);
+        let build = |keep: bool| {
+            let data = Arc::new(FaceMatrix::with_transpose(a.clone(), keep).unwrap());
+            assert_eq!(data.stores_transpose(), keep);
+            TileWork {
+                data,
+                thumb,
+                max_side: 2048,
+                faces: vec![11, 0, 5].into(),
+                originals: true,
+                right: None,
+                pinned: None,
+            }
+            .build(|| false)
+            .originals
+            .unwrap()
+            .image
+        };
+        let (stored, gathered) = (build(true), build(false));
+        assert_eq!(stored.pixels, gathered.pixels);
+        assert!(stored.pixels.iter().any(|c| *c != Color32::BLACK), "the faces are drawn");
     }
 }
