@@ -35,9 +35,9 @@ pub struct AppOptions {
     pub auto_run: Option<bool>,
     /// Read the remembered settings (off in tests).
     pub restore_settings: bool,
-    /// The memory a folder's pixel matrix and its transpose may take
-    /// together (tests set a small one); `None`: half of the memory
-    /// available.
+    /// The memory a folder's pixel matrix may take (tests set a small
+    /// one); `None`: half of the memory available (room for Aᵀ beside a
+    /// small A; a large one is kept once, `FaceMatrix::new_lean`).
     pub memory_limit_bytes: Option<u64>,
 }
 
