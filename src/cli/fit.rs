@@ -276,7 +276,7 @@ fn fit_in_pool(args: &FitArgs, load_options: &LoadOptions) -> anyhow::Result<()>
         skipped: ds.skipped.len(),
         k: params.k,
         solver: params.solver.to_string(),
-        init: params.init.to_string(),
+        init: params.resolved_init().to_string(),
         seed: params.seed,
         max_iter: params.max_iter,
         tol: params.tol,

@@ -80,7 +80,9 @@ pub fn initialize_sketched(
     }
     match init {
         Init::Nndsvd | Init::Random => {}
-        Init::Nndsvda => {
+        // Callers resolve Auto by solver (`Params::resolved_init`); on its
+        // own it is nndsvda, the start every solver can use.
+        Init::Nndsvda | Init::Auto => {
             for f in [&mut w, &mut ht] {
                 f.mapv_inplace(|v| if v == 0.0 { mean } else { v });
             }

@@ -377,7 +377,7 @@ impl Nmf {
         let started = Instant::now();
         let warmup = Self::sketch_warmup_iters(&params, data.pixels(), data.faces());
         let (mut w, mut ht, sketch) =
-            init::initialize_sketched(data.a(), data.at(), params.k, params.init, params.seed, warmup > 0)?;
+            init::initialize_sketched(data.a(), data.at(), params.k, params.resolved_init(), params.seed, warmup > 0)?;
         hold_sparseness(&params, &mut w, &mut ht, true);
         hold_sparseness(&params, &mut w, &mut ht, false);
         if params.solver == Solver::Kl {
@@ -420,7 +420,8 @@ impl Nmf {
         }
         let started = Instant::now();
         let filled = mask::Filled::start(data.a(), mask)?;
-        let (mut w, mut ht) = init::initialize(filled.a.view(), filled.at.view(), params.k, params.init, params.seed)?;
+        let (mut w, mut ht) =
+            init::initialize(filled.a.view(), filled.at.view(), params.k, params.resolved_init(), params.seed)?;
         hold_sparseness(&params, &mut w, &mut ht, true);
         hold_sparseness(&params, &mut w, &mut ht, false);
         Self::from_parts(data, params, w, ht, started, Some(filled))

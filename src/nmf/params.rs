@@ -63,9 +63,12 @@ impl Solver {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Init {
-    /// NNDSVD with zeros filled by the mean of A (scikit-learn's default for
-    /// dense data; best with HALS and MU).
+    /// By solver ([`Init::resolve`]): nndsvd for hals, nndsvda for mu and
+    /// kl (scikit-learn's `init=None` is nndsvda for both its solvers).
     #[default]
+    Auto,
+    /// NNDSVD with zeros filled by the mean of A (scikit-learn's default for
+    /// dense data; what multiplicative updates need).
     Nndsvda,
     /// Nonnegative double SVD (Boutsidis & Gallopoulos 2008): sparse start.
     Nndsvd,
@@ -77,11 +80,31 @@ pub enum Init {
 
 impl Init {
     /// Every initialisation, in the order the UI lists them.
-    pub const ALL: [Init; 4] = [Init::Nndsvda, Init::Nndsvd, Init::Nndsvdar, Init::Random];
+    pub const ALL: [Init; 5] = [Init::Auto, Init::Nndsvda, Init::Nndsvd, Init::Nndsvdar, Init::Random];
+
+    /// The initialisation `solver` starts from: [`Init::Auto`] is nndsvd
+    /// for hals, nndsvda for mu and kl; the others are themselves.
+    ///
+    /// HALS moves zeros freely, and the mean that nndsvda puts in place of
+    /// NNDSVD's zeros is a haze it must first clear: from nndsvd it reaches
+    /// scikit-learn cd's error in fewer iterations (seeds 0–4: ORL at
+    /// k = 49, 27–34 against 31–38; at k = 16, 11–16 against 15–18; 13,000
+    /// faces at k = 49, 9 against 10–11; 2,000 faces of 32×32 at k = 21, the
+    /// same), and ends at the same error (ORL k = 49 after 300 iterations:
+    /// 0.15444 against 0.15443). A multiplicative update never moves a zero,
+    /// so mu and kl need nndsvda's filled start.
+    pub fn resolve(self, solver: Solver) -> Init {
+        match (self, solver) {
+            (Init::Auto, Solver::Hals) => Init::Nndsvd,
+            (Init::Auto, Solver::Mu | Solver::Kl) => Init::Nndsvda,
+            (init, _) => init,
+        }
+    }
 
     /// The name used on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
+            Init::Auto => "auto",
             Init::Nndsvda => "nndsvda",
             Init::Nndsvd => "nndsvd",
             Init::Nndsvdar => "nndsvdar",
@@ -92,7 +115,8 @@ impl Init {
     /// One line on what the initialisation does, for tooltips and help.
     pub fn description(self) -> &'static str {
         match self {
-            Init::Nndsvda => "Start from the SVD's parts made non-negative; zeros filled with the mean pixel. Default.",
+            Init::Auto => "nndsvd for hals, nndsvda for mu and kl (they cannot move a zero). Default.",
+            Init::Nndsvda => "Start from the SVD's parts made non-negative; zeros filled with the mean pixel.",
             Init::Nndsvd => "Start from the SVD's parts made non-negative, keeping their zeros (sparse start).",
             Init::Nndsvdar => "Like nndsvd, with zeros filled by small random values.",
             Init::Random => "Start from random noise (scaled to the data): parts emerge from nothing.",
@@ -238,7 +262,7 @@ impl Default for Params {
         Params {
             k: 25,
             solver: Solver::Hals,
-            init: Init::Nndsvda,
+            init: Init::Auto,
             max_iter: 500,
             tol: 1e-4,
             target_rel_err: None,
@@ -299,6 +323,11 @@ impl Params {
     pub fn init(mut self, init: Init) -> Self {
         self.init = init;
         self
+    }
+
+    /// The initialisation this fit starts from ([`Init::resolve`]).
+    pub fn resolved_init(&self) -> Init {
+        self.init.resolve(self.solver)
     }
     pub fn max_iter(mut self, max_iter: usize) -> Self {
         self.max_iter = max_iter;

@@ -86,12 +86,15 @@ pub fn common_target(lanes: &[Lane]) -> Option<f64> {
 /// The parameters of one lane: `base`'s k, init and seed, `solver`, no
 /// penalties (each solver then minimises its plain loss), no tolerance, and
 /// `budget_secs` as the time limit. kl's HALS warm-up and hals's iterations
-/// on a sketch are off, so that every lane starts from the same factors and
-/// the race compares the update rules (hals's extrapolation is one of them).
+/// on a sketch are off, and `auto` is nndsvda for every lane (the start
+/// all solvers can use; hals alone would take nndsvd), so that every lane
+/// starts from the same factors and the race compares the update rules
+/// (hals's extrapolation is one of them).
 pub fn lane_params(base: &Params, solver: Solver, budget_secs: f64) -> Params {
+    let init = if base.init == super::Init::Auto { super::Init::Nndsvda } else { base.init };
     Params::new(base.k)
         .solver(solver)
-        .init(base.init)
+        .init(init)
         .seed(base.seed)
         .kl_warmup_iter(0)
         .sketch_warmup_iter(0)
@@ -192,6 +195,18 @@ mod tests {
         assert_eq!(p.time_limit_secs, Some(2.0));
         assert_eq!(p.kl_warmup_iter, 0, "the race compares update rules from one start");
         assert_eq!(p.sketch_warmup_iter, 0, "the race compares update rules from one start");
+        // The default init (auto) is one start for every lane too.
+        let base = Params::new(5).seed(9);
+        assert_eq!(base.init, crate::nmf::Init::Auto);
+        assert_eq!(base.resolved_init(), crate::nmf::Init::Nndsvd, "hals alone starts from nndsvd");
+        let errs: Vec<f64> = RACE_SOLVERS
+            .iter()
+            .map(|&s| run_lane(data(), &base, s, 1.0, &cancelled, |_| {}).unwrap().points[0].rel_err)
+            .collect();
+        assert!(errs.windows(2).all(|w| w[0] == w[1]), "same start: {errs:?}");
+        for s in RACE_SOLVERS {
+            assert_eq!(lane_params(&base, s, 1.0).resolved_init(), crate::nmf::Init::Nndsvda);
+        }
     }
 
     #[test]
