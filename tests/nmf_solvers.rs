@@ -100,24 +100,20 @@ fn objective_never_increases_and_factors_stay_non_negative() {
     for solver in Solver::ALL {
         for init in Init::ALL {
             let mut nmf = fit(a.clone(), Params::new(5).solver(solver).init(init).seed(7));
-            // The exact objective. The solver's own is computed from its
-            // products, with a rounding error of about 1e-7 of ‖A‖²; it
-            // decides whether an extrapolated iteration is kept, so the
-            // exact one may rise by that much, never more.
+            // The exact objective: the solver's own is computed from its
+            // products and carries f32 cancellation noise of ~1e-5.
             let exact = |nmf: &Nmf| match solver {
                 Solver::Kl => nmf.objective(),
                 _ => 0.5 * nmf.exact_rel_err().powi(2) * nmf.data().norm_sq(),
             };
-            let rounding = 1e-7 * nmf.data().norm_sq();
             let mut last = exact(&nmf);
             for it in 0..60 {
                 nmf.step();
                 let obj = exact(&nmf);
                 assert!(
-                    obj <= last * (1.0 + 1e-6) + rounding,
+                    obj <= last * (1.0 + 1e-6) + 1e-9,
                     "{solver}/{init}: objective rose at iteration {it}: {last} -> {obj}"
                 );
-
                 assert!(nmf.w().iter().chain(nmf.h().iter()).all(|&v| v >= 0.0 && v.is_finite()));
                 last = obj;
             }

@@ -244,6 +244,16 @@ pub struct Snapshot {
 /// 10⁴ times the products' rounding error.
 const SHORTCUT_MIN_RESIDUAL: f64 = 1e-3;
 
+/// The rounding error of the objective computed from the products, as a
+/// share of ‖A‖² (above). An extrapolated iteration is kept only when it
+/// lowers the objective by more than this; one whose change is within it
+/// may have raised the true objective, so it is made again plainly, and
+/// from then on the fit's iterations are plain: its gains are down to the
+/// noise, where extrapolation cannot be told to help. (Tried instead:
+/// redoing such iterations and going on extrapolating made every late
+/// iteration at 13,000 faces a restart, twice the work.)
+const OBJECTIVE_ROUNDING: f64 = 1e-7;
+
 /// β of the first extrapolated iteration (Ang & Gillis's β₀).
 pub const EXTRAPOLATION_START: f32 = 0.5;
 /// β is divided by this when an extrapolated iteration fails (their η).
@@ -261,6 +271,9 @@ struct Extrapolation {
     /// Iterations undone so far (an extrapolated iteration that raised the
     /// objective).
     restarts: usize,
+    /// The gains came down to the objective's rounding: plain iterations
+    /// from now on.
+    settled: bool,
     /// The last W update's W, before it was extrapolated (m × k).
     w: Array2<f32>,
     /// Buffers (m × k) of an extrapolated iteration: the W it started from,
@@ -279,6 +292,7 @@ impl Extrapolation {
             beta: EXTRAPOLATION_START,
             beta_max: 1.0,
             restarts: 0,
+            settled: false,
             w_saved: w.clone(),
             w_new: w.clone(),
             w,
@@ -674,6 +688,11 @@ impl Nmf {
             self.extrapolation = Some(Extrapolation::new(self.w.clone(), self.ht.clone()));
             return;
         };
+        if ex.settled {
+            self.squared_loss_step();
+            self.extrapolation = Some(ex);
+            return;
+        }
         // The factors as they are, to go back to (Hᵀ is `ex.ht` already).
         ex.w_saved.assign(&self.w);
         let saved = (self.gram_ht.clone(), self.objective, self.rel_err);
@@ -687,7 +706,8 @@ impl Nmf {
             w_new.assign(w);
             extrapolate(w, w_last, beta);
         });
-        if self.objective <= saved.1 {
+        let rounding = OBJECTIVE_ROUNDING * self.data.norm_sq();
+        if self.objective < saved.1 - rounding {
             ex.succeeded();
             std::mem::swap(&mut ex.w, &mut ex.w_new);
             ex.ht_hat.assign(&self.ht);
@@ -695,6 +715,7 @@ impl Nmf {
             ex.ht.assign(&self.ht);
         } else {
             ex.failed();
+            ex.settled = self.objective <= saved.1 + rounding;
             std::mem::swap(&mut self.w, &mut ex.w_saved);
             (self.gram_ht, self.objective, self.rel_err) = saved;
             self.ht.assign(&ex.ht);
