@@ -313,15 +313,6 @@ impl Extrapolation {
     }
 }
 
-/// `buf` as an array of `shape`, reallocated only when its shape differs
-/// (its values are to be overwritten).
-fn scratch(buf: &mut Array2<f32>, shape: (usize, usize)) -> ndarray::ArrayViewMut2<'_, f32> {
-    if buf.dim() != shape {
-        *buf = Array2::zeros(shape);
-    }
-    buf.view_mut()
-}
-
 /// f ← max(0, f + β·(f − previous)), entries below [`update::FLUSH`] set to 0.
 fn extrapolate(f: &mut Array2<f32>, previous: &Array2<f32>, beta: f32) {
     ndarray::Zip::from(f).and(previous).par_for_each(|v, &p| {
@@ -762,17 +753,16 @@ impl Nmf {
             );
             self.inner_sweeps.0 += r.sweeps;
         } else if hals {
-            if !p_w_fresh {
-                linalg::par_matmul_into(linalg::DEFAULT_KERNEL, a, self.ht.view(), scratch(&mut self.p_w, (m, k)));
-            }
             let max_inner = update::hals_max_inner(m, n, k);
-            self.inner_sweeps.0 += update::hals_with_products(
-                self.p_w.view(),
+            self.inner_sweeps.0 += update::hals_in(
+                a,
+                self.ht.view(),
                 q.view(),
                 &mut self.w,
                 self.pen_w,
                 max_inner,
-                update::HALS_EPSILON,
+                &mut self.p_w,
+                p_w_fresh,
             );
         } else {
             update::mu(a, self.ht.view(), q.view(), &mut self.w, self.pen_w);
@@ -796,15 +786,16 @@ impl Nmf {
             self.inner_sweeps.1 += r.sweeps;
             Some(r)
         } else if hals {
-            linalg::par_matmul_into(linalg::DEFAULT_KERNEL, at, self.w.view(), scratch(&mut self.p_h, (n, k)));
             let max_inner = update::hals_max_inner(n, m, k);
-            self.inner_sweeps.1 += update::hals_with_products(
-                self.p_h.view(),
+            self.inner_sweeps.1 += update::hals_in(
+                at,
+                self.w.view(),
                 qw.view(),
                 &mut self.ht,
                 self.pen_h,
                 max_inner,
-                update::HALS_EPSILON,
+                &mut self.p_h,
+                false,
             );
             None
         } else {

@@ -9,7 +9,7 @@
 use ndarray::{Array2, ArrayView2, Axis, Zip};
 use rayon::prelude::*;
 
-use super::linalg::par_matmul;
+use super::linalg::{DEFAULT_KERNEL, par_matmul, par_matmul_into};
 use super::params::Penalty;
 
 /// Rows of the factor updated by one task.
@@ -59,9 +59,34 @@ pub fn hals(
     pen: Penalty,
     max_inner: usize,
 ) -> Products {
-    let p = par_matmul(x, other);
-    let sweeps = hals_with_products(p.view(), q, f, pen, max_inner, HALS_EPSILON);
+    let mut p = Array2::zeros((0, 0));
+    let sweeps = hals_in(x, other, q, f, pen, max_inner, &mut p, false);
     Products { p, sweeps }
+}
+
+/// [`hals`] with its product `x·other` made in `p`, a buffer the caller
+/// keeps from one update to the next (reallocated only when its shape
+/// differs) — or, with `p_ready`, taken from `p` as it is. Returns the
+/// mean number of sweeps.
+#[allow(clippy::too_many_arguments)]
+pub fn hals_in(
+    x: ArrayView2<f32>,
+    other: ArrayView2<f32>,
+    q: ArrayView2<f32>,
+    f: &mut Array2<f32>,
+    pen: Penalty,
+    max_inner: usize,
+    p: &mut Array2<f32>,
+    p_ready: bool,
+) -> f64 {
+    if !p_ready {
+        let shape = (x.nrows(), other.ncols());
+        if p.dim() != shape {
+            *p = Array2::zeros(shape);
+        }
+        par_matmul_into(DEFAULT_KERNEL, x, other, p.view_mut());
+    }
+    hals_with_products(p.view(), q, f, pen, max_inner, HALS_EPSILON)
 }
 
 /// The sweeps of [`hals`] for given `p` and `q`; returns the mean number
