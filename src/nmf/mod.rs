@@ -178,17 +178,9 @@ impl FaceMatrix {
 
     /// Face `j` (column j of A) into `out` (length m).
     pub fn face_into(&self, j: usize, out: &mut [f32]) {
-        match self.at().row(j).to_slice() {
-            Some(src) => {
-                for (o, &v) in out.iter_mut().zip(src) {
-                    *o = v;
-                }
-            }
-            None => {
-                for (o, &v) in out.iter_mut().zip(self.a.column(j)) {
-                    *o = v;
-                }
-            }
+        // A row of Aᵀ: contiguous when stored, A's strided column if not.
+        for (o, &v) in out.iter_mut().zip(self.at().row(j)) {
+            *o = v;
         }
     }
 
