@@ -7,6 +7,7 @@
 
 mod common;
 
+use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use facenmf::dataset::builtin;
 use facenmf::nmf::Params;
@@ -74,4 +75,36 @@ fn stop_mid_run_and_change_k() {
     assert!(frames <= 10, "stop took {frames} frames");
     let state = h.state().fit().unwrap().progress.state;
     assert_eq!(state, FitState::Stopped(facenmf::nmf::StopReason::Cancelled));
+}
+
+/// The panels' fills covering the window, as (panel-sized rectangles
+/// filled with the panel colour) in the last frame's shapes.
+fn panel_fills(h: &egui_kittest::Harness<'_, facenmf::app::FaceNmfApp>) -> usize {
+    let fill = h.ctx.global_style().visuals.panel_fill;
+    h.output()
+        .shapes
+        .iter()
+        .filter(|c| match &c.shape {
+            egui::Shape::Rect(r) => r.fill == fill && r.rect.width() >= 150.0 && r.rect.height() >= 20.0,
+            _ => false,
+        })
+        .count()
+}
+
+#[test]
+fn panels_leave_their_fill_to_the_window_clear() {
+    let mut h = common::harness(builtin::generate(40, 24, 7).dataset, Params::new(4));
+    h.step();
+    // Under the test harness (which clears to transparent) the panels
+    // paint their own fill: toolbar, status line, controls, inspector and
+    // the central panel.
+    assert!(!h.state().views.cleared_background);
+    assert_eq!(panel_fills(&h), 5);
+    // In a window whose clear is the panel colour, none of them does.
+    h.state_mut().views.cleared_background = true;
+    h.step();
+    assert_eq!(panel_fills(&h), 0);
+    let visuals = h.ctx.global_style().visuals.clone();
+    let clear = eframe::App::clear_color(h.state(), &visuals);
+    assert_eq!(clear, visuals.panel_fill.to_normalized_gamma_f32());
 }

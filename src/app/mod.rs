@@ -99,9 +99,12 @@ impl FaceNmfApp {
             (None, Some(folder)) => model.load_with(LoadRequest::Folder(folder), None),
             (None, None) => model.load_with(LoadRequest::BuiltIn, None),
         }
+        // eframe's own painter clears the window to `clear_color`; the
+        // test harness (no GL context) clears to transparent.
+        let views = Views { cleared_background: cc.gl.is_some(), ..Views::default() };
         FaceNmfApp {
             model,
-            views: Views::default(),
+            views,
             profile: Profile::from_env(),
             pace,
             pending: Vec::new(),
@@ -401,6 +404,12 @@ impl eframe::App for FaceNmfApp {
         }
         let iteration = self.model.fit().map(|f| f.progress.snapshot.iteration);
         self.profile.ui_done(started.elapsed(), iteration);
+    }
+
+    /// The panels' colour: with [`Views::cleared_background`] the clear is
+    /// their fill.
+    fn clear_color(&self, visuals: &egui::Visuals) -> [f32; 4] {
+        visuals.panel_fill.to_normalized_gamma_f32()
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

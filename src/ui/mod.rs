@@ -60,6 +60,13 @@ pub struct Views {
     pub picture: picture_dialog::PictureDialog,
     /// Where the views were drawn in the last frame (for pictures of them).
     pub regions: Regions,
+    /// The window is cleared to the panel colour before each frame
+    /// ([`crate::app::FaceNmfApp`]'s `clear_color`, honoured by eframe's
+    /// painter), so the panels paint no fill of their own. Under the
+    /// software renderer the panel fills were about 40 % of the
+    /// rendering threads' CPU per frame (`.ci/profile-big`); a clear is a
+    /// memset. Off where the host clears to transparent (egui_kittest).
+    pub cleared_background: bool,
 }
 
 /// Where the views that can be pictured were drawn, in points (None: not
@@ -150,11 +157,25 @@ impl Views {
         (model.settings.view != View::Explorer || self.explorer.is_settled(model)) && self.weights.is_settled(model)
     }
 
+    /// The frame of the side, top and bottom panels.
+    fn panel_frame(&self, ui: &egui::Ui) -> egui::Frame {
+        self.bare(egui::Frame::side_top_panel(ui.style()))
+    }
+
+    /// The frame of the central panel.
+    fn central_frame(&self, ui: &egui::Ui) -> egui::Frame {
+        self.bare(egui::Frame::central_panel(ui.style()))
+    }
+
+    fn bare(&self, frame: egui::Frame) -> egui::Frame {
+        if self.cleared_background { frame.fill(egui::Color32::TRANSPARENT) } else { frame }
+    }
+
     /// Draws the whole window; what the user asked for goes to `out`.
     pub fn ui(&mut self, ui: &mut egui::Ui, model: &Model, out: &mut Vec<Action>) {
         let mut regions = Regions { window: Some(ui.max_rect()), ..Regions::default() };
         let shared = &self.shared;
-        egui::Panel::top("toolbar").show(ui, |ui| self.toolbar.toolbar_ui(ui, model, out));
+        egui::Panel::top("toolbar").frame(self.panel_frame(ui)).show(ui, |ui| self.toolbar.toolbar_ui(ui, model, out));
         if std::mem::take(&mut self.toolbar.open_project) {
             self.new_face.open_window();
         }
@@ -164,42 +185,48 @@ impl Views {
         if std::mem::take(&mut self.toolbar.open_picture) {
             self.picture.open_window(model);
         }
-        egui::Panel::bottom("status").show(ui, |ui| status_bar::status_bar_ui(ui, model, &mut self.toolbar, out));
+        egui::Panel::bottom("status")
+            .frame(self.panel_frame(ui))
+            .show(ui, |ui| status_bar::status_bar_ui(ui, model, &mut self.toolbar, out));
         if !model.settings.presenting {
             egui::Panel::left("controls")
+                .frame(self.panel_frame(ui))
                 .resizable(false)
                 .exact_size(CONTROLS_WIDTH)
                 .show(ui, |ui| self.controls.controls_ui(ui, model, out));
         }
-        egui::Panel::right("inspect").resizable(false).exact_size(RIGHT_WIDTH).show(ui, |ui| {
-            let total = ui.available_height();
-            let inspector_height = if model.new_face.is_some() {
-                new_face::new_face_height(model, RIGHT_WIDTH)
-            } else {
-                self.inspector.height(model, RIGHT_WIDTH)
-            }
-            .min(total * 0.6);
-            let (upper, lower) = split_vertical(ui, inspector_height);
-            // Presenting, the text is larger: the loss curve keeps its
-            // room and the weights map (the least read view) gives way.
-            let map_height = if model.settings.presenting { 0.0 } else { (lower.height() * 0.42).max(80.0) };
-            let map = Rect::from_min_size(lower.min, Vec2::new(lower.width(), map_height));
-            let loss = Rect::from_min_max(egui::pos2(lower.min.x, map.max.y), lower.max);
-            child_ui(ui, upper, "inspector", |ui| {
-                if model.new_face.is_some() {
-                    self.new_face.new_face_ui(ui, model, shared, out);
+        egui::Panel::right("inspect").frame(self.panel_frame(ui)).resizable(false).exact_size(RIGHT_WIDTH).show(
+            ui,
+            |ui| {
+                let total = ui.available_height();
+                let inspector_height = if model.new_face.is_some() {
+                    new_face::new_face_height(model, RIGHT_WIDTH)
                 } else {
-                    self.inspector.inspector_ui(ui, model, shared, out);
+                    self.inspector.height(model, RIGHT_WIDTH)
                 }
-            });
-            if map_height > 0.0 {
-                child_ui(ui, map, "weights", |ui| self.weights.weights_map_ui(ui, model, out));
-            }
-            let (loss, timeline) = split_vertical_rect(loss, loss.height() - timeline::TIMELINE_HEIGHT);
-            child_ui(ui, loss, "loss", |ui| self.loss.loss_curve_ui(ui, model));
-            child_ui(ui, timeline, "timeline", |ui| self.timeline.timeline_ui(ui, model, out));
-        });
-        egui::CentralPanel::default().show(ui, |ui| match model.settings.view {
+                .min(total * 0.6);
+                let (upper, lower) = split_vertical(ui, inspector_height);
+                // Presenting, the text is larger: the loss curve keeps its
+                // room and the weights map (the least read view) gives way.
+                let map_height = if model.settings.presenting { 0.0 } else { (lower.height() * 0.42).max(80.0) };
+                let map = Rect::from_min_size(lower.min, Vec2::new(lower.width(), map_height));
+                let loss = Rect::from_min_max(egui::pos2(lower.min.x, map.max.y), lower.max);
+                child_ui(ui, upper, "inspector", |ui| {
+                    if model.new_face.is_some() {
+                        self.new_face.new_face_ui(ui, model, shared, out);
+                    } else {
+                        self.inspector.inspector_ui(ui, model, shared, out);
+                    }
+                });
+                if map_height > 0.0 {
+                    child_ui(ui, map, "weights", |ui| self.weights.weights_map_ui(ui, model, out));
+                }
+                let (loss, timeline) = split_vertical_rect(loss, loss.height() - timeline::TIMELINE_HEIGHT);
+                child_ui(ui, loss, "loss", |ui| self.loss.loss_curve_ui(ui, model));
+                child_ui(ui, timeline, "timeline", |ui| self.timeline.timeline_ui(ui, model, out));
+            },
+        );
+        egui::CentralPanel::default().frame(self.central_frame(ui)).show(ui, |ui| match model.settings.view {
             View::Explorer => {
                 let total = ui.available_height();
                 let avail_width = ui.available_width();
