@@ -37,6 +37,38 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The environment variable naming the iteration log, see [`log_iteration`].
+pub const ITERATION_LOG_VAR: &str = "FACENMF_ITERATION_LOG";
+
+/// With `FACENMF_ITERATION_LOG=FILE`, appends `ITERATION UNIX_SECS` to FILE
+/// for each iteration a fit completes: the app's worker and
+/// `facenmf bench-big` call it. `.ci/interleave-big` pauses and resumes
+/// the app and a headless fit in turns and reads their logs, so that both
+/// rates are taken at the same moments. One `write` per iteration (a line
+/// survives the process being killed); a file that cannot be opened is
+/// reported once and the log is off.
+pub fn log_iteration(iteration: usize) {
+    use std::io::Write;
+    static LOG: std::sync::OnceLock<Option<Mutex<std::fs::File>>> = std::sync::OnceLock::new();
+    let log = LOG.get_or_init(|| {
+        let path = std::env::var_os(ITERATION_LOG_VAR)?;
+        match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+            Ok(f) => Some(Mutex::new(f)),
+            Err(e) => {
+                log::warn!("{ITERATION_LOG_VAR}: cannot open {}: {e}", std::path::Path::new(&path).display());
+                None
+            }
+        }
+    });
+    if let Some(file) = log {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let line = format!("{iteration} {:.6}\n", now.as_secs_f64());
+        if let Err(e) = lock(file).write_all(line.as_bytes()) {
+            log::warn!("{ITERATION_LOG_VAR}: {e}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Live threads
 

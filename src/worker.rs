@@ -796,6 +796,7 @@ impl Thread {
             return;
         }
         fit.step();
+        crate::jobs::log_iteration(fit.iteration());
         self.dirty = true;
         self.keep_for_replay(false);
         if let Some(pace) = self.pace {

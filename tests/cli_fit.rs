@@ -114,6 +114,10 @@ fn nonsense_is_refused_naming_the_value() {
         (vec!["fit", path, "--k", "3", "--scale", "2"], "scale"),
         (vec!["fit", missing.to_str().expect("utf-8"), "--k", "3"], "no such folder"),
         (vec!["fit", empty.path().to_str().expect("utf-8"), "--k", "3"], "image"),
+        // Refused before any window opens.
+        (vec!["gui", path, "--tol", "-1"], "got -1"),
+        (vec!["gui", path, "--tol", "NaN"], "got NaN"),
+        (vec!["gui", path, "--max-iter", "0"], "--max-iter"),
     ];
     for (args, needle) in cases {
         let out = facenmf(&args);
@@ -307,4 +311,32 @@ fn a_penalty_that_zeroes_parts_is_reported() {
     // No warning when nothing is zeroed.
     let out = facenmf(&["fit", path, "--k", "5", "--max-iter", "20"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("parts are zero"));
+}
+
+#[test]
+fn the_iteration_log_has_every_iteration_in_order() {
+    let dir = small_faces();
+    let log = dir.path().join("iterations.log");
+    let out = Command::new(env!("CARGO_BIN_EXE_facenmf"))
+        .args(["bench-big", dir.path().to_str().expect("utf-8"), "--k", "3", "--secs", "0.3"])
+        .env(facenmf::jobs::ITERATION_LOG_VAR, &log)
+        .output()
+        .expect("run facenmf");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let iterations = v["iterations"].as_u64().expect("iterations") as usize;
+    let lines: Vec<(usize, f64)> = std::fs::read_to_string(&log)
+        .expect("the log was written")
+        .lines()
+        .map(|l| {
+            let (n, t) = l.split_once(' ').expect("ITERATION TIME");
+            (n.parse().expect("an iteration"), t.parse().expect("seconds"))
+        })
+        .collect();
+    assert!(iterations > 1);
+    assert_eq!(lines.len(), iterations, "one line per iteration");
+    assert!(lines.iter().enumerate().all(|(i, &(n, _))| n == i + 1), "iterations 1, 2, … in order");
+    assert!(lines.windows(2).all(|w| w[0].1 <= w[1].1), "times never go back");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64();
+    assert!(lines.iter().all(|&(_, t)| (now - 60.0..=now).contains(&t)), "UNIX times of this run");
 }

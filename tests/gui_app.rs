@@ -108,3 +108,26 @@ fn panels_leave_their_fill_to_the_window_clear() {
     let clear = eframe::App::clear_color(h.state(), &visuals);
     assert_eq!(clear, visuals.panel_fill.to_normalized_gamma_f32());
 }
+
+#[test]
+fn command_line_max_iter_and_tol_override_the_settings() {
+    let mut h = egui_kittest::Harness::builder().with_size([1280.0, 800.0]).build_eframe(|cc| {
+        facenmf::app::FaceNmfApp::new(
+            cc,
+            facenmf::app::AppOptions {
+                dataset: Some(builtin::generate(40, 24, 7).dataset),
+                auto_run: Some(false),
+                max_iter: Some(7),
+                tol: Some(0.0),
+                ..Default::default()
+            },
+        )
+    });
+    h.step();
+    let params = &h.state().settings().params;
+    assert_eq!((params.max_iter, params.tol), (7, 0.0));
+    assert_ne!(Params::default().max_iter, 7, "the override is not the default");
+    h.get_by_label("Run").click();
+    common::step_until(&mut h, "the fit to finish", common::finished);
+    assert_eq!(h.state().fit().unwrap().progress.snapshot.iteration, 7, "the fit ran max_iter iterations");
+}

@@ -29,6 +29,10 @@ pub struct AppOptions {
     pub folder: Option<PathBuf>,
     /// Overrides the remembered k.
     pub k: Option<usize>,
+    /// Overrides the remembered max_iter.
+    pub max_iter: Option<usize>,
+    /// Overrides the remembered tol.
+    pub tol: Option<f64>,
     /// Overrides the remembered parameters (tests use fixed seeds and counts).
     pub params: Option<Params>,
     /// Overrides the remembered auto-run setting.
@@ -79,6 +83,12 @@ impl FaceNmfApp {
         }
         if let Some(k) = options.k {
             settings.params.k = k;
+        }
+        if let Some(m) = options.max_iter {
+            settings.params.max_iter = m;
+        }
+        if let Some(t) = options.tol {
+            settings.params.tol = t;
         }
         if let Some(a) = options.auto_run {
             settings.auto_run = a;
@@ -419,7 +429,17 @@ impl eframe::App for FaceNmfApp {
 
 /// Opens the app window (1280×800, titled "facenmf") on `dir`, or on the
 /// built-in faces; `k` overrides the remembered number of parts.
-pub fn run(dir: Option<PathBuf>, k: Option<usize>) -> anyhow::Result<()> {
+/// Opens the window on `options` (the command line's folder and overrides),
+/// with the remembered settings beneath them.
+pub fn run(options: AppOptions) -> anyhow::Result<()> {
+    if options.max_iter == Some(0) {
+        anyhow::bail!("--max-iter must be at least 1");
+    }
+    if let Some(t) = options.tol
+        && !(t.is_finite() && t >= 0.0)
+    {
+        anyhow::bail!("--tol must be a number ≥ 0, got {t}");
+    }
     return_freed_blocks();
     let viewport = egui::ViewportBuilder::default()
         .with_inner_size([1280.0, 800.0])
@@ -430,7 +450,7 @@ pub fn run(dir: Option<PathBuf>, k: Option<usize>) -> anyhow::Result<()> {
     // (Mesa's software rasteriser) a frame of this window costs about a sixth
     // of the CPU time with glow, time the solver keeps (README, Performance).
     let native = eframe::NativeOptions { viewport, renderer: eframe::Renderer::Glow, ..Default::default() };
-    let options = AppOptions { folder: dir, k, restore_settings: true, ..Default::default() };
+    let options = AppOptions { restore_settings: true, ..options };
     eframe::run_native("facenmf", native, Box::new(move |cc| Ok(Box::new(FaceNmfApp::new(cc, options)))))
         .map_err(|e| anyhow::anyhow!("could not open the window: {e}"))
 }

@@ -831,7 +831,7 @@ pub fn big_child(dir: &Path, k: usize, secs: f64) -> anyhow::Result<()> {
     let (m, n) = (data.pixels(), data.faces());
     let params = Params::new(k).tol(0.0).max_iter(10_000_000).time_limit_secs(Some(secs));
     let mut nmf = Nmf::new(Arc::clone(&data), params)?;
-    nmf.run(None, |_| {});
+    nmf.run(None, |nmf| crate::jobs::log_iteration(nmf.iteration()));
     let history = nmf.history();
     let from = history.iter().find(|r| r.secs >= 5.0).or(history.first());
     let to = history.last();

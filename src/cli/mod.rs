@@ -76,6 +76,13 @@ pub enum Command {
         /// Number of parts to start with (default: the remembered one).
         #[arg(long)]
         k: Option<usize>,
+        /// Maximum number of iterations of a fit (default: the remembered one).
+        #[arg(long)]
+        max_iter: Option<usize>,
+        /// Stop when the objective fell by less than tol × its value 10
+        /// iterations earlier; 0: never (default: the remembered one).
+        #[arg(long, allow_negative_numbers = true)]
+        tol: Option<f64>,
     },
     /// Factor the faces in a folder and report how well W·H fits them.
     Fit(fit::FitArgs),
@@ -285,14 +292,16 @@ pub fn main() -> ExitCode {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::Gui { dir, k }) => crate::app::run(dir, k),
+        Some(Command::Gui { dir, k, max_iter, tol }) => {
+            crate::app::run(crate::app::AppOptions { folder: dir, k, max_iter, tol, ..Default::default() })
+        }
         Some(Command::Fit(args)) => fit::run(&args),
         Some(Command::Sweep(args)) => sweep::run(&args),
         Some(Command::MakeFaces { dir, count, size }) => make_faces(&dir, count, size),
         Some(Command::Bench(args)) => bench::run(&args),
         Some(Command::BenchLoad { dir }) => bench::load_child(&dir),
         Some(Command::BenchBig { dir, k, secs }) => bench::big_child(&dir, k, secs),
-        None => crate::app::run(None, None),
+        None => crate::app::run(crate::app::AppOptions::default()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
