@@ -427,10 +427,9 @@ impl eframe::App for FaceNmfApp {
     }
 }
 
-/// Opens the app window (1280×800, titled "facenmf") on `dir`, or on the
-/// built-in faces; `k` overrides the remembered number of parts.
-/// Opens the window on `options` (the command line's folder and overrides),
-/// with the remembered settings beneath them.
+/// Opens the app window (1280×800, titled "facenmf") on `options`: the
+/// command line's folder (else the built-in faces) and its overrides of
+/// the remembered settings (k, max_iter, tol).
 pub fn run(options: AppOptions) -> anyhow::Result<()> {
     if options.max_iter == Some(0) {
         anyhow::bail!("--max-iter must be at least 1");

@@ -64,7 +64,7 @@ pub struct Views {
     /// ([`crate::app::FaceNmfApp`]'s `clear_color`, honoured by eframe's
     /// painter), so the panels paint no fill of their own. Under the
     /// software renderer the panel fills were about 40 % of the
-    /// rendering threads' CPU per frame (`.ci/profile-big`); a clear is a
+    /// rendering threads' CPU per frame (README, Large sets); a clear is a
     /// memset. Off where the host clears to transparent (egui_kittest).
     pub cleared_background: bool,
 }
